@@ -1,0 +1,1 @@
+"""sarathi.common: the shared kernel of Sarathi's services."""

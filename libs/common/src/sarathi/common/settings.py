@@ -1,0 +1,84 @@
+"""Settings shared by every service, read from the environment (pydantic-settings).
+
+Every setting has a documented default so a service starts with no configuration in `sim` mode.
+Variables are prefixed `SARATHI_`, except the two infrastructure URLs, which also answer to the
+conventional `NATS_URL` and `DATABASE_URL`. Settings are frozen; an unknown `SARATHI_` key in a
+`.env` file is refused rather than silently ignored; secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    """Where prices come from and where orders go (ARCHITECTURE §1)."""
+
+    SIM = "sim"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+LIVE_ARMING_WORD = "armed"
+
+
+class SarathiSettings(BaseSettings):
+    """Base class: every service's settings extend this one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SARATHI_",
+        frozen=True,
+        extra="forbid",
+        env_file=None,
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    mode: Mode = Mode.SIM
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        validation_alias=AliasChoices("SARATHI_NATS_URL", "NATS_URL", "nats_url"),
+    )
+    database_url: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/sarathi",
+        validation_alias=AliasChoices("SARATHI_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    http_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+
+    # Dhan endpoints: in `sim` mode they point at the local sim service.
+    dhan_client_id: str = "1000000001"
+    dhan_access_token: SecretStr = SecretStr("sim-token")
+    dhan_rest_url: str = "http://127.0.0.1:8600/v2"
+    dhan_feed_url: str = "ws://127.0.0.1:8600/feed"
+    dhan_order_update_url: str = "ws://127.0.0.1:8600/order-update"
+    live_trading: str = Field(default="", description=f"must be '{LIVE_ARMING_WORD}' for live mode")
+
+    @model_validator(mode="after")
+    def _live_needs_credentials_and_arming(self) -> Self:
+        if self.mode is Mode.LIVE:
+            token = self.dhan_access_token.get_secret_value()
+            if not token or token == "sim-token" or not self.dhan_client_id:
+                raise ValueError("live mode needs SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN")
+            if self.live_trading != LIVE_ARMING_WORD:
+                raise ValueError(f"live mode needs SARATHI_LIVE_TRADING={LIVE_ARMING_WORD}; refusing to start")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg 3 driver named, whatever form it was given in."""
+        url = self.database_url
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+
+class ServiceSettings(SarathiSettings):
+    """Settings of a service that serves HTTP: its port is fixed per service by default."""
+
+    http_port: int = Field(default=8000, ge=1, le=65535)

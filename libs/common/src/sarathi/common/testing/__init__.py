@@ -1,0 +1,1 @@
+"""Test support for Sarathi: real-server fixtures (`plugin`) and data builders."""
