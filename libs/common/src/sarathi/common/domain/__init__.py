@@ -1,0 +1,1 @@
+"""Domain types: money and prices, instruments, calendar, charges. Pure: no I/O."""

@@ -1,0 +1,1 @@
+"""Bus messages: the envelope, the codec and every command, event and snapshot."""
