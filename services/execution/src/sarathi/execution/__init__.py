@@ -1,1 +1,1 @@
-"""sarathi.execution."""
+"""sarathi.execution: Strike selection, pre-trade gates and Super Order entry commands."""

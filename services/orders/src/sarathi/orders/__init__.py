@@ -1,1 +1,1 @@
-"""sarathi.orders."""
+"""sarathi.orders: The broker gateway: exactly-once orders, order updates, reconciliation."""

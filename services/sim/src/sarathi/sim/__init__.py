@@ -1,1 +1,1 @@
-"""sarathi.sim."""
+"""sarathi.sim: A local Dhan v2 emulator: REST, market-feed and order-update WebSockets, market model, paper broker."""

@@ -1,0 +1,125 @@
+"""Start Sarathi's services as separate processes, wait until each is ready, stop them all.
+
+Each service is started exactly as any process manager would start it:
+`python -m sarathi.<service>` with settings in environment variables only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+# Start order: the emulated broker first, then the gateway, then the rest.
+SERVICES: dict[str, int] = {
+    "sim": 8600,
+    "orders": 8604,
+    "feed": 8601,
+    "signals": 8602,
+    "execution": 8603,
+    "risk": 8605,
+}
+
+
+class SupervisorError(RuntimeError):
+    """A service did not start or did not become ready; the message names it and its log."""
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Supervisor:
+    """Owns the service processes it starts; `stop_all` leaves nothing running."""
+
+    env: Mapping[str, str]
+    log_dir: Path
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICES))
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    def start(self, name: str) -> ServiceProcess:
+        port = self.ports[name]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        env = {**os.environ, **self.env, f"SARATHI_{name.upper()}_HTTP_PORT": str(port)}
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"sarathi.{name}"],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            )
+        started = ServiceProcess(name, port, process, log_path)
+        self.processes.append(started)
+        return started
+
+    def wait_ready(
+        self, service: ServiceProcess, timeout_seconds: float = 30.0, on_wait: Callable[[str], None] | None = None
+    ) -> None:
+        # Wall-clock polling of an OS process's HTTP endpoint: not market time.
+        deadline = time.monotonic() + timeout_seconds
+        last = "no answer yet"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if service.process.poll() is not None:
+                    raise SupervisorError(
+                        f"{service.name} exited with code {service.process.returncode}; log: {service.log_path}\n"
+                        + _tail(service.log_path)
+                    )
+                try:
+                    response = client.get(f"{service.base_url}/readyz")
+                    if response.status_code == 200:
+                        return
+                    last = str(response.json().get("checks"))
+                except httpx.HTTPError as exc:
+                    last = type(exc).__name__
+                if on_wait:
+                    on_wait(f"waiting for {service.name}: {last}")
+                time.sleep(0.2)
+        raise SupervisorError(
+            f"{service.name} not ready after {timeout_seconds:.0f}s ({last}); log: {service.log_path}\n"
+            + _tail(service.log_path)
+        )
+
+    def start_all(self, on_wait: Callable[[str], None] | None = None) -> None:
+        for name in self.ports:
+            self.wait_ready(self.start(name), on_wait=on_wait)
+
+    def stop_all(self, timeout_seconds: float = 10.0) -> None:
+        """SIGTERM in reverse start order, then SIGKILL whatever is left after the timeout."""
+        for service in reversed(self.processes):
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_seconds
+        for service in reversed(self.processes):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                service.process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait(timeout=5)
+        self.processes.clear()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,88 @@
+import asyncio
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from sarathi.common.clock import IST, FakeClock, LiveClock, SimClock, SimClockParams
+
+OPEN = datetime(2026, 9, 15, 9, 15, tzinfo=IST)
+
+
+class ManualMonotonic:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def test_fake_clock_wakes_a_sleeper_only_when_advanced_past_its_deadline() -> None:
+    clock = FakeClock(OPEN)
+    sleeper = asyncio.create_task(clock.sleep(5))
+    await asyncio.sleep(0)
+    clock.advance(4.9)
+    await asyncio.sleep(0)
+    assert not sleeper.done()
+    clock.advance(0.1)
+    await asyncio.wait_for(sleeper, timeout=1)
+    assert clock.now() == OPEN + timedelta(seconds=5)
+
+
+async def test_fake_clock_wakes_sleepers_in_deadline_order() -> None:
+    clock = FakeClock(OPEN)
+    woke: list[str] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append(name)
+
+    tasks = [asyncio.create_task(sleeper("late", 10)), asyncio.create_task(sleeper("early", 3))]
+    await asyncio.sleep(0)
+    clock.advance(60)
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=1)
+    assert woke == ["early", "late"]
+
+
+def test_fake_clock_never_moves_backwards() -> None:
+    clock = FakeClock(OPEN)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        FakeClock(datetime(2026, 9, 15, 9, 15))  # noqa: DTZ001 - the point of the test
+
+
+def test_live_clock_reports_ist() -> None:
+    assert LiveClock().now().utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_sim_clock_runs_market_time_at_its_speed() -> None:
+    wall = ManualMonotonic()
+    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(300)), monotonic=wall)
+    wall.value += 2.0
+    assert clock.now() == OPEN + timedelta(minutes=10)
+
+
+def test_sim_clock_stands_still_while_paused_and_follows_a_resume() -> None:
+    wall = ManualMonotonic()
+    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(100)), monotonic=wall)
+    clock.update(SimClockParams(OPEN + timedelta(minutes=1), wall.value, Decimal(100), paused=True))
+    wall.value += 50
+    assert clock.now() == OPEN + timedelta(minutes=1)
+    clock.update(SimClockParams(OPEN + timedelta(minutes=1), wall.value, Decimal(100)))
+    wall.value += 0.6
+    assert clock.now() == OPEN + timedelta(minutes=2)
+
+
+async def test_sim_clock_sleep_until_wakes_when_a_published_jump_passes_the_deadline() -> None:
+    wall = ManualMonotonic()
+    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(1)), monotonic=wall)
+    sleeper = asyncio.create_task(clock.sleep_until(OPEN + timedelta(minutes=5)))
+    await asyncio.sleep(0)
+    assert not sleeper.done()
+    clock.update(SimClockParams(OPEN + timedelta(minutes=6), wall.value, Decimal(1)))
+    await asyncio.wait_for(sleeper, timeout=1)
+    assert clock.now() >= OPEN + timedelta(minutes=5)

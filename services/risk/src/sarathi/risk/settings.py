@@ -1,0 +1,13 @@
+"""Settings of the risk service (environment variables, documented defaults)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from sarathi.common.settings import ServiceSettings
+
+
+class RiskSettings(ServiceSettings):
+    http_port: int = Field(
+        default=8605, ge=1, le=65535, validation_alias=AliasChoices("SARATHI_RISK_HTTP_PORT", "http_port")
+    )
