@@ -37,7 +37,10 @@ def test_every_service_is_ready_and_exports_its_metrics(running_system: Supervis
     assert [p.name for p in running_system.processes] == list(SERVICES)
     with httpx.Client(timeout=5) as client:
         for service in running_system.processes:
-            assert client.get(f"{service.base_url}/healthz").json() == {"status": "ok", "service": service.name}
+            assert client.get(f"{service.base_url}/healthz").json() == {
+                "status": "ok",
+                "service": service.name,
+            }
             ready = client.get(f"{service.base_url}/readyz").json()
             assert ready["status"] == "ready", ready
             metrics = client.get(f"{service.base_url}/metrics").text

@@ -1,7 +1,5 @@
-import psycopg
 import nats
-
-from sarathi.common.testing.servers import with_database
+import psycopg
 
 
 async def test_nats_server_answers_with_jetstream(nats_url: str) -> None:
@@ -14,6 +12,7 @@ async def test_nats_server_answers_with_jetstream(nats_url: str) -> None:
 def test_fresh_database_is_empty(fresh_database_url: str) -> None:
     with psycopg.connect(fresh_database_url) as conn:
         rows = conn.execute(
-            "select count(*) from information_schema.tables where table_schema not in ('pg_catalog','information_schema')"
+            "select count(*) from information_schema.tables"
+            " where table_schema not in ('pg_catalog', 'information_schema')"
         ).fetchone()
     assert rows == (0,)

@@ -11,8 +11,16 @@ from sarathi.common.domain.instruments import (
 
 @pytest.mark.parametrize(
     ("wire", "code"),
-    [("IDX_I", 0), ("NSE_EQ", 1), ("NSE_FNO", 2), ("NSE_CURRENCY", 3), ("BSE_EQ", 4), ("MCX_COMM", 5),
-     ("BSE_CURRENCY", 7), ("BSE_FNO", 8)],
+    [
+        ("IDX_I", 0),
+        ("NSE_EQ", 1),
+        ("NSE_FNO", 2),
+        ("NSE_CURRENCY", 3),
+        ("BSE_EQ", 4),
+        ("MCX_COMM", 5),
+        ("BSE_CURRENCY", 7),
+        ("BSE_FNO", 8),
+    ],
 )
 def test_segment_names_and_feed_codes_match_dhan(wire: str, code: int) -> None:
     assert ExchangeSegment.from_wire(wire) is ExchangeSegment.from_code(code)

@@ -73,7 +73,7 @@ def test_negative_prices_are_refused() -> None:
         validate_price("-0.05")
 
 
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_paise_round_trip(paise: int) -> None:
     assert rupees_to_paise(paise_to_rupees(paise)) == paise
 

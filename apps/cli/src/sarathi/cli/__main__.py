@@ -1,13 +1,14 @@
 """`sarathi`: run the whole system locally.
 
-    sarathi run [--keep-running]   start NATS + PostgreSQL (unless NATS_URL / DATABASE_URL are set),
-                                   migrate, start sim and the five services, report, shut down
-    sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
+sarathi run [--keep-running]   start NATS + PostgreSQL (unless NATS_URL / DATABASE_URL are set),
+                               migrate, start sim and the five services, report, shut down
+sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -64,10 +65,8 @@ def _infrastructure(run_dir: Path) -> Iterator[dict[str, str]]:
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -118,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start everything locally in sim mode, report, shut down")
     run.add_argument("--keep-running", action="store_true", help="leave the system running until Ctrl-C")
-    run.add_argument("--run-dir", default=".run/latest", help="where logs and server data go (default .run/latest)")
+    run.add_argument(
+        "--run-dir", default=".run/latest", help="where logs and server data go (default .run/latest)"
+    )
     run.set_defaults(handler=cmd_run)
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)

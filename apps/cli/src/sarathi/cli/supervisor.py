@@ -71,7 +71,10 @@ class Supervisor:
         return started
 
     def wait_ready(
-        self, service: ServiceProcess, timeout_seconds: float = 30.0, on_wait: Callable[[str], None] | None = None
+        self,
+        service: ServiceProcess,
+        timeout_seconds: float = 30.0,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         # Wall-clock polling of an OS process's HTTP endpoint: not market time.
         deadline = time.monotonic() + timeout_seconds
@@ -79,10 +82,8 @@ class Supervisor:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if service.process.poll() is not None:
-                    raise SupervisorError(
-                        f"{service.name} exited with code {service.process.returncode}; log: {service.log_path}\n"
-                        + _tail(service.log_path)
-                    )
+                    code, log = service.process.returncode, service.log_path
+                    raise SupervisorError(f"{service.name} exited with code {code}; log: {log}\n{_tail(log)}")
                 try:
                     response = client.get(f"{service.base_url}/readyz")
                     if response.status_code == 200:

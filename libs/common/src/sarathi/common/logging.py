@@ -21,7 +21,9 @@ from typing import Any
 import structlog
 
 REDACTED = "***"
-_SECRET_KEY = re.compile(r"token|authorization|password|secret|passwd|\bpin\b|totp|api[_-]?key", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"token|authorization|password|secret|passwd|\bpin\b|totp|api[_-]?key", re.IGNORECASE
+)
 _SECRET_IN_TEXT = re.compile(
     r"(?P<key>(?:access[-_]?)?token|authorization|password|secret)(?P<sep>\"?\s*[=:]\s*\"?(?:Bearer\s+)?)"
     r"(?P<value>[^&\s\"',;}]+)",
@@ -72,7 +74,10 @@ def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> 
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
             foreign_pre_chain=_shared_processors(),
         )
     )

@@ -41,7 +41,12 @@ class ServiceMetrics:
         return Gauge(metric_name(self.service, thing, unit), doc, labels, registry=self.registry)
 
     def histogram(
-        self, thing: str, unit: str, doc: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] | None = None
+        self,
+        thing: str,
+        unit: str,
+        doc: str,
+        labels: tuple[str, ...] = (),
+        buckets: tuple[float, ...] | None = None,
     ) -> Histogram:
         name = metric_name(self.service, thing, unit)
         if buckets is None:

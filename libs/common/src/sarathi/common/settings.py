@@ -24,6 +24,7 @@ class Mode(StrEnum):
 
 
 LIVE_ARMING_WORD = "armed"
+SIM_ACCESS_TOKEN = "sim-token"  # noqa: S105 - the sim emulator's well-known token, not a credential
 
 
 class SarathiSettings(BaseSettings):
@@ -52,7 +53,7 @@ class SarathiSettings(BaseSettings):
 
     # Dhan endpoints: in `sim` mode they point at the local sim service.
     dhan_client_id: str = "1000000001"
-    dhan_access_token: SecretStr = SecretStr("sim-token")
+    dhan_access_token: SecretStr = SecretStr(SIM_ACCESS_TOKEN)
     dhan_rest_url: str = "http://127.0.0.1:8600/v2"
     dhan_feed_url: str = "ws://127.0.0.1:8600/feed"
     dhan_order_update_url: str = "ws://127.0.0.1:8600/order-update"
@@ -62,10 +63,12 @@ class SarathiSettings(BaseSettings):
     def _live_needs_credentials_and_arming(self) -> Self:
         if self.mode is Mode.LIVE:
             token = self.dhan_access_token.get_secret_value()
-            if not token or token == "sim-token" or not self.dhan_client_id:
+            if not token or token == SIM_ACCESS_TOKEN or not self.dhan_client_id:
                 raise ValueError("live mode needs SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN")
             if self.live_trading != LIVE_ARMING_WORD:
-                raise ValueError(f"live mode needs SARATHI_LIVE_TRADING={LIVE_ARMING_WORD}; refusing to start")
+                raise ValueError(
+                    f"live mode needs SARATHI_LIVE_TRADING={LIVE_ARMING_WORD}; refusing to start"
+                )
         return self
 
     @property
@@ -74,7 +77,7 @@ class SarathiSettings(BaseSettings):
         url = self.database_url
         for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
+                return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
 

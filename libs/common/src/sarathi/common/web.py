@@ -59,7 +59,11 @@ def create_app(
         outcome = dict(zip(names, results, strict=True))
         ready = all(result == "ok" for result in results)
         metrics.up.set(1 if ready else 0)
-        body: dict[str, Any] = {"status": "ready" if ready else "not ready", "service": service, "checks": outcome}
+        body: dict[str, Any] = {
+            "status": "ready" if ready else "not ready",
+            "service": service,
+            "checks": outcome,
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
@@ -73,5 +77,3 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     """Run the app with uvicorn until SIGINT/SIGTERM; logging is ours (JSON), not uvicorn's."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     uvicorn.Server(config).run()
-
-

@@ -1,1 +1,1 @@
-"""sarathi.execution: Strike selection, pre-trade gates and Super Order entry commands."""
+"""sarathi.execution: strike selection, pre-trade gates and Super Order entry commands."""

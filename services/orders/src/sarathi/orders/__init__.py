@@ -1,1 +1,1 @@
-"""sarathi.orders: The broker gateway: exactly-once orders, order updates, reconciliation."""
+"""sarathi.orders: the broker gateway: exactly-once orders, order updates, reconciliation."""

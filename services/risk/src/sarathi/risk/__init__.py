@@ -1,1 +1,1 @@
-"""sarathi.risk: Per-position P&L, trailing profit lock, daily limits, square-off and the operator API."""
+"""sarathi.risk: per-position P&L, trailing profit lock, daily limits, square-off and the operator API."""

@@ -1,1 +1,2 @@
-"""sarathi.sim: A local Dhan v2 emulator: REST, market-feed and order-update WebSockets, market model, paper broker."""
+"""sarathi.sim: a local Dhan v2 emulator (REST, market-feed and order-update WebSockets, market model,
+paper broker)."""

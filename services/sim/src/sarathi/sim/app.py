@@ -13,6 +13,6 @@ def build_app(settings: SimSettings) -> FastAPI:
         service="sim",
         settings=settings,
         database=False,
-        description="A local Dhan v2 emulator: REST, market-feed and order-update WebSockets, market model, paper broker.",
+        description="A local Dhan v2: REST, feed and order-update WebSockets, market model, paper broker.",
     )
     return app

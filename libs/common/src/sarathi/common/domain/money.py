@@ -11,6 +11,7 @@ which takes the float's shortest decimal representation and snaps it to the tick
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
@@ -48,7 +49,9 @@ def to_decimal(value: object) -> Decimal:
         except InvalidOperation as exc:
             raise PriceError(f"not a number: {value!r}") from exc
     elif isinstance(value, float):
-        raise PriceError(f"float {value!r} refused: money is Decimal (convert at the edge with price_from_float)")
+        raise PriceError(
+            f"float {value!r} refused: money is Decimal (convert at the edge with price_from_float)"
+        )
     else:
         raise PriceError(f"not a number: {value!r}")
     if not result.is_finite():
@@ -60,7 +63,9 @@ def is_on_tick(value: Decimal, tick: Decimal = OPTION_TICK) -> bool:
     return value % tick == 0
 
 
-def round_to_tick(value: Decimal, tick: Decimal = OPTION_TICK, rounding: Rounding = Rounding.NEAREST) -> Decimal:
+def round_to_tick(
+    value: Decimal, tick: Decimal = OPTION_TICK, rounding: Rounding = Rounding.NEAREST
+) -> Decimal:
     """`value` moved onto the tick grid in the given direction, with the tick's number of decimals."""
     steps = (value / tick).to_integral_value(rounding=_MODES[rounding])
     return (steps * tick).quantize(tick)
@@ -78,7 +83,7 @@ def validate_price(value: object, tick: Decimal = OPTION_TICK) -> Decimal:
 
 def price_from_float(value: float, tick: Decimal = OPTION_TICK) -> Decimal:
     """Convert a wire float (Dhan float32, JSON number) once: shortest repr, snapped to the tick."""
-    if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite
+    if not math.isfinite(value):
         raise PriceError(f"not a finite price: {value!r}")
     return round_to_tick(Decimal(repr(float(value))), tick, Rounding.NEAREST)
 

@@ -11,6 +11,7 @@ the wire, and `register` puts the class in the registry that `decode` consults.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from datetime import datetime
@@ -39,7 +40,7 @@ class Message(BaseModel):
     causation_id: str | None = Field(default=None, max_length=128)
     event_time: AwareDatetime
 
-    registry: ClassVar[dict[str, type[Message]]] = {}
+    registry: ClassVar[dict[str, builtins.type[Message]]] = {}
 
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
@@ -92,7 +93,11 @@ def decode_as(data: bytes | str, expected: type[M]) -> M:
 
 
 def envelope(
-    *, message_id: str | None = None, correlation_id: str, causation_id: str | None = None, event_time: datetime
+    *,
+    message_id: str | None = None,
+    correlation_id: str,
+    causation_id: str | None = None,
+    event_time: datetime,
 ) -> dict[str, Any]:
     """The envelope fields as keyword arguments for a message constructor."""
     return {

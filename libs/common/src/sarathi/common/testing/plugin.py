@@ -12,7 +12,7 @@ Fixtures:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -56,7 +56,7 @@ def fresh_database_url(_database_factory: servers.DatabaseFactory) -> str:
 
 
 @pytest.fixture
-async def jetstream_clean(nats_url: str) -> AsyncIterator[str]:
+async def jetstream_clean(nats_url: str) -> str:
     """A NATS server with no streams or KV buckets left over from earlier tests."""
     import nats
 
@@ -64,7 +64,8 @@ async def jetstream_clean(nats_url: str) -> AsyncIterator[str]:
     try:
         js = nc.jetstream()
         for info in await js.streams_info():
-            await js.delete_stream(info.config.name)
+            if info.config.name:
+                await js.delete_stream(info.config.name)
     finally:
         await nc.close()
-    yield nats_url
+    return nats_url
