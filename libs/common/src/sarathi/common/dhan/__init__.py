@@ -1,0 +1,1 @@
+"""Dhan wire protocols shared by the feed (decoding) and the sim (encoding)."""
