@@ -18,11 +18,13 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+from sarathi.common.domain.calendar import IST, require_aware
+
+__all__ = ["IST", "Clock", "FakeClock", "LiveClock", "SimClock", "SimClockParams"]
 
 
 class Clock(Protocol):
@@ -39,11 +41,6 @@ class Clock(Protocol):
         ...
 
 
-def _require_aware(instant: datetime) -> None:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"naive datetime {instant!r}: instants must carry a timezone")
-
-
 class LiveClock:
     """The wall clock, in IST."""
 
@@ -51,7 +48,7 @@ class LiveClock:
         return datetime.now(IST)
 
     async def sleep_until(self, instant: datetime) -> None:
-        _require_aware(instant)
+        require_aware(instant)
         delay = (instant - self.now()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -64,7 +61,7 @@ class FakeClock:
     """A clock for tests: time moves only when `advance` or `set` is called."""
 
     def __init__(self, start: datetime) -> None:
-        _require_aware(start)
+        require_aware(start)
         self._now = start.astimezone(IST)
         self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -73,7 +70,7 @@ class FakeClock:
         return self._now
 
     async def sleep_until(self, instant: datetime) -> None:
-        _require_aware(instant)
+        require_aware(instant)
         if instant <= self._now:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -91,7 +88,7 @@ class FakeClock:
         self.set(self._now + step)
 
     def set(self, instant: datetime) -> None:
-        _require_aware(instant)
+        require_aware(instant)
         if instant < self._now:
             raise ValueError("a clock never moves backwards")
         self._now = instant.astimezone(IST)
@@ -123,7 +120,7 @@ class SimClock:
         self._params = params
         self._paused_at: datetime | None = self._compute(params) if params.paused else None
         self._changed = asyncio.Event()
-        _require_aware(params.market_start)
+        require_aware(params.market_start)
         if params.speed <= 0:
             raise ValueError("speed must be positive")
 
@@ -139,7 +136,7 @@ class SimClock:
 
     def update(self, params: SimClockParams) -> None:
         """Follow a new published state (restart, speed change, pause, resume)."""
-        _require_aware(params.market_start)
+        require_aware(params.market_start)
         if params.speed <= 0:
             raise ValueError("speed must be positive")
         self._params = params
@@ -148,7 +145,7 @@ class SimClock:
         self._changed = asyncio.Event()
 
     async def sleep_until(self, instant: datetime) -> None:
-        _require_aware(instant)
+        require_aware(instant)
         while True:
             now = self.now()
             if now >= instant:
