@@ -1,20 +1,33 @@
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from sarathi.common.clock import IST, FakeClock, LiveClock, SimClock, SimClockParams
+from sarathi.common.clock import IST, FakeClock, LiveClock, SimClock
+from sarathi.common.messages.sim import SimClockState
 
 OPEN = datetime(2026, 9, 15, 9, 15, tzinfo=IST)
 
 
-class ManualMonotonic:
+class ManualWall:
     def __init__(self) -> None:
-        self.value = 1000.0
+        self.value = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-    def __call__(self) -> float:
+    def __call__(self) -> datetime:
         return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += timedelta(seconds=seconds)
+
+
+def a_clock_state(
+    wall: ManualWall, market: datetime = OPEN, speed: int = 1, *, paused: bool = False
+) -> SimClockState:
+    return SimClockState(
+        message_id="clock-1", correlation_id="sim", event_time=market, market_start=market,
+        wall_start=wall.value, speed=Decimal(speed), paused=paused,
+    )  # fmt: skip
 
 
 async def test_fake_clock_wakes_a_sleeper_only_when_advanced_past_its_deadline() -> None:
@@ -60,29 +73,37 @@ def test_live_clock_reports_ist() -> None:
 
 
 def test_sim_clock_runs_market_time_at_its_speed() -> None:
-    wall = ManualMonotonic()
-    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(300)), monotonic=wall)
-    wall.value += 2.0
+    wall = ManualWall()
+    clock = SimClock(a_clock_state(wall, speed=300), wall=wall)
+    wall.advance(2.0)
     assert clock.now() == OPEN + timedelta(minutes=10)
 
 
 def test_sim_clock_stands_still_while_paused_and_follows_a_resume() -> None:
-    wall = ManualMonotonic()
-    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(100)), monotonic=wall)
-    clock.update(SimClockParams(OPEN + timedelta(minutes=1), wall.value, Decimal(100), paused=True))
-    wall.value += 50
+    wall = ManualWall()
+    clock = SimClock(a_clock_state(wall, speed=100), wall=wall)
+    clock.update(a_clock_state(wall, OPEN + timedelta(minutes=1), speed=100, paused=True))
+    wall.advance(50)
     assert clock.now() == OPEN + timedelta(minutes=1)
-    clock.update(SimClockParams(OPEN + timedelta(minutes=1), wall.value, Decimal(100)))
-    wall.value += 0.6
+    clock.update(a_clock_state(wall, OPEN + timedelta(minutes=1), speed=100))
+    wall.advance(0.6)
     assert clock.now() == OPEN + timedelta(minutes=2)
 
 
 async def test_sim_clock_sleep_until_wakes_when_a_published_jump_passes_the_deadline() -> None:
-    wall = ManualMonotonic()
-    clock = SimClock(SimClockParams(OPEN, wall.value, Decimal(1)), monotonic=wall)
+    wall = ManualWall()
+    clock = SimClock(a_clock_state(wall), wall=wall)
     sleeper = asyncio.create_task(clock.sleep_until(OPEN + timedelta(minutes=5)))
     await asyncio.sleep(0)
     assert not sleeper.done()
-    clock.update(SimClockParams(OPEN + timedelta(minutes=6), wall.value, Decimal(1)))
+    clock.update(a_clock_state(wall, OPEN + timedelta(minutes=6)))
     await asyncio.wait_for(sleeper, timeout=1)
     assert clock.now() >= OPEN + timedelta(minutes=5)
+
+
+async def test_sim_clock_sleeps_in_wall_time_scaled_by_speed() -> None:
+    real_wall = ManualWall()
+    real_wall.value = datetime.now(UTC)
+    clock = SimClock(a_clock_state(real_wall, speed=500), wall=lambda: datetime.now(UTC))
+    await asyncio.wait_for(clock.sleep(5), timeout=2)  # 5 market seconds = 10 ms of wall time
+    assert clock.now() >= OPEN + timedelta(seconds=5)

@@ -3,9 +3,9 @@
 `Clock` is the port. Three adapters:
 - `LiveClock`: the wall clock in IST (`live` and `paper` modes).
 - `FakeClock`: stands still until a test calls `advance()`; sleepers wake in deadline order.
-- `SimClock`: market time = start instant + elapsed wall time × speed, following the state the
-  `sim` service publishes (start, speed, paused). A whole trading day runs in a few minutes with
-  the 5-second risk loop and 5-minute bars measured in market time.
+- `SimClock`: market time = start instant + elapsed wall time × speed, following the
+  `SimClockState` that the `sim` service publishes (anchor, speed, paused). A whole trading
+  day runs in a few minutes with the 5-second risk loop and 5-minute bars in market time.
 
 All instants are timezone-aware; `now()` returns IST.
 """
@@ -13,18 +13,17 @@ All instants are timezone-aware; `now()` returns IST.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sarathi.common.domain.calendar import IST, require_aware
+from sarathi.common.messages.sim import SimClockState
 
-__all__ = ["IST", "Clock", "FakeClock", "LiveClock", "SimClock", "SimClockParams"]
+__all__ = ["IST", "Clock", "FakeClock", "LiveClock", "SimClock", "wall_clock"]
 
 
 class Clock(Protocol):
@@ -102,47 +101,36 @@ class FakeClock:
         return sum(1 for _, _, f in self._sleepers if not f.done())
 
 
-@dataclass(frozen=True, slots=True)
-class SimClockParams:
-    """What the sim service publishes: market instant at a wall instant, and the speed."""
-
-    market_start: datetime
-    wall_start_monotonic: float
-    speed: Decimal
-    paused: bool = False
+def wall_clock() -> datetime:
+    """The real wall clock (UTC); only clocks read it."""
+    return datetime.now(UTC)
 
 
 class SimClock:
-    """Market time derived from the simulator's published parameters and a monotonic wall clock."""
+    """Market time from the simulator's published `SimClockState` and the wall clock.
 
-    def __init__(self, params: SimClockParams, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._params = params
-        self._paused_at: datetime | None = self._compute(params) if params.paused else None
+    Each state is an anchor (market instant at a wall instant) and a speed; the simulator
+    publishes a new one on every start, pause, resume or speed change and `update` follows it,
+    waking sleepers so they re-plan against the new anchor.
+    """
+
+    def __init__(self, state: SimClockState, wall: Callable[[], datetime] = wall_clock) -> None:
+        self._wall = wall
+        self._state = state
         self._changed = asyncio.Event()
-        require_aware(params.market_start)
-        if params.speed <= 0:
-            raise ValueError("speed must be positive")
 
-    def _compute(self, params: SimClockParams) -> datetime:
-        elapsed = self._monotonic() - params.wall_start_monotonic
-        market = params.market_start + timedelta(seconds=elapsed * float(params.speed))
-        return market.astimezone(IST)
+    @property
+    def state(self) -> SimClockState:
+        return self._state
 
     def now(self) -> datetime:
-        if self._params.paused and self._paused_at is not None:
-            return self._paused_at
-        return self._compute(self._params)
+        return self._state.market_time_at(self._wall()).astimezone(IST)
 
-    def update(self, params: SimClockParams) -> None:
-        """Follow a new published state (restart, speed change, pause, resume)."""
-        require_aware(params.market_start)
-        if params.speed <= 0:
-            raise ValueError("speed must be positive")
-        self._params = params
-        self._paused_at = params.market_start.astimezone(IST) if params.paused else None
-        self._changed.set()
-        self._changed = asyncio.Event()
+    def update(self, state: SimClockState) -> None:
+        """Follow a newly published state (restart, speed change, pause, resume)."""
+        self._state = state
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def sleep_until(self, instant: datetime) -> None:
         require_aware(instant)
@@ -151,14 +139,12 @@ class SimClock:
             if now >= instant:
                 return
             changed = self._changed
-            if self._params.paused:
+            if self._state.paused:
                 await changed.wait()
                 continue
-            wall_delay = (instant - now).total_seconds() / float(self._params.speed)
-            try:
+            wall_delay = (instant - now).total_seconds() / float(self._state.speed)
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=wall_delay)
-            except TimeoutError:
-                continue
 
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now() + timedelta(seconds=seconds))

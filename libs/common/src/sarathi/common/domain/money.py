@@ -113,6 +113,13 @@ def _money_before(value: Any) -> Decimal:
     return to_decimal(value)
 
 
+def _index_level_before(value: Any) -> Decimal:
+    level = to_decimal(value)
+    if level < 0:
+        raise PriceError(f"negative index level: {level}")
+    return level
+
+
 # Pydantic field types: Decimal inside, a JSON string on the wire (never a JSON float).
 Price = Annotated[Decimal, BeforeValidator(_price_before), PlainSerializer(str, return_type=str)]
 """A non-negative Decimal on the ₹0.05 tick; serialized as a string."""
@@ -120,5 +127,5 @@ Price = Annotated[Decimal, BeforeValidator(_price_before), PlainSerializer(str, 
 Money = Annotated[Decimal, BeforeValidator(_money_before), PlainSerializer(str, return_type=str)]
 """A Decimal rupee amount (may be negative); serialized as a string."""
 
-IndexLevel = Annotated[Decimal, BeforeValidator(_money_before), PlainSerializer(str, return_type=str)]
-"""An index value (not necessarily on the option tick); serialized as a string."""
+IndexLevel = Annotated[Decimal, BeforeValidator(_index_level_before), PlainSerializer(str, return_type=str)]
+"""A non-negative index value (not necessarily on the option tick); serialized as a string."""

@@ -1,0 +1,78 @@
+"""Every bus message type, imported so that `decode` knows them all.
+
+Import this module (not just `base`) wherever bytes from the bus are decoded.
+"""
+
+from __future__ import annotations
+
+from sarathi.common.messages.base import Message
+from sarathi.common.messages.market import (
+    Bar,
+    FeedRecovered,
+    FeedStale,
+    SubscribeReply,
+    SubscribeRequest,
+    Tick,
+    UnsubscribeReply,
+    UnsubscribeRequest,
+)
+from sarathi.common.messages.orders import (
+    CancelOrder,
+    ExitPosition,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderStateUnknown,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+    SubmitEntry,
+)
+from sarathi.common.messages.risk import (
+    ControlState,
+    DailyLossBreached,
+    ExitTriggered,
+    TradingStateChanged,
+    TrailingArmed,
+)
+from sarathi.common.messages.signals import Signal
+from sarathi.common.messages.sim import SimClockState
+
+ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
+    # market data
+    Tick,
+    Bar,
+    FeedStale,
+    FeedRecovered,
+    SubscribeRequest,
+    SubscribeReply,
+    UnsubscribeRequest,
+    UnsubscribeReply,
+    # signals
+    Signal,
+    # order commands
+    SubmitEntry,
+    ExitPosition,
+    CancelOrder,
+    # order and position events
+    OrderAccepted,
+    OrderRejected,
+    OrderFilled,
+    OrderCancelled,
+    OrderStateUnknown,
+    PositionOpened,
+    PositionChanged,
+    PositionClosed,
+    # risk and control
+    TrailingArmed,
+    ExitTriggered,
+    DailyLossBreached,
+    TradingStateChanged,
+    ControlState,
+    # simulation
+    SimClockState,
+)
+"""Every concrete message type, in a stable order (by area)."""
+
+__all__ = ["ALL_MESSAGE_TYPES"]
