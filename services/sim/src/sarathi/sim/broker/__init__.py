@@ -1,0 +1,1 @@
+"""sarathi.sim.broker: the paper broker."""

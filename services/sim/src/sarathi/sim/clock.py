@@ -1,0 +1,79 @@
+"""The simulation clock the sim owns and publishes: start instant, speed, pause and resume.
+
+`SimClockController` is the authority; it keeps a `SimClock` (from `sarathi.common`) in step for
+its own loops, and tells listeners (the NATS publisher, the control API) about every change as a
+`SimClockState`, the message every other service follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from sarathi.common.clock import SimClock, wall_clock
+from sarathi.common.domain.calendar import require_aware
+from sarathi.common.messages.base import new_message_id
+from sarathi.common.messages.sim import SimClockState
+
+MIN_SPEED = Decimal(1)
+MAX_SPEED = Decimal(2000)
+
+ClockListener = Callable[[SimClockState], None]
+
+
+class ClockSettingError(ValueError):
+    """A start instant or speed the clock cannot take."""
+
+
+class SimClockController:
+    def __init__(self, start: datetime, speed: Decimal, *, wall: Callable[[], datetime] = wall_clock) -> None:
+        self._wall = wall
+        self._listeners: list[ClockListener] = []
+        self._state = self._make_state(start, speed, paused=False)
+        self.clock = SimClock(self._state, wall=wall)
+
+    def _make_state(self, market: datetime, speed: Decimal, *, paused: bool) -> SimClockState:
+        require_aware(market)
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise ClockSettingError(f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed}")
+        return SimClockState(
+            message_id=new_message_id(),
+            correlation_id="sim-clock",
+            event_time=market,
+            market_start=market,
+            wall_start=self._wall(),
+            speed=speed,
+            paused=paused,
+        )
+
+    @property
+    def state(self) -> SimClockState:
+        return self._state
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def subscribe(self, listener: ClockListener) -> None:
+        self._listeners.append(listener)
+
+    def _publish(self, state: SimClockState) -> None:
+        self._state = state
+        self.clock.update(state)
+        for listener in self._listeners:
+            listener(state)
+
+    def set(self, start: datetime, speed: Decimal) -> SimClockState:
+        """Restart market time at `start`, running at `speed` (market seconds per wall second)."""
+        self._publish(self._make_state(start, speed, paused=False))
+        return self._state
+
+    def pause(self) -> SimClockState:
+        if not self._state.paused:
+            self._publish(self._make_state(self.now(), self._state.speed, paused=True))
+        return self._state
+
+    def resume(self) -> SimClockState:
+        if self._state.paused:
+            self._publish(self._make_state(self._state.market_start, self._state.speed, paused=False))
+        return self._state
