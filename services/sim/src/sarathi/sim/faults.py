@@ -7,7 +7,7 @@ parts of the emulator. Counted faults are used up one request at a time.
 | `delay_rest` (`ms`, `count`) | the next `count` REST replies are delayed by `ms` |
 | `timeout_rest` (`count`) | the next `count` order placements are executed but their reply never comes |
 | `drop_feed` | every market-feed socket is closed now |
-| `pause_order_updates` (`seconds`) | order updates are held back (then delivered) for `seconds` of wall time |
+| `pause_order_updates` (`seconds`) | order updates are held back, then delivered, for `seconds` (wall) |
 | `expire_token` | the access token stops working (REST errors, feed disconnect 807) |
 | `reset` | clears every fault and restores the token |
 """
