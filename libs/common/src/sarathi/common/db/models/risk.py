@@ -1,0 +1,82 @@
+"""Position trackers and the operator audit log (schema `risk`), owned by the risk service.
+
+A `PositionTracker` is risk's view of one position opened by one entry order: quantity, average
+entry, the trailing stop's high-water mark and, once closed, why. `AuditLog` records every state
+change made through the operator API: who, when, what, why and from where (ARCHITECTURE §8).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import CheckConstraint, Index, Text
+from sqlmodel import Field
+
+from sarathi.common.db.base import (
+    JSON_DOCUMENT,
+    MONEY,
+    TIMESTAMPTZ,
+    SarathiTable,
+    Schema,
+    id_field,
+    one_of,
+)
+
+
+class PositionStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"  # exit sent, not yet confirmed flat
+    CLOSED = "CLOSED"
+
+
+class PositionTracker(SarathiTable, table=True):
+    """One position, from the entry fill to the confirmed exit."""
+
+    __tablename__: ClassVar[str] = "position_tracker"
+    __table_args__ = (
+        one_of("status", [s.value for s in PositionStatus]),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("status <> 'CLOSED' OR closed_at IS NOT NULL", name="closed_has_closed_at"),
+        Index(None, "status", "underlying"),
+        {"schema": Schema.RISK.value},
+    )
+
+    id: int | None = id_field()
+    security_id: str
+    exchange_segment: str
+    underlying: str  # NIFTY, BANKNIFTY, SENSEX: pyramiding is counted per underlying
+    entry_order_id: str = Field(unique=True)  # client order id of the entry; one position per entry
+    status: str  # OPEN, CLOSING, CLOSED
+    quantity: int  # net long quantity; never negative (buy side only)
+    average_entry: Decimal = Field(sa_type=MONEY)
+    high_water_mark: Decimal | None = Field(default=None, sa_type=MONEY)  # best pnl once armed
+    trail_armed: bool = False
+    exit_reason: str | None = None
+    opened_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    closed_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    correlation_id: str = Field(index=True)  # follows the trade from signal to close
+
+
+class AuditLog(SarathiTable, table=True):
+    """One operator action (pause, resume, flatten, kill, ...), recorded when it was accepted."""
+
+    __tablename__: ClassVar[str] = "audit_log"
+    __table_args__ = (
+        Index(None, "occurred_at"),
+        {"schema": Schema.RISK.value},
+    )
+
+    id: int | None = id_field()
+    actor: str  # who: the identity behind the bearer token
+    occurred_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    action: str
+    reason: str | None = Field(default=None, sa_type=Text)
+    remote_address: str | None = None  # the caller's address
+    old_state: Any | None = Field(default=None, sa_type=JSON_DOCUMENT)
+    new_state: Any | None = Field(default=None, sa_type=JSON_DOCUMENT)
+
+
+__all__ = ["AuditLog", "PositionStatus", "PositionTracker"]
