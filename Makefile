@@ -42,7 +42,7 @@ deps-check: setup ## Each member alone, with only its declared dependencies, imp
 
 check: lint typecheck deps-check test ## Everything CI runs
 
-bench: setup ## Benchmarks (none yet: they arrive with the feed, execution and risk services)
+bench: setup ## Benchmarks against a reference measured in the same run; figures in .bench/results.json
 	@$(UV) run python scripts/bench.py
 
 clean: ## Remove virtualenvs, caches and local run data
