@@ -31,7 +31,7 @@ format: setup ## ruff: fix what can be fixed and format
 	@$(UV) run ruff format .
 
 typecheck: setup ## mypy, strict
-	@$(UV) run mypy libs/common/src services/*/src apps/cli/src
+	@$(UV) run mypy libs/common/src services/*/src apps/cli/src scripts
 
 deps-check: setup ## Each member alone, with only its declared dependencies, imports every module it has
 	@for m in $(MEMBERS); do \
