@@ -1,0 +1,109 @@
+"""The Dhan REST adapter: the official `dhanhq` client, made safe for an asyncio service.
+
+- Every SDK call runs in a worker thread (`asyncio.to_thread`) under our own timeout; the SDK's
+  HTTP timeout is set to the same value so the thread does not outlive the call by a minute.
+- Dhan's rate limits are enforced here before a call is made (REFERENCE §1.7): bursts queue.
+- The SDK turns every failure into `{'status': 'failure'}` and drops the HTTP status. A thin
+  subclass of its HTTP layer keeps the status and body, and `errors.classify` turns them into the
+  typed errors of `sarathi.common.dhan.errors`. An SDK dict never leaves this module: callers
+  get Dhan's JSON body (to be parsed by venue schemas) or a typed error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any, cast
+
+from dhanhq import DhanContext, dhanhq
+from dhanhq.dhan_http import DhanHTTP
+from pydantic import SecretStr
+
+from sarathi.common.dhan.errors import RawReply, classify
+from sarathi.common.ratelimit import SlidingWindows, Window
+
+
+class Category(StrEnum):
+    """Dhan's rate-limit families (REFERENCE §1.7)."""
+
+    ORDERS = "orders"
+    DATA = "data"
+    QUOTE = "quote"
+    NON_TRADING = "non_trading"
+    OPTION_CHAIN = "option_chain"  # one unique request per 3 s; we simply space all chain calls 3 s apart
+
+
+DEFAULT_LIMITS: dict[Category, tuple[Window, ...]] = {
+    Category.ORDERS: ((1, 10), (60, 250), (3600, 1000), (86400, 7000)),
+    Category.DATA: ((1, 5), (86400, 100_000)),
+    Category.QUOTE: ((1, 1),),
+    Category.NON_TRADING: ((1, 20),),
+    Category.OPTION_CHAIN: ((3, 1),),
+}
+
+
+class _ObservedHTTP(DhanHTTP):  # type: ignore[misc]
+    """The SDK's HTTP layer, keeping the HTTP status and raw body that its parser drops."""
+
+    def _parse_response(self, response: Any) -> dict[str, Any]:
+        parsed = cast(dict[str, Any], super()._parse_response(response))
+        try:
+            body: Any = json.loads(response.content)
+        except ValueError:
+            body = response.text
+        return {**parsed, "http_status": response.status_code, "body": body}
+
+
+SdkCall = Callable[[Any], Any]
+"""A function of the `dhanhq` client object returning the SDK's reply dict."""
+
+
+class DhanRest:
+    """Async access to Dhan's REST API through the official client."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        access_token: SecretStr,
+        base_url: str,
+        timeout_seconds: float = 5.0,
+        limits: dict[Category, tuple[Window, ...]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        context = DhanContext(client_id, access_token.get_secret_value())
+        http = _ObservedHTTP(client_id, access_token.get_secret_value())
+        http.base_url = base_url.rstrip("/")
+        http.timeout = timeout_seconds
+        context.dhan_http = http  # the SDK's modules take their HTTP object from the context
+        self._sdk = dhanhq(context)
+        self._timeout = timeout_seconds
+        self._limiters = {
+            category: SlidingWindows(windows, monotonic=monotonic, sleep=sleep)
+            for category, windows in (limits or DEFAULT_LIMITS).items()
+        }
+
+    async def call(self, category: Category, call: SdkCall, *, changes_state: bool) -> Any:
+        """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`."""
+        await self._limiters[category].acquire()
+        try:
+            reply = await asyncio.wait_for(asyncio.to_thread(call, self._sdk), self._timeout + 1.0)
+        except TimeoutError:
+            raw = RawReply(None, None, transport_error=f"no reply within {self._timeout + 1.0:.1f}s")
+        else:
+            raw = _raw(reply)
+        error = classify(raw, changes_state=changes_state)
+        if error is not None:
+            raise error
+        return raw.body
+
+
+def _raw(reply: Any) -> RawReply:
+    if isinstance(reply, dict) and "http_status" in reply:
+        return RawReply(int(reply["http_status"]), reply.get("body"))
+    remarks = reply.get("remarks") if isinstance(reply, dict) else reply
+    return RawReply(None, None, transport_error=str(remarks) or "no reply")
