@@ -25,6 +25,15 @@ class Greeks:
 
 
 @dataclass(frozen=True, slots=True)
+class DepthLevel:
+    """One level of the five-level book (REFERENCE §6.5 full packet, §6.10 quote depth)."""
+
+    price: Decimal  # 0 for an empty level
+    quantity: int  # units
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """A snapshot of one instrument. Option prices are on the instrument's tick; index levels on the paisa."""
 
@@ -47,6 +56,9 @@ class Quote:
     average_price: Decimal
     iv: Decimal | None = None  # percent; None for an index
     greeks: Greeks | None = None
+    prev_volume: int = 0  # the previous session's whole-day volume, units
+    bid_depth: tuple[DepthLevel, ...] = ()  # best first; empty for an index
+    ask_depth: tuple[DepthLevel, ...] = ()  # best first; empty for an index
 
 
 class MarketView(Protocol):
