@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from sarathi.common.runtime import build_service_app
+from sarathi.common.clock_source import running_clock
+from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.signals.adapters.store import SignalStore
+from sarathi.signals.metrics import SignalsMetrics
 from sarathi.signals.settings import SignalsSettings
+from sarathi.signals.worker import SignalsWorker
 
 
 def build_app(settings: SignalsSettings) -> FastAPI:
+    metrics = SignalsMetrics()
+
+    @asynccontextmanager
+    async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+        rest = DhanRest(
+            client_id=settings.dhan_client_id,
+            access_token=settings.dhan_access_token,
+            base_url=settings.dhan_rest_url,
+        )
+        async with running_clock(settings.mode, infrastructure.bus) as clock:
+            worker = SignalsWorker(
+                settings,
+                bus=infrastructure.bus,
+                clock=clock,
+                calendar=MarketCalendar(),
+                rest=rest,
+                store=SignalStore(infrastructure.engine),
+                metrics=metrics,
+            )
+            await worker.start()
+            try:
+                yield
+            finally:
+                await worker.stop()
+
     app, _ = build_service_app(
         service="signals",
         settings=settings,
         database=True,
+        metrics=metrics,
+        workers=workers,
         description="5-minute bars from index ticks, indicators, and the trend signal.",
     )
     return app

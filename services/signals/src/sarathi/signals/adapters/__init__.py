@@ -1,0 +1,1 @@
+"""Adapters of the signals service: Dhan history, the bus, the signal store."""
