@@ -70,7 +70,7 @@ async def test_a_steady_up_trend_yields_bullish_signals_at_bar_closes() -> None:
 
     bars = [m for m in published(bus, streams.MD_BARS.name) if isinstance(m, Bar)]
     assert len(bars) == 36
-    assert bars[0].start == OPEN and bars[0].end == OPEN + timedelta(minutes=5)
+    assert (bars[0].start, bars[0].end) == (OPEN, OPEN + timedelta(minutes=5))
     signals = [m for m in published(bus, streams.SIGNALS.name) if isinstance(m, Signal)]
     assert signals, "a clear up-trend must produce a signal once indicators are warm"
     assert {s.direction for s in signals} == {Direction.BULLISH}
