@@ -1,14 +1,32 @@
-"""`python -m sarathi.sim` / `sarathi-sim`: run the sim service."""
+"""`python -m sarathi.sim` / `sarathi-sim`: run the sim service.
+
+Like `sarathi.common.runtime.run_service`, but served with the sim's own uvicorn configuration
+(Dhan's WebSocket keep-alive: a ping every 10 s).
+"""
 
 from __future__ import annotations
 
-from sarathi.common.runtime import run_service
-from sarathi.sim.app import build_app
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from sarathi.common.logging import configure_logging, get_logger
+from sarathi.sim.app import build_app, uvicorn_config
 from sarathi.sim.settings import SimSettings
+
+log = get_logger(__name__)
 
 
 def main() -> None:
-    run_service("sim", SimSettings, build_app)
+    try:
+        settings = SimSettings()
+    except ValidationError as exc:
+        sys.stderr.write(f"sarathi-sim: invalid settings:\n{exc}\n")
+        raise SystemExit(2) from None
+    configure_logging("sim", settings.log_level)
+    log.info("starting", mode=settings.mode.value, host=settings.http_host, port=settings.http_port)
+    uvicorn.Server(uvicorn_config(build_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -1,18 +1,107 @@
-"""Composition root of the sim service: builds everything from settings, connects nothing at import."""
+"""Composition root of the sim service: builds everything from settings, connects nothing at import.
+
+`build_app(settings)` gives the FastAPI app:
+
+- `/healthz`, `/readyz`, `/metrics` (the common operational endpoints);
+- `/v2/...`: Dhan's REST, data and trading routers (see `routers`);
+- `/feed` and `/order-update`: Dhan's two WebSockets;
+- `/sim/...`: the control API.
+
+Its lifespan connects NATS (unless `SARATHI_SIM_PUBLISH_CLOCK=false`), then runs the engine and
+publishes the clock. The parts live on `app.state.sim` (a `SimRuntime`) for tests and tools.
+Serve it with `uvicorn_config` so the WebSocket keep-alive matches Dhan's (ping every 10 s).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 
-from sarathi.common.runtime import build_service_app
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from sarathi.common.metrics import ServiceMetrics
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.web import create_app
+from sarathi.sim.api.control import build_control_router
+from sarathi.sim.api.errors import install_error_handlers
+from sarathi.sim.clock_publisher import BusClockSink, LogClockSink
+from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
 from sarathi.sim.settings import SimSettings
+from sarathi.sim.wiring import default_parts, dhan_rest_routers
+from sarathi.sim.ws.feed import build_feed_router
+from sarathi.sim.ws.order_updates import build_order_update_router
+
+DESCRIPTION = "A local Dhan v2: REST, feed and order-update WebSockets, market model, paper broker."
+
+RestRouters = Callable[[SimRuntime], Sequence[APIRouter]]
 
 
-def build_app(settings: SimSettings) -> FastAPI:
-    app, _ = build_service_app(
-        service="sim",
-        settings=settings,
-        database=False,
-        description="A local Dhan v2: REST, feed and order-update WebSockets, market model, paper broker.",
-    )
+def routers(runtime: SimRuntime, rest: RestRouters) -> list[APIRouter]:
+    settings = runtime.settings
+    queued = settings.sim_feed_queue_max_messages
+    return [
+        *rest(runtime),
+        build_feed_router(runtime.feed, runtime.credentials, runtime.metrics, max_queued_messages=queued),
+        build_order_update_router(
+            runtime.order_updates,
+            runtime.credentials,
+            login_timeout_seconds=settings.sim_order_update_login_timeout_seconds,
+            max_queued_messages=queued,
+        ),
+        build_control_router(runtime.control),
+    ]
+
+
+def build_app(
+    settings: SimSettings, *, parts: SimParts | None = None, rest: RestRouters = dhan_rest_routers
+) -> FastAPI:
+    metrics = ServiceMetrics("sim")
+    runtime = build_runtime(settings, parts or default_parts(), metrics)
+
+    if settings.sim_publish_clock:
+
+        @asynccontextmanager
+        async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+            async with runtime.running(BusClockSink(infrastructure.bus)):
+                yield
+
+        app, _ = build_service_app(
+            service="sim",
+            settings=settings,
+            database=False,
+            description=DESCRIPTION,
+            metrics=metrics,
+            workers=workers,
+        )
+    else:
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            async with runtime.running(LogClockSink()):
+                yield
+
+        app = create_app(
+            service="sim", metrics=metrics, checks={}, lifespan=lifespan, description=DESCRIPTION
+        )
+
+    install_error_handlers(app)
+    for router in routers(runtime, rest):
+        app.include_router(router)
+    app.state.sim = runtime
     return app
+
+
+def uvicorn_config(app: FastAPI, settings: SimSettings, *, port: int | None = None) -> uvicorn.Config:
+    """How to serve the sim: Dhan's keep-alive on both sockets, our JSON logs, no access log."""
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port if port is None else port,
+        ws="websockets-sansio",
+        ws_ping_interval=settings.sim_ws_ping_interval_seconds,
+        ws_ping_timeout=settings.sim_ws_ping_timeout_seconds,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

@@ -1,13 +1,88 @@
-"""Settings of the sim service (environment variables, documented defaults)."""
+"""Settings of the sim service (environment variables `SARATHI_SIM_*`, documented defaults).
+
+Every default lets the sim start with no configuration and lets every other service talk to it
+with theirs: the client id and token default to `SarathiSettings.dhan_client_id` /
+`dhan_access_token`, so a fresh checkout's services authenticate against a fresh sim.
+"""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 
-from sarathi.common.settings import ServiceSettings
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr
+
+from sarathi.common.settings import SIM_ACCESS_TOKEN, SarathiSettings, ServiceSettings
+from sarathi.sim.api.auth import BadTokenStyle
+
+_DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
+
+
+class StatusCase(StrEnum):
+    """How the order-update WebSocket spells `Status` (REFERENCE §5.3, casing UNVERIFIED)."""
+
+    TITLE = "title"  # `Traded`, `Part_Traded` (the docs' sample, dhan-rs)
+    UPPER = "upper"  # `TRADED` (the docs' enum column)
 
 
 class SimSettings(ServiceSettings):
+    """The sim's own settings on top of the common ones.
+
+    Time: the simulation clock starts at `sim_start` (default: the first trading day from the
+    date the process starts, at 09:15 IST — computed once from the calendar, never read again)
+    and runs at `sim_speed` market seconds per wall second; the control API changes both.
+    """
+
     http_port: int = Field(
         default=8600, ge=1, le=65535, validation_alias=AliasChoices("SARATHI_SIM_HTTP_PORT", "http_port")
     )
+
+    sim_seed: int = Field(default=20260915, description="seed of the market model (same seed, same prices)")
+    sim_start: AwareDatetime | None = Field(
+        default=None, description="market instant the clock starts at; default: next session open"
+    )
+    sim_speed: Decimal = Field(
+        default=Decimal(1), ge=1, le=2000, description="market seconds per wall second at start"
+    )
+    sim_start_paused: bool = Field(default=False, description="start with the clock paused")
+
+    sim_client_id: str = Field(default=_DEFAULT_CLIENT_ID, min_length=1, description="the one Dhan client")
+    sim_access_token: SecretStr = Field(default=SecretStr(SIM_ACCESS_TOKEN), description="its access token")
+    sim_bad_token_style: BadTokenStyle = Field(
+        default=BadTokenStyle.LIVE, description="REST answer to a bad token: live (400 DH-906) or docs (401)"
+    )
+    sim_order_update_status_case: StatusCase = Field(
+        default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
+    )
+
+    sim_market_step_seconds: float = Field(
+        default=1.0, gt=0, le=300, description="market seconds between two feed steps at low speed"
+    )
+    sim_max_feed_steps_per_wall_second: float = Field(
+        default=20.0,
+        gt=0,
+        le=1000,
+        description="at high speed the step is coarsened (to a multiple of the base step) to stay under this",
+    )
+    sim_strikes_around_atm: int = Field(
+        default=10, ge=1, le=100, description="strikes listed each side of the opening ATM strike"
+    )
+
+    sim_feed_queue_max_messages: int = Field(
+        default=50_000, ge=100, description="a feed client that falls this far behind is disconnected"
+    )
+    sim_ws_ping_interval_seconds: float = Field(default=10.0, gt=0, description="server pings (Dhan: 10 s)")
+    sim_ws_ping_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="close when no pong this long after a ping (Dhan: ~40 s silence)"
+    )
+    sim_order_update_login_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="the login frame must arrive within this (wall) time"
+    )
+    sim_publish_clock: bool = Field(
+        default=True, description="connect NATS and publish the clock; off: no NATS at all (tests, demos)"
+    )
+
+    def start_or(self, default: datetime) -> datetime:
+        """The configured start instant, or `default` when none was set."""
+        return self.sim_start if self.sim_start is not None else default

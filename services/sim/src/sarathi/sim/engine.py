@@ -1,0 +1,174 @@
+"""The market-time loop: step the paper broker and the feed over a fixed grid of market instants.
+
+The grid starts at the instant the clock was (re)started and advances by `step`: the base
+`market_step_seconds`, or a whole multiple of it when the speed would otherwise ask for more
+than `max_steps_per_wall_second` steps a wall second. The grid depends only on the clock's start
+and speed, never on wall timing: when the loop falls behind it catches up through every grid
+point rather than skipping any, and nothing is stepped while the clock is paused. So the same
+seed and the same clock settings give byte-identical feed output.
+
+At each grid instant `t`: `broker.step(t)`, then a market-status packet if the session just
+opened or closed, then the feed's packets for `t` (only while the session is open; the step
+at which it closes carries the day's close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.sim import SimClockState
+from sarathi.sim.broker.port import Broker
+from sarathi.sim.clock import SimClockController
+from sarathi.sim.telemetry import SimMetrics
+from sarathi.sim.ws import packets
+from sarathi.sim.ws.feed_hub import FeedHub
+
+log = get_logger(__name__)
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def step_for(speed: Decimal, base_seconds: float, max_steps_per_wall_second: float) -> timedelta:
+    """The grid step at `speed`: the base step times the smallest whole factor within the rate cap."""
+    base_us = max(1, round(base_seconds * 1_000_000))
+    factor = max(1, math.ceil(float(speed) / (max_steps_per_wall_second * base_us / 1_000_000) - 1e-9))
+    return timedelta(microseconds=base_us * factor)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    origin: datetime
+    step: timedelta
+
+    def at(self, index: int) -> datetime:
+        return self.origin + self.step * index
+
+
+def is_restart(previous: SimClockState, state: SimClockState) -> bool:
+    """A new clock state that starts a new grid: anything but a pause or the resume of a pause."""
+    if state.paused:
+        return False
+    resumed = (
+        previous.paused and state.market_start == previous.market_start and state.speed == previous.speed
+    )
+    return not resumed
+
+
+class Engine:
+    def __init__(
+        self,
+        controller: SimClockController,
+        broker: Broker,
+        hub: FeedHub,
+        calendar: MarketCalendar,
+        metrics: SimMetrics,
+        *,
+        base_step_seconds: float,
+        max_steps_per_wall_second: float,
+    ) -> None:
+        self._controller = controller
+        self._broker = broker
+        self._hub = hub
+        self._calendar = calendar
+        self._metrics = metrics
+        self._base = base_step_seconds
+        self._max_rate = max_steps_per_wall_second
+        self._state = controller.state
+        self._grid = self._new_grid(self._state)
+        self._index = 0
+        self._was_open: bool | None = None
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        hub.instant = self._grid.origin
+        controller.subscribe(self._on_clock)
+
+    @property
+    def grid(self) -> Grid:
+        return self._grid
+
+    @property
+    def next_instant(self) -> datetime:
+        return self._grid.at(self._index)
+
+    def _new_grid(self, state: SimClockState) -> Grid:
+        grid = Grid(state.market_start, step_for(state.speed, self._base, self._max_rate))
+        self._metrics.engine_step_size.set(grid.step / _MICROSECOND / 1_000_000)
+        return grid
+
+    def _on_clock(self, state: SimClockState) -> None:
+        previous, self._state = self._state, state
+        if is_restart(previous, state):
+            self._grid, self._index, self._was_open = self._new_grid(state), 0, None
+            self._hub.instant = self._grid.origin
+            log.info("engine_restarted", origin=state.market_start.isoformat(), step=str(self._grid.step))
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # -- one step ----------------------------------------------------------------------------------
+
+    def step(self, at: datetime) -> None:
+        """Everything that happens at market instant `at` (synchronous: one step is atomic)."""
+        try:
+            self._broker.step(at)
+        except Exception:  # a broker bug must not stop the market; it is logged and counted
+            self._metrics.engine_errors.labels(part="broker").inc()
+            log.exception("broker_step_failed", at=at.isoformat())
+        is_open = self._calendar.is_open(at)
+        was_open, self._was_open = self._was_open, is_open
+        if is_open:
+            if was_open is False:
+                self._hub.broadcast(packets.market_status())
+            self._hub.publish_step(at)
+        elif was_open:
+            self._hub.publish_step(at, closing=True)
+            self._hub.broadcast(packets.market_status())
+        else:
+            self._hub.instant = at
+        self._metrics.engine_steps.inc()
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    async def _wait_until(self, instant: datetime) -> None:
+        """Until the clock reaches `instant` or the clock changes (pause, restart), whichever first."""
+        sleeper = asyncio.ensure_future(self._controller.clock.sleep_until(instant))
+        changed = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, changed):
+                task.cancel()
+            await asyncio.gather(sleeper, changed, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Step every grid instant as market time reaches it, until cancelled."""
+        while True:
+            if self._state.paused:
+                await self._changed.wait()
+                continue
+            instant = self._grid.at(self._index)
+            if self._controller.now() < instant:
+                await self._wait_until(instant)
+                continue  # re-check: the clock may have paused or restarted meanwhile
+            self.step(instant)
+            self._index += 1
+            lag = (self._controller.now() - instant).total_seconds()
+            self._metrics.engine_lag.set(max(lag, 0.0))
+            await asyncio.sleep(0)  # a yield, not a timer: let the sockets drain between steps
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="sim-engine")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

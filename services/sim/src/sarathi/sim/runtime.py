@@ -1,0 +1,171 @@
+"""The sim's parts, built from settings and wired together (no I/O until `running()`).
+
+`build_runtime(settings, parts)` builds, in order: the market calendar, the clock controller,
+the instrument universe for the start day, the market model, the paper broker, the credentials,
+the REST rate limiter, the faults, the two socket hubs, the engine and the clock publisher, and
+connects their callbacks: broker alerts → order-update sockets, `drop_feed` → every feed socket
+closed, `expire_token` → 807 on the feed and the order-update sockets closed, clock changes →
+engine and publisher. `SimRuntime.running(sink)` starts the engine and the publisher (the
+app's lifespan enters it) and closes every socket on the way out.
+
+The market model and the broker come from `SimParts` factories so tests can substitute them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from sarathi.common.clock import IST, wall_clock
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.metrics import ServiceMetrics
+from sarathi.sim.api.auth import Credentials
+from sarathi.sim.api.control import ControlTargets, ScenarioScripting
+from sarathi.sim.broker.port import Broker
+from sarathi.sim.clock import SimClockController
+from sarathi.sim.clock_publisher import ClockPublisher, ClockSink
+from sarathi.sim.engine import Engine
+from sarathi.sim.faults import Faults
+from sarathi.sim.instruments import Universe
+from sarathi.sim.market.view import MarketView
+from sarathi.sim.ratelimit import RateLimiter
+from sarathi.sim.settings import SimSettings
+from sarathi.sim.telemetry import SimMetrics
+from sarathi.sim.universe_builder import UniverseParams, build_universe
+from sarathi.sim.ws.feed_hub import FeedHub
+from sarathi.sim.ws.order_updates import OrderUpdateHub
+
+
+class SimMarket(MarketView, ScenarioScripting, Protocol):
+    """The market model as the sim needs it: quotes, plus scripted scenarios."""
+
+
+MarketFactory = Callable[[SimSettings, MarketCalendar, Universe, date], SimMarket]
+"""(settings, calendar, universe, trading day of the start) → the market model."""
+BrokerFactory = Callable[[SimSettings, Universe, SimMarket, Callable[[], datetime]], Broker]
+
+
+@dataclass(frozen=True)
+class SimParts:
+    """Where the market model and the paper broker come from (the real ones by default)."""
+
+    market: MarketFactory
+    broker: BrokerFactory
+    wall: Callable[[], datetime] = wall_clock
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+
+
+def default_start(calendar: MarketCalendar, today: date) -> datetime:
+    """The session open of `today` if it is a trading day, else of the next trading day."""
+    day = today if calendar.is_trading_day(today) else calendar.next_trading_day(today)
+    return calendar.session_open(day)
+
+
+@dataclass
+class SimRuntime:
+    settings: SimSettings
+    calendar: MarketCalendar
+    controller: SimClockController
+    universe: Universe
+    market: SimMarket
+    broker: Broker
+    credentials: Credentials
+    limiter: RateLimiter
+    faults: Faults
+    metrics: SimMetrics
+    feed: FeedHub
+    order_updates: OrderUpdateHub
+    engine: Engine
+    publisher: ClockPublisher
+    control: ControlTargets
+
+    @asynccontextmanager
+    async def running(self, sink: ClockSink) -> AsyncIterator[SimRuntime]:
+        """Publish the clock through `sink` and run the engine; on exit close every socket."""
+        self.publisher.start(sink, self.controller.state)
+        self.engine.start()
+        try:
+            yield self
+        finally:
+            await self.engine.stop()
+            self.feed.drop_all()
+            self.order_updates.close_all()
+            await self.publisher.stop()
+
+
+def build_runtime(
+    settings: SimSettings, parts: SimParts, metrics: ServiceMetrics | None = None
+) -> SimRuntime:
+    calendar = MarketCalendar()
+    start = settings.start_or(default_start(calendar, parts.wall().astimezone(IST).date()))
+    controller = SimClockController(start, settings.sim_speed, wall=parts.wall)
+    trading_day = start.astimezone(IST).date()
+    universe = build_universe(
+        trading_day, calendar, UniverseParams(strikes_each_side=settings.sim_strikes_around_atm)
+    )
+    market = parts.market(settings, calendar, universe, trading_day)
+    broker = parts.broker(settings, universe, market, controller.now)
+    credentials = Credentials(
+        client_id=settings.sim_client_id,
+        access_token=settings.sim_access_token.get_secret_value(),
+        bad_token_style=settings.sim_bad_token_style,
+    )
+    faults = Faults()
+    sim_metrics = SimMetrics(metrics or ServiceMetrics("sim"))
+    feed = FeedHub(universe, market, sim_metrics, now=controller.now)
+    order_updates = OrderUpdateHub(
+        faults, sim_metrics, settings.sim_order_update_status_case, monotonic=parts.monotonic
+    )
+    broker.add_alert_listener(order_updates.on_alert)
+    faults.on_drop_feed.append(feed.drop_all)
+
+    def expire_credentials() -> None:
+        credentials.expired = True
+
+    faults.on_token_expired.extend([expire_credentials, feed.expire_all, order_updates.close_all])
+    engine = Engine(
+        controller,
+        broker,
+        feed,
+        calendar,
+        sim_metrics,
+        base_step_seconds=settings.sim_market_step_seconds,
+        max_steps_per_wall_second=settings.sim_max_feed_steps_per_wall_second,
+    )
+    publisher = ClockPublisher(sim_metrics)
+    controller.subscribe(publisher.offer)
+    if settings.sim_start_paused:
+        controller.pause()  # after the engine subscribed: its grid starts at `start` exactly
+    control = ControlTargets(
+        controller=controller,
+        engine=engine,
+        broker=broker,
+        faults=faults,
+        credentials=credentials,
+        universe=universe,
+        feed=feed,
+        order_updates=order_updates,
+        scenario=market,
+        monotonic=parts.monotonic,
+    )
+    return SimRuntime(
+        settings=settings,
+        calendar=calendar,
+        controller=controller,
+        universe=universe,
+        market=market,
+        broker=broker,
+        credentials=credentials,
+        limiter=RateLimiter(monotonic=parts.monotonic),
+        faults=faults,
+        metrics=sim_metrics,
+        feed=feed,
+        order_updates=order_updates,
+        engine=engine,
+        publisher=publisher,
+        control=control,
+    )

@@ -1,0 +1,1 @@
+"""sarathi.sim.ws: the market-feed and order-update WebSockets of the emulator."""

@@ -1,0 +1,191 @@
+"""The market-feed sockets of the sim: who is connected, what each subscribed, and the fan-out.
+
+Everything here is synchronous and runs on the event loop: the socket endpoint hands requests
+in, the engine hands market steps in, and bytes go out through each connection's `Outbox`.
+
+Decisions where Dhan is silent (REFERENCE §6.2–6.3, all UNVERIFIED):
+- an unknown or unlisted instrument in a subscribe request is ignored silently;
+- subscribing an instrument again (in any mode) replaces its mode and resends prev-close;
+- unsubscribe removes the instrument whatever mode it was subscribed in;
+- a malformed request (not JSON, unknown code, bad segment or id) is ignored and counted;
+- more than 100 instruments in one message, or more than 5000 on one connection, ends the
+  connection with a code-50 packet, reason 804.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from sarathi.common.dhan.feed_requests import (
+    MAX_CONNECTIONS,
+    MAX_INSTRUMENTS_PER_CONNECTION,
+    FeedMode,
+    FeedRequestError,
+    parse_request,
+)
+from sarathi.common.logging import get_logger
+from sarathi.sim.instruments import SimInstrument, Universe
+from sarathi.sim.market.view import MarketView, Quote
+from sarathi.sim.telemetry import SimMetrics
+from sarathi.sim.ws import packets
+from sarathi.sim.ws.outbox import GOING_AWAY, NORMAL_CLOSURE, POLICY_VIOLATION, Outbox
+
+log = get_logger(__name__)
+
+TOO_MANY_INSTRUMENTS = 804
+CONNECTION_LIMIT = 805
+TOKEN_EXPIRED = 807
+
+
+class FeedConnection:
+    """One authenticated socket: its subscriptions (in subscription order) and its outbox."""
+
+    def __init__(self, number: int, client_id: str, outbox: Outbox) -> None:
+        self.number = number
+        self.client_id = client_id
+        self.outbox = outbox
+        self.subscriptions: dict[SimInstrument, FeedMode] = {}
+
+    def disconnect(self, reason: int, code: int = POLICY_VIOLATION) -> None:
+        """Send a code-50 packet with Dhan's `reason`, then close."""
+        self.outbox.close(code, f"dhan reason {reason}", last=packets.disconnect(reason))
+
+
+class FeedHub:
+    def __init__(
+        self,
+        universe: Universe,
+        market: MarketView,
+        metrics: SimMetrics,
+        *,
+        now: Callable[[], datetime],
+        max_connections: int = MAX_CONNECTIONS,
+        max_instruments: int = MAX_INSTRUMENTS_PER_CONNECTION,
+    ) -> None:
+        self._universe = universe
+        self._market = market
+        self._metrics = metrics
+        self._now = now
+        self._max_connections = max_connections
+        self._max_instruments = max_instruments
+        self._numbers = itertools.count(1)
+        self._connections: dict[int, FeedConnection] = {}  # insertion order = connection age
+        self.instant: datetime | None = None  # the market instant the feed is at (set by the engine)
+
+    def __iter__(self) -> Iterator[FeedConnection]:
+        return iter(list(self._connections.values()))
+
+    def __len__(self) -> int:
+        return len(self._connections)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def register(self, client_id: str, outbox: Outbox) -> FeedConnection:
+        """Admit a socket; beyond the limit the client's OLDEST sockets get 805 and are closed."""
+        connection = FeedConnection(next(self._numbers), client_id, outbox)
+        self._connections[connection.number] = connection
+        mine = [c for c in self._connections.values() if c.client_id == client_id]
+        for oldest in mine[: max(0, len(mine) - self._max_connections)]:
+            self._disconnect(oldest, CONNECTION_LIMIT)
+        self._metrics.feed_connections.set(len(self._connections))
+        return connection
+
+    def unregister(self, connection: FeedConnection) -> None:
+        self._connections.pop(connection.number, None)
+        self._metrics.feed_connections.set(len(self._connections))
+
+    def _disconnect(self, connection: FeedConnection, reason: int) -> None:
+        self._metrics.feed_disconnects.labels(reason=str(reason)).inc()
+        connection.disconnect(reason)
+        self._connections.pop(connection.number, None)
+
+    def drop_all(self) -> None:
+        """The `drop_feed` fault: every socket is closed at once, no packet first."""
+        for connection in list(self._connections.values()):
+            connection.outbox.close(GOING_AWAY, "feed dropped by fault")
+        self._connections.clear()
+        self._metrics.feed_connections.set(0)
+
+    def expire_all(self) -> None:
+        """The `expire_token` fault: 807 to every socket, then close."""
+        for connection in list(self._connections.values()):
+            self._disconnect(connection, TOKEN_EXPIRED)
+        self._metrics.feed_connections.set(0)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def handle_request(self, connection: FeedConnection, text: str | bytes) -> None:
+        """Apply one client frame (subscribe / unsubscribe / disconnect)."""
+        try:
+            request = parse_request(text)
+        except FeedRequestError as exc:
+            self._metrics.feed_bad_requests.labels(reason=str(exc.reason)).inc()
+            if exc.reason == TOO_MANY_INSTRUMENTS:
+                self._disconnect(connection, TOO_MANY_INSTRUMENTS)
+            else:
+                log.info("feed_request_ignored", connection=connection.number, reason=exc.reason)
+            return
+        if request.is_disconnect:
+            connection.outbox.close(NORMAL_CLOSURE, "client asked to disconnect")
+            self.unregister(connection)
+            return
+        assert request.mode is not None  # parse_request sets a mode on every (un)subscribe
+        found = [self._universe.find(i.segment, i.security_id) for i in request.instruments]
+        listed = [i for i in found if i is not None]
+        if not request.subscribe:
+            for instrument in listed:
+                connection.subscriptions.pop(instrument, None)
+            return
+        new = {i for i in listed if i not in connection.subscriptions}
+        if len(connection.subscriptions) + len(new) > self._max_instruments:
+            self._metrics.feed_bad_requests.labels(reason=str(TOO_MANY_INSTRUMENTS)).inc()
+            self._disconnect(connection, TOO_MANY_INSTRUMENTS)
+            return
+        for instrument in listed:
+            connection.subscriptions[instrument] = request.mode
+            quote = self._quote(instrument, self.instant or self._now())
+            if quote is not None:
+                self._send(connection, packets.encode_prev_close(instrument, quote))
+
+    # -- fan-out -------------------------------------------------------------------------------
+
+    def _quote(self, instrument: SimInstrument, at: datetime) -> Quote | None:
+        try:
+            return self._market.quote(instrument, at)
+        except Exception:  # a market-model bug must not take the feed down; it is counted
+            self._metrics.engine_errors.labels(part="market").inc()
+            log.exception("market_quote_failed", security_id=instrument.security_id)
+            return None
+
+    def _send(self, connection: FeedConnection, frame: bytes) -> None:
+        if connection.outbox.put(frame):
+            self._metrics.feed_messages.inc()
+
+    def broadcast(self, frame: bytes) -> None:
+        for connection in self:
+            self._send(connection, frame)
+
+    def publish_step(self, at: datetime, *, closing: bool = False) -> None:
+        """Send every subscription its packets for market instant `at` (one quote per instrument).
+
+        `closing`: the session has just closed, and these packets carry the day's close.
+        """
+        self.instant = at
+        quotes: dict[SimInstrument, Quote | None] = {}
+        encoded: dict[tuple[SimInstrument, FeedMode], list[bytes]] = {}
+        for connection in self:
+            for instrument, mode in list(connection.subscriptions.items()):
+                key = (instrument, mode)
+                if key not in encoded:
+                    if instrument not in quotes:
+                        quotes[instrument] = self._quote(instrument, at)
+                    quote = quotes[instrument]
+                    encoded[key] = (
+                        []
+                        if quote is None
+                        else packets.frames(instrument, quote, mode, session_closed=closing)
+                    )
+                for frame in encoded[key]:
+                    self._send(connection, frame)
