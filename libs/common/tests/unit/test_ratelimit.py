@@ -59,3 +59,13 @@ async def test_waiters_are_served_in_arrival_order() -> None:
 def test_nonsense_windows_are_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         SlidingWindows(((0, 5),))
+
+
+async def test_a_slot_counts_from_when_its_call_completes_not_when_it_started() -> None:
+    t = FakeTime()
+    limiter = SlidingWindows(((1, 1),), monotonic=t.monotonic, sleep=t.sleep)
+    async with limiter.slot():
+        t.now += 0.4  # the request takes 0.4 s to reach the broker and answer
+    async with limiter.slot():
+        admitted_at = t.now
+    assert admitted_at == pytest.approx(1001.4)  # one full window after the first call completed

@@ -1,17 +1,24 @@
 """Sliding-window rate limits, enforced on our side before a call reaches the broker.
 
 A `SlidingWindows` limiter admits a call when, for every window (seconds, cap), fewer than `cap`
-calls were admitted in the last `seconds`. `acquire()` waits until that is true, so a burst
+calls were stamped in the last `seconds`. `acquire()` waits until that is true, so a burst
 queues instead of failing. Broker limits are about real seconds, whatever the simulation
 speed, so time here is a monotonic wall clock (injected, with its sleep, for tests).
+
+The broker counts a request when it ARRIVES, which is some time after we admit it (a worker
+thread starts, a connection opens). Stamping at admission alone would let a call admitted one
+window later arrive less than a window after an earlier one. So `slot()` keeps a call's stamp
+at its admission while it runs and moves it to the moment it completes: every call admitted
+later arrives at least one window after every earlier call has arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 Window = tuple[float, int]  # (seconds, cap)
 
@@ -30,37 +37,53 @@ class SlidingWindows:
         self._monotonic = monotonic
         self._sleep = sleep
         self._longest = max(seconds for seconds, _ in windows)
-        self._admitted: deque[float] = deque()
+        self._stamps: list[_Stamp] = []
         self._lock = asyncio.Lock()
-
-    def _forget_old(self, now: float) -> None:
-        while self._admitted and now - self._admitted[0] >= self._longest:
-            self._admitted.popleft()
 
     def wait_seconds(self) -> float:
         """How long until a call would be admitted (0 if now)."""
         now = self._monotonic()
-        self._forget_old(now)
+        self._stamps = [s for s in self._stamps if now - s.at < self._longest]
+        times = sorted(s.at for s in self._stamps)
         wait = 0.0
         for seconds, cap in self.windows:
-            recent = [t for t in self._admitted if now - t < seconds]
+            recent = [t for t in times if now - t < seconds]
             if len(recent) >= cap:
-                # The oldest call inside the window must age out for one more to fit.
+                # The oldest stamp inside the window must age out for one more call to fit.
                 wait = max(wait, recent[-cap] + seconds - now)
         return wait
 
     def try_acquire(self) -> bool:
         if self.wait_seconds() > 0:
             return False
-        self._admitted.append(self._monotonic())
+        self._stamps.append(_Stamp(self._monotonic()))
         return True
 
-    async def acquire(self) -> float:
-        """Wait until admitted; returns the seconds waited (for a metric)."""
+    async def _admit(self) -> tuple[_Stamp, float]:
         waited = 0.0
         async with self._lock:  # first come, first served
             while (wait := self.wait_seconds()) > 0:
                 await self._sleep(wait)
                 waited += wait
-            self._admitted.append(self._monotonic())
+            stamp = _Stamp(self._monotonic())
+            self._stamps.append(stamp)
+        return stamp, waited
+
+    async def acquire(self) -> float:
+        """Wait until admitted (stamped now); returns the seconds waited (for a metric)."""
+        _, waited = await self._admit()
         return waited
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[float]:
+        """Admit one call for the duration of the block; its stamp moves to when the block ends."""
+        stamp, waited = await self._admit()
+        try:
+            yield waited
+        finally:
+            stamp.at = self._monotonic()
+
+
+@dataclass
+class _Stamp:
+    at: float
