@@ -52,6 +52,8 @@ from sarathi.common.messages.market import (
     SubscribeReply,
     SubscribeRequest,
     Tick,
+    TickSnapshot,
+    TickSnapshotRequest,
     UnsubscribeReply,
     UnsubscribeRequest,
 )
@@ -286,6 +288,21 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
             event_time=at("10:40:10"),
         ),
         unsubscribed=(NIFTY_CALL_REF,),
+    ),
+    "TickSnapshotRequest": lambda: TickSnapshotRequest(
+        **envelope(message_id="snap-risk-0001", correlation_id="risk-start", event_time=at("10:05:04")),
+        requester="risk",
+        instruments=(NIFTY_INDEX_REF, NIFTY_CALL_REF),
+    ),
+    "TickSnapshot": lambda: TickSnapshot(
+        **envelope(
+            message_id="snap-risk-0001-reply",
+            correlation_id="risk-start",
+            causation_id="snap-risk-0001",
+            event_time=at("10:05:04"),
+        ),
+        ticks=(a_call_tick(),),
+        missing=(NIFTY_INDEX_REF,),
     ),
     "Signal": a_signal,
     "SubmitEntry": a_submit_entry,

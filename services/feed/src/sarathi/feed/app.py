@@ -1,18 +1,177 @@
-"""Composition root of the feed service: builds everything from settings, connects nothing at import."""
+"""Composition root of the feed service: builds everything from settings, connects nothing at import.
+
+Inside the app's lifespan (after NATS is up): a dedicated NATS connection for ticks, the
+recorder, the frame processor, the subscription book with the indices, the request handlers on
+`feed.subscribe` / `feed.unsubscribe` / `feed.snapshot`, the watchdog loop and the recorder's
+flush loop. On the way out: handlers stopped, sockets closed, ticks flushed, recording closed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
 from fastapi import FastAPI
 
-from sarathi.common.runtime import build_service_app
+from sarathi.common.bus import subjects
+from sarathi.common.bus.port import Bus
+from sarathi.common.clock import Clock, LiveClock
+from sarathi.common.clock_source import running_clock
+from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.messages.base import Message
+from sarathi.common.metrics import ServiceMetrics
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.feed.adapters.nats_sink import NatsTickSink
+from sarathi.feed.adapters.recorder import DailyRecorder
+from sarathi.feed.connection import ConnectionConfig
+from sarathi.feed.domain.backoff import BackoffPolicy
+from sarathi.feed.domain.staleness import StalenessWatchdog
+from sarathi.feed.domain.subscriptions import SubscriptionBook
+from sarathi.feed.handlers import FeedHandlers
+from sarathi.feed.manager import FEED_REQUESTER, FeedManager
+from sarathi.feed.metrics import FeedMetrics
+from sarathi.feed.pipeline import FrameProcessor
 from sarathi.feed.settings import FeedSettings
 
 
-def build_app(settings: FeedSettings) -> FastAPI:
+def feed_url(settings: FeedSettings) -> str:
+    """Dhan's v2 feed URL with the credentials in the query (REFERENCE §6.1): never log it raw."""
+    query = urlencode(
+        {
+            "version": 2,
+            "token": settings.dhan_access_token.get_secret_value(),
+            "clientId": settings.dhan_client_id,
+            "authType": 2,
+        }
+    )
+    return f"{settings.dhan_feed_url}?{query}"
+
+
+def connection_config(settings: FeedSettings) -> ConnectionConfig:
+    return ConnectionConfig(
+        url=feed_url(settings),
+        policy=BackoffPolicy(
+            initial_seconds=settings.feed_backoff_initial_seconds,
+            maximum_seconds=max(settings.feed_backoff_max_seconds, settings.feed_backoff_initial_seconds),
+            jitter=settings.feed_backoff_jitter,
+            max_attempts=settings.feed_reconnect_max_attempts,
+            max_elapsed_seconds=settings.feed_reconnect_max_elapsed_seconds,
+        ),
+        cool_off_seconds=settings.feed_cool_off_seconds,
+        handshake_timeout_seconds=settings.feed_handshake_timeout_seconds,
+    )
+
+
+def mode_chooser(settings: FeedSettings) -> FeedModeChooser:
+    return FeedModeChooser(settings.index_mode, settings.contract_mode)
+
+
+class FeedModeChooser:
+    """Indices in the index mode, everything else in the contract mode."""
+
+    def __init__(self, index_mode: FeedMode, contract_mode: FeedMode) -> None:
+        self._index, self._contract = index_mode, contract_mode
+
+    def __call__(self, instrument: FeedInstrument) -> FeedMode:
+        return self._index if instrument.segment is ExchangeSegment.IDX_I else self._contract
+
+
+class FeedService:
+    """Everything the feed runs, for the lifespan and for tests (`app.state.feed`)."""
+
+    def __init__(self, settings: FeedSettings, clock: Clock, metrics: FeedMetrics) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.manager: FeedManager | None = None
+        self.recorder: DailyRecorder | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self, bus: Bus) -> AsyncIterator[FeedManager]:
+        settings = self.settings
+        sink = await NatsTickSink.connect(settings.nats_url)
+        if settings.feed_recorder_enabled:
+            self.recorder = DailyRecorder(settings.feed_recorder_directory, self.metrics)
+        watchdog = StalenessWatchdog(
+            settings.feed_instrument_stale_seconds, settings.feed_connection_stale_seconds
+        )
+        processor = FrameProcessor(sink, self.clock, self.metrics, watchdog, self.recorder)
+        calendar = MarketCalendar()
+
+        async def events(event: Message) -> None:
+            await bus.publish_durable(subjects.risk_event(event.type), event)
+
+        manager = FeedManager(
+            book=SubscriptionBook(
+                mode_chooser(settings),
+                settings.feed_max_connections,
+                settings.feed_max_instruments_per_connection,
+            ),
+            config=connection_config(settings), clock=self.clock, processor=processor, watchdog=watchdog,
+            metrics=self.metrics, events=events, market_open=calendar.is_open,
+        )  # fmt: skip
+        self.manager = manager
+        handlers = FeedHandlers(manager, self.clock)
+        served = [
+            await bus.serve(subjects.FEED_SUBSCRIBE, handlers.subscribe),
+            await bus.serve(subjects.FEED_UNSUBSCRIBE, handlers.unsubscribe),
+            await bus.serve(subjects.FEED_SNAPSHOT, handlers.snapshot),
+        ]
+        manager.subscribe(FEED_REQUESTER, settings.indices)
+        loops = [
+            asyncio.create_task(manager.watch(settings.feed_watchdog_interval_seconds), name="feed-watchdog")
+        ]
+        if self.recorder is not None:
+            loops.append(asyncio.create_task(self._flush_loop(self.recorder), name="feed-recorder-flush"))
+        try:
+            yield manager
+        finally:
+            for subscription in served:
+                await subscription.stop()
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await manager.close()
+            await sink.close()
+            if self.recorder is not None:
+                self.recorder.close()
+
+    async def _flush_loop(self, recorder: DailyRecorder) -> None:
+        while True:
+            await self.clock.sleep(self.settings.feed_recorder_flush_interval_seconds)
+            await asyncio.to_thread(recorder.flush)
+
+
+def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
+    """The feed app; `clock` overrides the mode's clock (tests), else it is chosen at start-up."""
+    service_metrics = ServiceMetrics("feed")
+    service = FeedService(settings, clock or LiveClock(), FeedMetrics(service_metrics))
+
+    @contextlib.asynccontextmanager
+    async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+        chosen = (
+            contextlib.nullcontext(clock)
+            if clock is not None
+            else running_clock(settings.mode, infrastructure.bus)
+        )
+        async with chosen as service_clock:
+            service.clock = (
+                service_clock  # market time in sim mode: tick times, staleness, the recording's day
+            )
+            async with service.running(infrastructure.bus):
+                yield
+
     app, _ = build_service_app(
         service="feed",
         settings=settings,
         database=False,
+        metrics=service_metrics,
+        workers=workers,
         description="Dhan market-feed WebSocket to ticks on NATS; subscriptions, last-tick cache, recorder.",
     )
+    app.state.feed = service
     return app

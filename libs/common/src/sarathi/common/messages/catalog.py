@@ -13,6 +13,8 @@ from sarathi.common.messages.market import (
     SubscribeReply,
     SubscribeRequest,
     Tick,
+    TickSnapshot,
+    TickSnapshotRequest,
     UnsubscribeReply,
     UnsubscribeRequest,
 )
@@ -49,6 +51,8 @@ ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
     SubscribeReply,
     UnsubscribeRequest,
     UnsubscribeReply,
+    TickSnapshotRequest,
+    TickSnapshot,
     # signals
     Signal,
     # order commands

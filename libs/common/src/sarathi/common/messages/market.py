@@ -171,3 +171,21 @@ class UnsubscribeReply(Message):
 
     type: Literal["UnsubscribeReply"] = "UnsubscribeReply"
     unsubscribed: tuple[InstrumentRef, ...] = ()
+
+
+@register
+class TickSnapshotRequest(Message):
+    """The latest tick of each of these instruments, now (for a service that starts late)."""
+
+    type: Literal["TickSnapshotRequest"] = "TickSnapshotRequest"
+    requester: Name
+    instruments: tuple[InstrumentRef, ...] = Field(min_length=1)
+
+
+@register
+class TickSnapshot(Message):
+    """The feed cache's answer: the latest tick per instrument, and those it has none for."""
+
+    type: Literal["TickSnapshot"] = "TickSnapshot"
+    ticks: tuple[Tick, ...] = ()
+    missing: tuple[InstrumentRef, ...] = ()

@@ -1,0 +1,1 @@
+"""The feed's edges: the Dhan WebSocket (picows), the NATS tick publisher, the recorder."""

@@ -1,0 +1,168 @@
+"""One feed connection: connect, (re)subscribe everything it owns, pump frames, heal.
+
+A session is one socket's life: open it, send the subscription frames for every instrument the
+book assigns to this connection, then hand each batch of frames to the processor until the
+socket ends. How it ended decides what follows (`domain.disconnects`): reconnect after a capped,
+jittered backoff; cool off at least `cool_off_seconds` (805, HTTP 429); or stop for good (bad or
+expired credentials), counted and logged in words an operator can act on. A session that
+received data resets the attempt count. The URL carries the token: only its redacted form is
+ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.feed_requests import build_requests
+from sarathi.common.logging import get_logger, redact_text
+from sarathi.feed.adapters.ws import Batch, FeedSocket, SocketOpenError, open_socket
+from sarathi.feed.domain.backoff import BackoffPolicy
+from sarathi.feed.domain.disconnects import (
+    CONNECT_FAILED,
+    DROPPED,
+    HANDSHAKE_RATE_LIMITED,
+    Action,
+    Verdict,
+    verdict_for_reason,
+)
+from sarathi.feed.domain.subscriptions import Change
+from sarathi.feed.metrics import FeedMetrics
+from sarathi.feed.pipeline import FrameProcessor
+
+log = get_logger(__name__)
+
+CONNECTED, RECONNECTING, STOPPED = 1, 0, -1
+
+
+@dataclass
+class ConnectionConfig:
+    url: str  # with the token: never log it
+    policy: BackoffPolicy
+    cool_off_seconds: float
+    handshake_timeout_seconds: float
+
+
+class FeedConnection:
+    def __init__(
+        self,
+        number: int,
+        config: ConnectionConfig,
+        *,
+        clock: Clock,
+        processor: FrameProcessor,
+        metrics: FeedMetrics,
+        subscriptions: Callable[[int], tuple[Change, ...]],
+        on_stopped: Callable[[int, Verdict], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.number = number
+        self._config = config
+        self._clock = clock
+        self._processor = processor
+        self._metrics = metrics
+        self._subscriptions = subscriptions
+        self._on_stopped = on_stopped
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._socket: FeedSocket | None = None
+        self.sessions = 0
+        self.stopped: Verdict | None = None
+        self.connected = asyncio.Event()
+        self._state(RECONNECTING)
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_text(self._config.url)
+
+    def _state(self, value: int) -> None:
+        self._metrics.connection_state.labels(str(self.number)).set(value)
+
+    def send(self, change: Change) -> None:
+        """Send one subscription change now if connected; otherwise the next session sends it."""
+        socket = self._socket
+        if socket is None:
+            return
+        for text in build_requests(change.mode, list(change.instruments), subscribe=change.subscribe):
+            socket.send_text(text)
+
+    async def run(self) -> None:
+        attempts = 0
+        failing_since = self._clock.now()
+        while True:
+            verdict, got_data = await self._session()
+            self._metrics.disconnects.labels(verdict.label).inc()
+            if got_data:
+                attempts, failing_since = 0, self._clock.now()
+            if verdict.action is Action.STOP:
+                self._stop(verdict)
+                return
+            attempts += 1
+            elapsed = (self._clock.now() - failing_since).total_seconds()
+            if self._config.policy.exhausted(attempts, elapsed):
+                self._stop(
+                    Verdict(
+                        verdict.reason, f"gave up after {attempts} attempts: {verdict.message}", Action.STOP
+                    )
+                )
+                return
+            floor = self._config.cool_off_seconds if verdict.action is Action.COOL_OFF else 0.0
+            delay = self._config.policy.delay(attempts, self._rng, floor)
+            log.warning(
+                "feed_reconnecting", connection=self.number, reason=verdict.label, why=verdict.message,
+                attempt=attempts, delay_seconds=round(delay, 3), url=self.redacted_url,
+            )  # fmt: skip
+            self._metrics.reconnects.labels(str(self.number)).inc()
+            await self._clock.sleep(delay)
+
+    def _stop(self, verdict: Verdict) -> None:
+        self.stopped = verdict
+        self._state(STOPPED)
+        if verdict.auth_failure:
+            self._metrics.auth_failures.labels(verdict.label).inc()
+        log.error(
+            "feed_stopped",
+            connection=self.number,
+            reason=verdict.label,
+            why=verdict.message,
+            url=self.redacted_url,
+        )
+        self._on_stopped(self.number, verdict)
+
+    async def _session(self) -> tuple[Verdict, bool]:
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+        try:
+            socket = await open_socket(
+                self._config.url,
+                queue,
+                self._clock.now,
+                timeout_seconds=self._config.handshake_timeout_seconds,
+            )
+        except SocketOpenError as exc:
+            log.warning("feed_connect_failed", connection=self.number, error=str(exc), url=self.redacted_url)
+            return (HANDSHAKE_RATE_LIMITED if exc.status == 429 else CONNECT_FAILED), False
+        self.sessions += 1
+        self._socket = socket
+        for change in self._subscriptions(self.number):  # no await in between: no change is lost
+            self.send(change)
+        self._state(CONNECTED)
+        self.connected.set()
+        log.info("feed_connected", connection=self.number, session=self.sessions, url=self.redacted_url)
+        verdict, got_data = DROPPED, False
+        try:
+            while (item := await queue.get()) is not None:
+                frames, received = item
+                socket.maybe_resume()
+                got_data = True
+                reasons = await self._processor.process(self.number, frames, received)
+                if reasons:
+                    verdict = verdict_for_reason(reasons[-1])
+                    socket.disconnect()
+        finally:
+            self._socket = None
+            self.connected.clear()
+            self._state(RECONNECTING)
+            socket.disconnect()
+        return verdict, got_data

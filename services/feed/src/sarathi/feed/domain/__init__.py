@@ -1,0 +1,1 @@
+"""The feed's pure domain: subscriptions, staleness, backoff, disconnect reasons, tick encoding."""

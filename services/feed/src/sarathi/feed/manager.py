@@ -1,0 +1,176 @@
+"""The feed manager: the subscription book, the connections it needs, and the watchdog loop.
+
+Requests change the book; the book's changes go to the connection that owns each instrument
+(opened on first use, at most `max_connections`). Every `watchdog_interval` the staleness
+watchdog is checked: transitions become `FeedStale` / `FeedRecovered` risk events (JetStream,
+`risk.evt.<name>`) that execution and risk act on, plus a log line and the gauges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.feed_requests import FeedInstrument
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.base import Message, envelope
+from sarathi.common.messages.market import FeedRecovered, FeedStale
+from sarathi.feed.connection import ConnectionConfig, FeedConnection
+from sarathi.feed.domain.disconnects import Verdict
+from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Transition
+from sarathi.feed.domain.subscriptions import Change, Outcome, SubscriptionBook
+from sarathi.feed.metrics import FeedMetrics
+from sarathi.feed.pipeline import FrameProcessor
+
+log = get_logger(__name__)
+
+FEED_REQUESTER = "feed"  # holds the indices subscribed at start
+EventSink = Callable[[Message], Awaitable[None]]
+
+
+class FeedManager:
+    def __init__(
+        self,
+        *,
+        book: SubscriptionBook,
+        config: ConnectionConfig,
+        clock: Clock,
+        processor: FrameProcessor,
+        watchdog: StalenessWatchdog,
+        metrics: FeedMetrics,
+        events: EventSink,
+        market_open: Callable[[datetime], bool] = lambda _: True,
+    ) -> None:
+        self.book = book
+        self._config = config
+        self._clock = clock
+        self.processor = processor
+        self.watchdog = watchdog
+        self._metrics = metrics
+        self._events = events
+        self._market_open = market_open
+        self.connections: dict[int, FeedConnection] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.stopped: dict[int, Verdict] = {}
+        self._background: set[asyncio.Future[None]] = set()
+        self.stopped_event = asyncio.Event()  # set once any connection stopped for good
+
+    @property
+    def healthy(self) -> bool:
+        return not self.stopped
+
+    def subscribe(self, requester: str, instruments: Iterable[FeedInstrument]) -> Outcome:
+        outcome = self.book.add(requester, instruments)
+        now = self._clock.now().timestamp()
+        for change in outcome.changes:
+            for instrument in change.instruments:
+                self.watchdog.track(instrument, change.connection, now)
+        self._apply(outcome.changes)
+        return outcome
+
+    def unsubscribe(self, requester: str, instruments: Iterable[FeedInstrument]) -> Outcome:
+        outcome = self.book.remove(requester, instruments)
+        for change in outcome.changes:
+            for instrument in change.instruments:
+                self.watchdog.untrack(instrument)
+                self.processor.cache.pop(instrument, None)
+        self._apply(outcome.changes)
+        return outcome
+
+    def _apply(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            self._connection(change.connection).send(change)
+        for number in range(self.book.max_connections):
+            self._metrics.subscriptions.labels(str(number)).set(self.book.load(number))
+
+    def _connection(self, number: int) -> FeedConnection:
+        connection = self.connections.get(number)
+        if connection is None:
+            connection = FeedConnection(
+                number, self._config, clock=self._clock, processor=self.processor, metrics=self._metrics,
+                subscriptions=self.book.on_connection, on_stopped=self._on_stopped,
+            )  # fmt: skip
+            self.connections[number] = connection
+            self.watchdog.connection_started(number, self._clock.now().timestamp())
+            self._tasks[number] = asyncio.create_task(connection.run(), name=f"feed-connection-{number}")
+        return connection
+
+    def _on_stopped(self, number: int, verdict: Verdict) -> None:
+        self.stopped[number] = verdict
+        self.stopped_event.set()
+        self.watchdog.connection_stopped(number)
+        self._tasks.pop(number, None)
+        self._spawn(self._publish(FeedStale(
+            **self._envelope(), connection=f"dhan-{number}", age_ms=0, threshold_ms=0, last_data_at=None,
+        )))  # fmt: skip
+
+    async def watch(self, interval_seconds: float) -> None:
+        """The watchdog loop (a worker task)."""
+        while True:
+            await self._clock.sleep(interval_seconds)
+            await self.check_staleness()
+
+    async def check_staleness(self) -> list[Transition]:
+        now = self._clock.now()
+        ts = now.timestamp()
+        transitions = self.watchdog.check(ts, market_open=self._market_open(now))
+        for number in self.connections:
+            if number not in self.stopped:
+                self._metrics.staleness.labels(str(number)).set(self.watchdog.connection_age(number, ts))
+        self._metrics.stale_instruments.set(self.watchdog.stale_count)
+        for transition in transitions:
+            await self._publish(self._event(transition))
+        return transitions
+
+    def _envelope(self) -> dict[str, object]:
+        return envelope(correlation_id="feed-health", event_time=self._clock.now())
+
+    def _event(self, transition: Transition) -> Message:
+        where: dict[str, object] = {"connection": f"dhan-{transition.connection}"}
+        if transition.instrument is not None:
+            where |= {
+                "segment": transition.instrument.segment,
+                "security_id": transition.instrument.security_id,
+            }
+        if isinstance(transition, Stale):
+            last = transition.last_data_at
+            log.warning("feed_stale", age_seconds=round(transition.age_seconds, 3), **_printable(where))
+            return FeedStale(
+                **self._envelope(), **where, age_ms=int(transition.age_seconds * 1000),
+                threshold_ms=int(transition.threshold_seconds * 1000),
+                last_data_at=datetime.fromtimestamp(last, UTC) if last is not None else None,
+            )  # fmt: skip
+        assert isinstance(transition, Recovered)
+        log.info(
+            "feed_recovered", stale_for_seconds=round(transition.stale_for_seconds, 3), **_printable(where)
+        )
+        return FeedRecovered(
+            **self._envelope(), **where, stale_for_ms=int(transition.stale_for_seconds * 1000)
+        )
+
+    async def _publish(self, event: Message) -> None:
+        try:
+            await self._events(event)
+        except Exception as exc:  # the event is also in the log and the gauges; the loop goes on
+            log.warning("feed_health_event_failed", error=repr(exc), event=event.type)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+
+def _printable(where: dict[str, object]) -> dict[str, str]:
+    return {key: str(value) for key, value in where.items()}
