@@ -89,13 +89,14 @@ class DhanRest:
 
     async def call(self, category: Category, call: SdkCall, *, changes_state: bool) -> Any:
         """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`."""
-        await self._limiters[category].acquire()
-        try:
-            reply = await asyncio.wait_for(asyncio.to_thread(call, self._sdk), self._timeout + 1.0)
-        except TimeoutError:
-            raw = RawReply(None, None, transport_error=f"no reply within {self._timeout + 1.0:.1f}s")
-        else:
-            raw = _raw(reply)
+        # The call holds its rate-limit slot until it completes (see `SlidingWindows.slot`).
+        async with self._limiters[category].slot():
+            try:
+                reply = await asyncio.wait_for(asyncio.to_thread(call, self._sdk), self._timeout + 1.0)
+            except TimeoutError:
+                raw = RawReply(None, None, transport_error=f"no reply within {self._timeout + 1.0:.1f}s")
+            else:
+                raw = _raw(reply)
         error = classify(raw, changes_state=changes_state)
         if error is not None:
             raise error
