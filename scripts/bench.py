@@ -15,6 +15,11 @@ Benchmarks so far (issue #4):
   per-packet codec, pydantic Tick) in the same run. Target: at least 50,000 on one core.
 - feed.memory: resident memory of a process holding 5000 subscriptions with a cached tick each,
   versus the same process before subscribing.
+
+Issue #6:
+- execution.signal_to_submit: signal published → `SubmitEntry` delivered from ORDER_CMD, p50 and
+  p99 over 1000 signals, in process on the in-memory bus with a warm option-chain cache (the
+  real handler, gates, selection, sizing; see `scripts/bench_execution.py`). Target: p99 < 20 ms.
 """
 
 from __future__ import annotations
@@ -150,11 +155,35 @@ def bench_feed_memory() -> dict[str, Any]:
     }
 
 
+def _execution_helpers() -> Any:
+    """`scripts/bench_execution.py` (a sibling script, imported by path)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    return importlib.import_module("bench_execution")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def bench_execution_signal_to_submit(count: int = 1000) -> dict[str, Any]:
+    latencies = _execution_helpers().signal_to_submit_latencies(count)
+    return {
+        "signals": count,
+        "bus": "in-memory (JSON codec), warm chain cache",
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 3),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 3),
+        "max_ms": round(max(latencies) * 1000, 3),
+        "target_p99_ms": 20,
+    }
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.decode": bench_feed_decode,
     "feed.ws_client": bench_feed_ws_client,
     "feed.ingest": bench_feed_ingest,
     "feed.memory": bench_feed_memory,
+    "execution.signal_to_submit": bench_execution_signal_to_submit,
 }
 
 

@@ -3,6 +3,7 @@
 sarathi run [--keep-running]   start NATS + PostgreSQL (unless NATS_URL / DATABASE_URL are set),
                                migrate, start sim and the five services, report, shut down
 sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
+sarathi instruments sync       download, validate and swap in Dhan's instrument master
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from sarathi.cli import instruments
 from sarathi.cli.supervisor import Supervisor, SupervisorError
 from sarathi.common import devservers
 from sarathi.common.db import migrate
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)
+    instruments.add_commands(commands)
     return parser
 
 

@@ -2,17 +2,90 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from sarathi.common.runtime import build_service_app
+from sarathi.common.clock_source import running_clock
+from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.execution.adapters.book_store import BookStore
+from sarathi.execution.adapters.chain_cache import ChainCache, DhanChainSource
+from sarathi.execution.adapters.control import ControlWatch
+from sarathi.execution.adapters.decisions import DecisionStore
+from sarathi.execution.adapters.derivatives import DerivativeTable
+from sarathi.execution.adapters.prices import FeedPrices
+from sarathi.execution.api import build_router
+from sarathi.execution.decide import EntryDecider, Rules
+from sarathi.execution.metrics import ExecutionMetrics
+from sarathi.execution.refdata.daily import daily_sync
+from sarathi.execution.service import ExecutionService
 from sarathi.execution.settings import ExecutionSettings
 
 
+def rules_of(settings: ExecutionSettings) -> Rules:
+    return Rules(
+        strikes=settings.strike_rules(), gates=settings.gate_rules(), sizing=settings.sizing_rules(),
+        expiry_policy=settings.expiry_day_policy, expiry_cutoff=settings.expiry_roll_cutoff,
+    )  # fmt: skip
+
+
 def build_app(settings: ExecutionSettings) -> FastAPI:
+    metrics = ExecutionMetrics()
+    state: dict[str, DecisionStore] = {}
+
+    @asynccontextmanager
+    async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+        bus = infrastructure.bus
+        rest = DhanRest(
+            client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
+            base_url=settings.dhan_rest_url,
+        )  # fmt: skip
+        calendar = MarketCalendar()
+        async with running_clock(settings.mode, bus) as clock:
+            derivatives = DerivativeTable(infrastructure.engine, cache_seconds=settings.refdata_cache_seconds)
+            chains = ChainCache(
+                DhanChainSource(rest), clock, max_age_seconds=settings.chain_max_age_seconds,
+                on_lookup=metrics.chain_lookup,
+            )  # fmt: skip
+            control = ControlWatch(bus, require_reconciliation=settings.require_reconciliation)
+            prices = FeedPrices(bus, clock, timeout_seconds=settings.snapshot_timeout_seconds)
+            decider = EntryDecider(
+                rules_of(settings), calendar=calendar, chains=chains, derivatives=derivatives,
+                latest_ticks=prices.latest, trading_state=control.state,
+            )  # fmt: skip
+            decisions = DecisionStore(infrastructure.engine)
+            service = ExecutionService(
+                bus=bus, clock=clock, decider=decider, derivatives=derivatives, decisions=decisions,
+                books=BookStore(bus), metrics=metrics, pending_ttl_seconds=settings.pending_entry_ttl_seconds,
+            )  # fmt: skip
+            await control.start()
+            await service.start()
+            state["decisions"] = decisions
+            syncing = asyncio.create_task(
+                daily_sync(settings, clock, metrics), name="execution-instrument-sync"
+            )
+            try:
+                yield
+            finally:
+                syncing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await syncing
+                state.clear()
+                await service.stop()
+                await control.stop()
+
     app, _ = build_service_app(
         service="execution",
         settings=settings,
         database=True,
+        metrics=metrics,
+        workers=workers,
         description="Strike selection, pre-trade gates and Super Order entry commands.",
     )
+    app.include_router(build_router(lambda: state.get("decisions"), settings.decisions_page_max))
     return app

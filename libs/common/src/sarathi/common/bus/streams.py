@@ -61,6 +61,7 @@ STREAMS: tuple[StreamSpec, ...] = (MD_BARS, SIGNALS, ORDER_CMD, ORDER_EVT, RISK_
 
 CONTROL_BUCKET = "control"
 TRADING_STATE_KEY = "trading_state"
+RECONCILIATION_KEY = "reconciliation"  # owned by orders: `ReconciliationStatus` and since when
 CONTROL = KvBucketSpec(CONTROL_BUCKET, history=64)
 KV_BUCKETS: tuple[KvBucketSpec, ...] = (CONTROL,)
 

@@ -1,0 +1,268 @@
+"""execution end to end: sim (real market and master) → instrument sync → PostgreSQL; feed → NATS;
+signals published on JetStream → execution → `order.cmd.submit`.
+
+Also: a 4th same-direction entry is refused by pyramiding, PAUSED refuses, and a corrupt master
+file is rejected with the old tables kept (through `sarathi instruments sync` as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+
+from sarathi.cli.__main__ import main as sarathi_cli
+from sarathi.common.bus import streams, subjects
+from sarathi.common.bus.nats import NatsBus
+from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.clock import IST
+from sarathi.common.db import migrate
+from sarathi.common.db.engine import create_engine
+from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
+from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.messages.base import Message
+from sarathi.common.messages.orders import PositionOpened, SubmitEntry
+from sarathi.common.messages.risk import ControlState
+from sarathi.execution.app import build_app as build_execution
+from sarathi.execution.refdata.sync import SyncOptions, run_sync
+from sarathi.execution.settings import ExecutionSettings
+from sarathi.execution.testing import a_signal
+from sarathi.feed.app import build_app as build_feed
+from sarathi.feed.settings import FeedSettings
+from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
+from sarathi.sim.testing.server import ServedSim
+
+START = datetime(2026, 9, 15, 10, 15, tzinfo=IST)
+WAIT_SECONDS = 30.0
+NIFTY = Underlying.NIFTY
+
+
+@pytest.fixture
+def sim(jetstream_clean: str) -> Iterator[ServedSim]:
+    pool = SimPool()
+    try:
+        yield pool.start(real=True, sim_start=START, sim_publish_clock=True, nats_url=jetstream_clean)
+    finally:
+        pool.close()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def sim_now(sim: ServedSim) -> datetime:
+    return runtime_of(sim).controller.now()
+
+
+def master_url(sim: ServedSim) -> str:
+    return f"{sim.http_url}/api-data/api-scrip-master-detailed.csv"
+
+
+def sync(sim: ServedSim, database_url: str, source: str) -> bool:
+    engine = create_engine(database_url)
+    try:
+        return run_sync(engine, SyncOptions(source, min_option_rows=10), sim_now(sim), lambda _: None).ok
+    finally:
+        engine.dispose()
+
+
+def derivative_rows(database_url: str) -> list[tuple[str, str, str, object]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "select security_id, option_type, strike::text, expiry from refdata.derivative "
+            "order by security_id"
+        ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def put_control(bus: NatsBus, state: TradingState, at: datetime) -> None:
+    value = ControlState(
+        message_id=f"cs-{state}", correlation_id="test", event_time=at, state=state, reason="test",
+        actor="tester", updated_at=at,
+    )  # fmt: skip
+    await bus.kv_put(TRADING_STATE_KEY, value.encode())
+
+
+async def submits(bus: NatsBus, reader: str) -> list[SubmitEntry]:
+    """Every SubmitEntry stored, read by a new durable consumer named `reader`."""
+    found: list[SubmitEntry] = []
+
+    async def keep(message: Message) -> None:
+        if isinstance(message, SubmitEntry):
+            found.append(message)
+
+    consumer = await bus.consume(streams.ORDER_CMD.name, reader, subjects.ORDER_CMD_SUBMIT, keep)
+    await asyncio.sleep(0.5)  # let the reader drain what is stored (bounded, no state to wait on)
+    await consumer.stop()
+    return found
+
+
+async def decisions(app: FastAPI, underlying: Underlying) -> list[dict[str, object]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://execution") as client:
+        reply = await client.get("/decisions", params={"underlying": underlying.value})
+    reply.raise_for_status()
+    result: list[dict[str, object]] = reply.json()["decisions"]
+    return result
+
+
+async def wait_for_decisions(app: FastAPI, underlying: Underlying, count: int) -> list[dict[str, object]]:
+    async def poll() -> list[dict[str, object]]:
+        while True:
+            found = await decisions(app, underlying)
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.1)  # polling the API for a state, bounded by the wait below
+
+    return await asyncio.wait_for(poll(), WAIT_SECONDS)
+
+
+def settings_for(sim: ServedSim, nats_url: str, database_url: str) -> ExecutionSettings:
+    return ExecutionSettings(
+        nats_url=nats_url, database_url=database_url, dhan_rest_url=f"{sim.http_url}/v2",
+        dhan_client_id=CLIENT_ID, dhan_access_token=TOKEN, instrument_sync_on_start=False,
+        instrument_master_url=master_url(sim), max_signal_age_seconds=900,
+    )  # fmt: skip
+
+
+def feed_settings(sim: ServedSim, nats_url: str, recordings: Path) -> FeedSettings:
+    return FeedSettings(
+        nats_url=nats_url, dhan_feed_url=sim.feed_url, dhan_client_id=CLIENT_ID, dhan_access_token=TOKEN,
+        feed_recorder_directory=recordings,
+    )  # fmt: skip
+
+
+def position_opened(n: int, security_id: str, at: datetime) -> PositionOpened:
+    return PositionOpened(
+        message_id=f"test-po-{n}", correlation_id="test", event_time=at, security_id=security_id,
+        segment=ExchangeSegment.NSE_FNO, underlying=NIFTY, net_quantity=65, average_price=Decimal("0.05"),
+        realized_pnl=Decimal("0"),
+    )  # fmt: skip
+
+
+async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
+    sim: ServedSim, jetstream_clean: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(fresh_database_url)
+    assert sync(sim, fresh_database_url, master_url(sim))
+    listed = derivative_rows(fresh_database_url)
+    bus = await NatsBus.connect(jetstream_clean, name="test")
+    try:
+        await bus.ensure_streams()
+        at = sim_now(sim)
+        record = ReconciliationRecord(
+            status=ReconciliationStatus.DONE, reconciled=True, reason="test", at=at, last_success_at=at
+        )
+        await bus.kv_put(RECONCILIATION_KEY, record.encode())
+        await put_control(bus, TradingState.ACTIVE, at)
+        app = build_execution(settings_for(sim, jetstream_clean, fresh_database_url))
+        async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
+            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+            first_bar = START - timedelta(minutes=5)
+            await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
+            (placed,) = await wait_for_decisions(app, NIFTY, 1)
+            assert placed["outcome"] == "PLACED", placed
+
+            (command,) = await submits(bus, "test-reader-1")
+            contract = command.contract
+            assert (contract.security_id, "CE", contract.expiry) in {(r[0], r[1], r[3]) for r in listed}
+            assert command.message_id == placed["command_id"]
+            await asyncio.sleep(3.1)  # Dhan's (and the sim's) 3 s chain spacing
+            chain = await chain_of(sim, contract.expiry.isoformat())
+            side = chain["oc"][f"{contract.strike:.6f}"]["ce"]
+            assert str(side["security_id"]) == contract.security_id
+
+            others = [
+                r[0]
+                for r in listed
+                if r[1] == "CE" and r[3] == contract.expiry and r[0] != contract.security_id
+            ]
+            for n, security_id in enumerate([contract.security_id, *others[:2]]):
+                await bus.publish_durable(
+                    subjects.position_event("PositionOpened"), position_opened(n, security_id, sim_now(sim))
+                )
+            await asyncio.sleep(0.5)  # events are consumed in order before the next signal is decided
+            await bus.publish_durable(
+                subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
+            )
+            refused = (await wait_for_decisions(app, NIFTY, 2))[0]
+            assert (refused["outcome"], refused["gate"]) == ("REFUSED", "pyramiding"), refused
+            assert "3 entries" in str(refused["reason"])
+
+            await put_control(bus, TradingState.PAUSED, sim_now(sim))
+            await asyncio.sleep(0.3)  # the KV watch delivers the new state
+            await bus.publish_durable(
+                subjects.signal(Underlying.BANKNIFTY), a_signal(Underlying.BANKNIFTY, first_bar)
+            )
+            paused = (await wait_for_decisions(app, Underlying.BANKNIFTY, 1))[0]
+            assert (paused["outcome"], paused["gate"]) == ("REFUSED", "trading_state")
+            assert "PAUSED" in str(paused["reason"])
+            assert len(await submits(bus, "test-reader-2")) == 1
+    finally:
+        await bus.close()
+
+
+async def chain_of(sim: ServedSim, expiry: str) -> dict[str, object]:
+    headers = {"access-token": TOKEN, "client-id": CLIENT_ID}
+    body = {"UnderlyingScrip": 13, "UnderlyingSeg": "IDX_I", "Expiry": expiry}
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(f"{sim.http_url}/v2/optionchain", json=body, headers=headers)
+    reply.raise_for_status()
+    data: dict[str, object] = reply.json()["data"]
+    return data
+
+
+async def test_a_corrupt_master_is_rejected_and_the_old_tables_kept(
+    sim: ServedSim, fresh_database_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    migrate.upgrade(fresh_database_url)
+    assert sync(sim, fresh_database_url, master_url(sim))
+    before = derivative_rows(fresh_database_url)
+    async with httpx.AsyncClient() as client:
+        good = (await client.get(master_url(sim))).text
+    corrupt = tmp_path / "corrupt.csv"
+    corrupt.write_text(good.replace(",65.0,", ",sixty-five,", 1))
+    truncated = tmp_path / "truncated.csv"
+    truncated.write_text("\n".join(good.splitlines()[:6]))
+
+    assert not sync(sim, fresh_database_url, str(corrupt))
+    today = sim_now(sim).date().isoformat()
+    code = await asyncio.to_thread(
+        sarathi_cli,
+        [
+            "instruments",
+            "sync",
+            "--source",
+            str(truncated),
+            "--today",
+            today,
+            "--database-url",
+            fresh_database_url,
+        ],
+    )
+    assert code == 1
+    out, err = capfd.readouterr()
+    assert "FAILED: rejected, old tables kept" in out
+    assert "download: read" in err
+    assert derivative_rows(fresh_database_url) == before
+    with psycopg.connect(fresh_database_url) as conn:
+        runs = conn.execute("select status, message from refdata.sync_run order by id").fetchall()
+    assert [r[0] for r in runs] == ["SUCCEEDED", "FAILED", "FAILED"]
+    assert "lot size" in runs[1][1]
+
+    code = await asyncio.to_thread(
+        sarathi_cli, ["instruments", "sync", "--source", master_url(sim), "--today", today,
+                      "--database-url", fresh_database_url],
+    )  # fmt: skip
+    assert code == 0
+    assert derivative_rows(fresh_database_url) == before

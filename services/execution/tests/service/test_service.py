@@ -1,0 +1,226 @@
+"""The execution service on the in-memory bus with a fake clock: one signal → one submit command,
+gates refuse with reasons, redelivery never places twice, pyramiding stops at three entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from sarathi.common.bus import streams, subjects
+from sarathi.common.bus.memory import InMemoryBus
+from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.clock import IST, FakeClock
+from sarathi.common.db.models.execution import DecisionOutcome
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
+from sarathi.common.domain.instruments import Underlying
+from sarathi.common.messages.base import decode
+from sarathi.common.messages.fields import Direction
+from sarathi.common.messages.orders import PositionOpened, SubmitEntry
+from sarathi.common.messages.risk import ControlState
+from sarathi.execution.adapters.book_store import BookStore
+from sarathi.execution.adapters.chain_cache import ChainCache
+from sarathi.execution.adapters.control import ControlWatch
+from sarathi.execution.adapters.decisions import MemoryDecisionStore
+from sarathi.execution.adapters.prices import FeedPrices
+from sarathi.execution.api import build_router
+from sarathi.execution.app import rules_of
+from sarathi.execution.decide import EntryDecider
+from sarathi.execution.metrics import ExecutionMetrics
+from sarathi.execution.service import ExecutionService
+from sarathi.execution.settings import ExecutionSettings
+from sarathi.execution.testing import (
+    FakeChainSource,
+    MemoryDerivatives,
+    SnapshotServer,
+    a_chain_body,
+    a_signal,
+    an_index_tick,
+)
+
+START = datetime(2026, 9, 15, 10, 20, tzinfo=IST)
+EXPIRY = date(2026, 9, 22)
+NIFTY = Underlying.NIFTY
+LEVEL = Decimal("24012.45")
+
+
+@dataclass
+class Harness:
+    bus: InMemoryBus
+    clock: FakeClock
+    service: ExecutionService
+    decisions: MemoryDecisionStore
+    snapshots: SnapshotServer
+    chains: FakeChainSource
+    derivatives: MemoryDerivatives
+
+    async def set_state(self, state: TradingState) -> None:
+        value = ControlState(
+            message_id=f"cs-{state}", correlation_id="risk", event_time=self.clock.now(), state=state,
+            reason="test", actor="tester", updated_at=self.clock.now(),
+        )  # fmt: skip
+        await self.bus.kv_put(TRADING_STATE_KEY, value.encode())
+        await self.bus.settle()
+
+    async def signal(self, bar: datetime, direction: Direction = Direction.BULLISH) -> None:
+        self.clock.set(max(self.clock.now(), bar + timedelta(seconds=1)))
+        self.snapshots.put(an_index_tick(NIFTY, LEVEL, self.clock.now()))
+        await self.bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, bar, direction))
+        await self.bus.settle()
+
+    def commands(self) -> list[SubmitEntry]:
+        found = [decode(m.data) for m in self.bus.broker.messages(streams.ORDER_CMD.name)]
+        return [m for m in found if isinstance(m, SubmitEntry)]
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    clock = FakeClock(START)
+    bus = InMemoryBus(clock=clock)
+    await bus.ensure_streams()
+    body = a_chain_body(NIFTY, EXPIRY, LEVEL)
+    source = FakeChainSource({(NIFTY, EXPIRY): body})
+    derivatives = MemoryDerivatives.of_chain(NIFTY, EXPIRY, body, lot_size=65)
+    settings = ExecutionSettings()
+    metrics = ExecutionMetrics()
+    control = ControlWatch(bus, require_reconciliation=True)
+    record = ReconciliationRecord(
+        status=ReconciliationStatus.DONE, reconciled=True, reason="ok", at=START, last_success_at=START
+    )
+    await bus.kv_put(RECONCILIATION_KEY, record.encode())
+    snapshots = SnapshotServer()
+    await snapshots.serve(bus)
+    chains = ChainCache(source, clock, max_age_seconds=15, on_lookup=metrics.chain_lookup)
+    decider = EntryDecider(
+        rules_of(settings), calendar=MarketCalendar(), chains=chains, derivatives=derivatives,
+        latest_ticks=FeedPrices(bus, clock, timeout_seconds=1).latest, trading_state=control.state,
+    )  # fmt: skip
+    decisions = MemoryDecisionStore()
+    service = ExecutionService(
+        bus=bus, clock=clock, decider=decider, derivatives=derivatives, decisions=decisions,
+        books=BookStore(bus), metrics=metrics, pending_ttl_seconds=300,
+    )  # fmt: skip
+    await control.start()
+    await service.start()
+    h = Harness(bus, clock, service, decisions, snapshots, source, derivatives)
+    await h.set_state(TradingState.ACTIVE)
+    yield h
+    await service.stop()
+    await control.stop()
+    await bus.close()
+
+
+async def test_a_bullish_signal_yields_one_submit_for_a_listed_liquid_call(harness: Harness) -> None:
+    await harness.signal(START)
+    (command,) = harness.commands()
+    listed = await harness.derivatives.contract(NIFTY, EXPIRY, command.contract.security_id)
+    assert listed is not None
+    assert command.contract.option_type.value == "CE"
+    assert (command.contract.strike, command.contract.expiry) == (listed.contract.strike, EXPIRY)
+    assert command.quantity == 65
+    assert command.pyramid_level == 0
+    assert command.message_id.endswith("-E0")
+    assert command.correlation_id == a_signal(NIFTY, START).signal_id
+    (decision,) = harness.decisions.records
+    assert (decision.outcome, decision.command_id) == (DecisionOutcome.PLACED, command.message_id)
+
+
+async def test_a_bearish_signal_buys_a_put(harness: Harness) -> None:
+    await harness.signal(START, Direction.BEARISH)
+    assert harness.commands()[0].contract.option_type.value == "PE"
+
+
+async def test_a_redelivered_signal_is_not_decided_twice(harness: Harness) -> None:
+    await harness.signal(START)
+    await harness.service.on_signal(a_signal(NIFTY, START))  # as a redelivery would
+    await harness.bus.settle()
+    assert len(harness.commands()) == 1
+    assert len(harness.decisions.records) == 1
+
+
+async def test_paused_refuses_entries_and_says_why(harness: Harness) -> None:
+    await harness.set_state(TradingState.PAUSED)
+    await harness.signal(START)
+    assert harness.commands() == []
+    (decision,) = harness.decisions.records
+    assert (decision.outcome, decision.gate) == (DecisionOutcome.REFUSED, "trading_state")
+    assert "PAUSED" in decision.reason
+    assert harness.chains.fetches == 0  # refused before any chain fetch
+
+
+async def test_no_reconciliation_means_no_entries(harness: Harness) -> None:
+    await harness.bus.kv_put(RECONCILIATION_KEY, b"")
+    await harness.bus.settle()
+    await harness.signal(START)
+    assert harness.decisions.records[0].gate == "trading_state"
+    assert "RECONCILING" in harness.decisions.records[0].reason
+
+
+async def test_a_stale_underlying_refuses(harness: Harness) -> None:
+    harness.clock.set(START + timedelta(seconds=1))
+    await harness.bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, START))
+    await harness.bus.settle()
+    assert harness.decisions.records[0].gate == "stale_price"
+
+
+async def test_pyramids_follow_later_bars_and_stop_at_three_entries(harness: Harness) -> None:
+    for n in range(4):
+        await harness.signal(START + timedelta(minutes=5 * n))
+        if n < 3:
+            command = harness.commands()[-1]
+            event = PositionOpened(
+                message_id=f"po-{n}", correlation_id=command.correlation_id, event_time=harness.clock.now(),
+                security_id=command.contract.security_id, segment=command.contract.segment, underlying=NIFTY,
+                net_quantity=65 * (n + 1), average_price=Decimal("50"), realized_pnl=Decimal("0"),
+            )  # fmt: skip
+            await harness.bus.publish_durable(subjects.position_event("PositionOpened"), event)
+            await harness.bus.settle()
+    assert [c.pyramid_level for c in harness.commands()] == [0, 1, 2]
+    last = harness.decisions.records[-1]
+    assert (last.outcome, last.gate) == (DecisionOutcome.REFUSED, "pyramiding")
+
+
+async def test_an_opposite_signal_while_long_calls_is_refused(harness: Harness) -> None:
+    await harness.signal(START)
+    await harness.signal(START + timedelta(minutes=5), Direction.BEARISH)
+    assert len(harness.commands()) == 1
+    assert "direction" in harness.decisions.records[-1].reason
+
+
+async def test_a_chain_id_missing_from_the_derivative_table_is_refused(harness: Harness) -> None:
+    harness.derivatives.contracts.clear()
+    harness.derivatives.add_chain(NIFTY, EXPIRY, a_chain_body(NIFTY, EXPIRY, LEVEL + 5000), lot_size=65)
+    await harness.signal(START)
+    assert harness.commands() == []
+    assert harness.decisions.records[0].gate == "refdata"
+
+
+async def test_the_chain_is_cached_for_its_max_age_in_market_time(harness: Harness) -> None:
+    cache = ChainCache(harness.chains, harness.clock, max_age_seconds=15)
+    first = await cache.get(NIFTY, EXPIRY)
+    harness.clock.advance(15)
+    assert await cache.get(NIFTY, EXPIRY) is first
+    harness.clock.advance(1)
+    assert await cache.get(NIFTY, EXPIRY) is not first
+    assert harness.chains.fetches == 2
+
+
+async def test_decisions_are_served_with_their_reasons(harness: Harness) -> None:
+    await harness.signal(START)
+    await harness.set_state(TradingState.HALTED)
+    await harness.signal(START + timedelta(minutes=5))
+    app = FastAPI()
+    app.include_router(build_router(lambda: harness.decisions, page_max=10))
+    with TestClient(app) as client:
+        body = client.get("/decisions", params={"underlying": "NIFTY"}).json()
+        assert client.get("/decisions", params={"underlying": "NOPE"}).status_code == 422
+    latest, first = body["decisions"]
+    assert (latest["outcome"], latest["gate"]) == ("REFUSED", "trading_state")
+    assert "HALTED" in latest["reason"]
+    assert (first["outcome"], first["command_id"]) == ("PLACED", harness.commands()[0].message_id)
