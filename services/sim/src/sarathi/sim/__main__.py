@@ -11,6 +11,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from sarathi.common.dhan.recording import RecordingError
 from sarathi.common.logging import configure_logging, get_logger
 from sarathi.sim.app import build_app, uvicorn_config
 from sarathi.sim.settings import SimSettings
@@ -26,7 +27,12 @@ def main() -> None:
         raise SystemExit(2) from None
     configure_logging("sim", settings.log_level)
     log.info("starting", mode=settings.mode.value, host=settings.http_host, port=settings.http_port)
-    uvicorn.Server(uvicorn_config(build_app(settings), settings)).run()
+    try:
+        app = build_app(settings)
+    except RecordingError as exc:  # SARATHI_SIM_REPLAY_FILE is empty or not a recording
+        sys.stderr.write(f"sarathi-sim: cannot replay: {exc}\n")
+        raise SystemExit(2) from None
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 if __name__ == "__main__":

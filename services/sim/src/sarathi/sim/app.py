@@ -8,14 +8,16 @@
 - `/sim/...`: the control API.
 
 Its lifespan connects NATS (unless `SARATHI_SIM_PUBLISH_CLOCK=false`), then runs the engine and
-publishes the clock. The parts live on `app.state.sim` (a `SimRuntime`) for tests and tools.
+publishes the clock; in paper mode it also takes the real ticks from NATS (`PaperTicks`), and
+`/feed` is not served (the feed service connects to Dhan itself). The parts live on
+`app.state.sim` (a `SimRuntime`) for tests and tools.
 Serve it with `uvicorn_config` so the WebSocket keep-alive matches Dhan's (ping every 10 s).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -40,9 +42,16 @@ RestRouters = Callable[[SimRuntime], Sequence[APIRouter]]
 def routers(runtime: SimRuntime, rest: RestRouters) -> list[APIRouter]:
     settings = runtime.settings
     queued = settings.sim_feed_queue_max_messages
+    feed = (
+        []
+        if runtime.paper is not None
+        else [
+            build_feed_router(runtime.feed, runtime.credentials, runtime.metrics, max_queued_messages=queued)
+        ]
+    )
     return [
         *rest(runtime),
-        build_feed_router(runtime.feed, runtime.credentials, runtime.metrics, max_queued_messages=queued),
+        *feed,
         build_order_update_router(
             runtime.order_updates,
             runtime.credentials,
@@ -63,7 +72,10 @@ def build_app(
 
         @asynccontextmanager
         async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
-            async with runtime.running(BusClockSink(infrastructure.bus)):
+            async with AsyncExitStack() as stack:
+                if runtime.paper is not None:
+                    await stack.enter_async_context(runtime.paper.subscribed(infrastructure.bus))
+                await stack.enter_async_context(runtime.running(BusClockSink(infrastructure.bus)))
                 yield
 
         app, _ = build_service_app(

@@ -10,6 +10,12 @@ seed and the same clock settings give byte-identical feed output.
 At each grid instant `t`: `broker.step(t)`, then a market-status packet if the session just
 opened or closed, then the feed's packets for `t` (only while the session is open; the step
 at which it closes carries the day's close).
+
+Other market sources (ARCHITECTURE §1): with a `MarketSource` (a replayed recording) the engine
+also steps at each of the source's own instants between grid points, and every step first
+advances the source to `t` (its ticks reach the market and the sockets) and then steps the
+broker, so orders fill on the quote as of `t`; with `synthetic_feed=False` (replay, paper) the
+engine never encodes quotes onto the feed sockets itself.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
@@ -33,6 +40,22 @@ from sarathi.sim.ws.feed_hub import FeedHub
 log = get_logger(__name__)
 
 _MICROSECOND = timedelta(microseconds=1)
+
+
+class MarketSource(Protocol):
+    """Market data arriving at instants of its own (see `sarathi.sim.replay.ReplayPlayer`)."""
+
+    def restart(self, origin: datetime) -> None:
+        """The clock (re)started at `origin`."""
+        ...
+
+    def next_instant(self) -> datetime | None:
+        """The instant of the next pending event, or None when there is none."""
+        ...
+
+    def advance(self, until: datetime) -> None:
+        """Apply every event up to and including `until`."""
+        ...
 
 
 def step_for(speed: Decimal, base_seconds: float, max_steps_per_wall_second: float) -> timedelta:
@@ -72,6 +95,8 @@ class Engine:
         *,
         base_step_seconds: float,
         max_steps_per_wall_second: float,
+        source: MarketSource | None = None,
+        synthetic_feed: bool = True,
     ) -> None:
         self._controller = controller
         self._broker = broker
@@ -80,6 +105,8 @@ class Engine:
         self._metrics = metrics
         self._base = base_step_seconds
         self._max_rate = max_steps_per_wall_second
+        self._source = source
+        self._synthetic_feed = synthetic_feed
         self._state = controller.state
         self._grid = self._new_grid(self._state)
         self._index = 0
@@ -87,6 +114,8 @@ class Engine:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         hub.instant = self._grid.origin
+        if source is not None:
+            source.restart(self._grid.origin)
         controller.subscribe(self._on_clock)
 
     @property
@@ -107,6 +136,8 @@ class Engine:
         if is_restart(previous, state):
             self._grid, self._index, self._was_open = self._new_grid(state), 0, None
             self._hub.instant = self._grid.origin
+            if self._source is not None:
+                self._source.restart(self._grid.origin)
             log.info("engine_restarted", origin=state.market_start.isoformat(), step=str(self._grid.step))
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -115,11 +146,22 @@ class Engine:
 
     def step(self, at: datetime) -> None:
         """Everything that happens at market instant `at` (synchronous: one step is atomic)."""
+        if not self._synthetic_feed:
+            self._hub.instant = at  # before the source plays: what it sends is sent "at `at`"
+        if self._source is not None:
+            try:
+                self._source.advance(at)
+            except Exception:  # a source bug must not stop the broker; it is logged and counted
+                self._metrics.engine_errors.labels(part="source").inc()
+                log.exception("source_advance_failed", at=at.isoformat())
         try:
             self._broker.step(at)
         except Exception:  # a broker bug must not stop the market; it is logged and counted
             self._metrics.engine_errors.labels(part="broker").inc()
             log.exception("broker_step_failed", at=at.isoformat())
+        if not self._synthetic_feed:
+            self._metrics.engine_steps.inc()
+            return
         is_open = self._calendar.is_open(at)
         was_open, self._was_open = self._was_open, is_open
         if is_open:
@@ -152,12 +194,15 @@ class Engine:
             if self._state.paused:
                 await self._changed.wait()
                 continue
-            instant = self._grid.at(self._index)
+            instant, on_grid = self._grid.at(self._index), True
+            upcoming = self._source.next_instant() if self._source is not None else None
+            if upcoming is not None and upcoming < instant:
+                instant, on_grid = upcoming, False  # a source event between two grid points
             if self._controller.now() < instant:
                 await self._wait_until(instant)
                 continue  # re-check: the clock may have paused or restarted meanwhile
             self.step(instant)
-            self._index += 1
+            self._index += on_grid
             lag = (self._controller.now() - instant).total_seconds()
             self._metrics.engine_lag.set(max(lag, 0.0))
             await asyncio.sleep(0)  # a yield, not a timer: let the sockets drain between steps

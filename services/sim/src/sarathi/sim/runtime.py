@@ -9,6 +9,14 @@ engine and publisher. `SimRuntime.running(sink)` starts the engine and the publi
 app's lifespan enters it) and closes every socket on the way out.
 
 The market model and the broker come from `SimParts` factories so tests can substitute them.
+Which market, and what feeds it, follows `settings.market_source` (see `SimSettings`):
+
+- synthetic: the `SimParts` market model; the engine encodes its quotes onto the feed sockets;
+- replay: a `TickMarket` fed by a `ReplayPlayer` the engine advances (frames go to the sockets
+  verbatim); the clock starts at the recording's first frame unless `sim_start` says otherwise
+  (the file's first record is read here, so a missing or empty recording fails the build);
+- paper: a `TickMarket` fed by `PaperTicks` from NATS once `running()`; the clock is the wall
+  clock (IST) at speed 1 and the control API refuses to change it; the feed socket is not served.
 """
 
 from __future__ import annotations
@@ -31,9 +39,12 @@ from sarathi.sim.clock_publisher import ClockPublisher, ClockSink
 from sarathi.sim.engine import Engine
 from sarathi.sim.faults import Faults
 from sarathi.sim.instruments import Universe
+from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.market.view import MarketView
+from sarathi.sim.paper import PaperTicks
 from sarathi.sim.ratelimit import RateLimiter
-from sarathi.sim.settings import SimSettings
+from sarathi.sim.replay import ReplayPlayer, first_frame_instant
+from sarathi.sim.settings import MarketSource, SimSettings
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.universe_builder import UniverseParams, build_universe
 from sarathi.sim.ws.feed_hub import FeedHub
@@ -65,6 +76,18 @@ def default_start(calendar: MarketCalendar, today: date) -> datetime:
     return calendar.session_open(day)
 
 
+def start_instant(settings: SimSettings, calendar: MarketCalendar, wall: Callable[[], datetime]) -> datetime:
+    """Where market time starts for the settings' market source."""
+    match settings.market_source:
+        case MarketSource.PAPER:
+            return wall().astimezone(IST)
+        case MarketSource.REPLAY:
+            assert settings.sim_replay_file is not None
+            return settings.start_or(first_frame_instant(settings.sim_replay_file))
+        case MarketSource.SYNTHETIC:
+            return settings.start_or(default_start(calendar, wall().astimezone(IST).date()))
+
+
 @dataclass
 class SimRuntime:
     settings: SimSettings
@@ -82,6 +105,8 @@ class SimRuntime:
     engine: Engine
     publisher: ClockPublisher
     control: ControlTargets
+    replay: ReplayPlayer | None = None  # replay mode
+    paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
 
     @asynccontextmanager
     async def running(self, sink: ClockSink) -> AsyncIterator[SimRuntime]:
@@ -101,13 +126,17 @@ def build_runtime(
     settings: SimSettings, parts: SimParts, metrics: ServiceMetrics | None = None
 ) -> SimRuntime:
     calendar = MarketCalendar()
-    start = settings.start_or(default_start(calendar, parts.wall().astimezone(IST).date()))
+    source = settings.market_source
+    start = start_instant(settings, calendar, parts.wall)
     controller = SimClockController(start, settings.sim_speed, wall=parts.wall)
     trading_day = start.astimezone(IST).date()
     universe = build_universe(
         trading_day, calendar, UniverseParams(strikes_each_side=settings.sim_strikes_around_atm)
     )
-    market = parts.market(settings, calendar, universe, trading_day)
+    ticks = TickMarket(universe) if source is not MarketSource.SYNTHETIC else None
+    market: SimMarket = (
+        ticks if ticks is not None else parts.market(settings, calendar, universe, trading_day)
+    )
     broker = parts.broker(settings, universe, market, controller.now)
     credentials = Credentials(
         client_id=settings.sim_client_id,
@@ -116,7 +145,13 @@ def build_runtime(
     )
     faults = Faults()
     sim_metrics = SimMetrics(metrics or ServiceMetrics("sim"))
-    feed = FeedHub(universe, market, sim_metrics, now=controller.now)
+    feed = FeedHub(
+        universe,
+        market,
+        sim_metrics,
+        now=controller.now,
+        prev_close_on_subscribe=source is MarketSource.SYNTHETIC,
+    )
     order_updates = OrderUpdateHub(
         faults, sim_metrics, settings.sim_order_update_status_case, monotonic=parts.monotonic
     )
@@ -127,6 +162,9 @@ def build_runtime(
         credentials.expired = True
 
     faults.on_token_expired.extend([expire_credentials, feed.expire_all, order_updates.close_all])
+    replay = None
+    if ticks is not None and settings.sim_replay_file is not None:
+        replay = ReplayPlayer(settings.sim_replay_file, universe, ticks, feed, sim_metrics)
     engine = Engine(
         controller,
         broker,
@@ -135,6 +173,8 @@ def build_runtime(
         sim_metrics,
         base_step_seconds=settings.sim_market_step_seconds,
         max_steps_per_wall_second=settings.sim_max_feed_steps_per_wall_second,
+        source=replay,
+        synthetic_feed=source is MarketSource.SYNTHETIC,
     )
     publisher = ClockPublisher(sim_metrics)
     controller.subscribe(publisher.offer)
@@ -151,6 +191,7 @@ def build_runtime(
         order_updates=order_updates,
         scenario=market,
         monotonic=parts.monotonic,
+        clock_fixed="paper mode runs on the wall clock" if source is MarketSource.PAPER else None,
     )
     return SimRuntime(
         settings=settings,
@@ -168,4 +209,6 @@ def build_runtime(
         engine=engine,
         publisher=publisher,
         control=control,
+        replay=replay,
+        paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Self
 
-from pydantic import AliasChoices, AwareDatetime, Field, SecretStr
+from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, model_validator
 
-from sarathi.common.settings import SIM_ACCESS_TOKEN, SarathiSettings, ServiceSettings
+from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
@@ -26,12 +27,21 @@ class StatusCase(StrEnum):
     UPPER = "upper"  # `TRADED` (the docs' enum column)
 
 
+class MarketSource(StrEnum):
+    """Where the sim's prices come from (ARCHITECTURE §1)."""
+
+    SYNTHETIC = "synthetic"  # `sim` mode: the seeded market model, scriptable
+    REPLAY = "replay"  # `sim` mode with `sim_replay_file`: a feed recording played back
+    PAPER = "paper"  # `paper` mode: real ticks from NATS (`md.tick.>`), wall-clock time
+
+
 class SimSettings(ServiceSettings):
     """The sim's own settings on top of the common ones.
 
     Time: the simulation clock starts at `sim_start` (default: the first trading day from the
-    date the process starts, at 09:15 IST — computed once from the calendar, never read again)
-    and runs at `sim_speed` market seconds per wall second; the control API changes both.
+    date the process starts, at 09:15 IST — computed once from the calendar, never read again;
+    in replay the first frame's receive time; in paper mode the wall clock, always) and runs at
+    `sim_speed` market seconds per wall second; the control API changes both (not in paper mode).
     """
 
     http_port: int = Field(
@@ -82,6 +92,31 @@ class SimSettings(ServiceSettings):
     sim_publish_clock: bool = Field(
         default=True, description="connect NATS and publish the clock; off: no NATS at all (tests, demos)"
     )
+
+    sim_replay_file: FilePath | None = Field(
+        default=None, description="a feed recording to play back instead of the synthetic market (sim mode)"
+    )
+
+    @model_validator(mode="after")
+    def _source_fits_mode(self) -> Self:
+        if self.mode is Mode.LIVE:
+            raise ValueError("the sim emulates Dhan for `sim` and `paper` modes; it has no part in `live`")
+        if self.mode is Mode.PAPER:
+            if self.sim_replay_file is not None:
+                raise ValueError("SARATHI_SIM_REPLAY_FILE is for sim mode; paper mode takes ticks from NATS")
+            if not self.sim_publish_clock:
+                raise ValueError("paper mode takes ticks from NATS: SARATHI_SIM_PUBLISH_CLOCK must stay true")
+            if self.sim_start is not None or self.sim_speed != 1 or self.sim_start_paused:
+                raise ValueError(
+                    "paper mode runs on the wall clock: no SARATHI_SIM_START, speed 1, not paused"
+                )
+        return self
+
+    @property
+    def market_source(self) -> MarketSource:
+        if self.mode is Mode.PAPER:
+            return MarketSource.PAPER
+        return MarketSource.SYNTHETIC if self.sim_replay_file is None else MarketSource.REPLAY
 
     def start_or(self, default: datetime) -> datetime:
         """The configured start instant, or `default` when none was set."""

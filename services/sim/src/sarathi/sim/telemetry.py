@@ -6,7 +6,7 @@ from sarathi.common.metrics import ServiceMetrics
 
 
 class SimMetrics:
-    """Counters and gauges of the engine and the two WebSockets."""
+    """Counters and gauges of the engine, the two WebSockets and the market sources."""
 
     def __init__(self, metrics: ServiceMetrics) -> None:
         self.service = metrics
@@ -35,4 +35,10 @@ class SimMetrics:
         )
         self.clock_publish_failures = metrics.counter(
             "clock_publish_failures", "clock states that could not be published"
+        )
+        self.replay_frames = metrics.counter(
+            "replay_frames", "recorded frames played back (replay mode), by outcome", ("outcome",)
+        )
+        self.paper_ticks = metrics.counter(
+            "paper_ticks", "ticks taken from NATS into the market (paper mode)"
         )

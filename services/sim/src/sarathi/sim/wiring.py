@@ -1,6 +1,7 @@
 """The seam between the composition root and the parts built in other modules of the sim: the
 market model (`MarketModel`), the paper broker (`PaperBroker`) and Dhan's REST routers (data and
-trading), each built from the sim's settings.
+trading), each built from the sim's settings. In replay and paper modes the runtime builds a
+`TickMarket` itself; the data routes then answer from it (see `sarathi.sim.api.data`).
 
 Tests substitute the market and broker with `SimParts` of their own; the REST routers need the
 real ones (they call methods beyond the ports), so an app with substitutes serves no `/v2`
@@ -22,6 +23,7 @@ from sarathi.sim.broker.config import StatusCase as BrokerStatusCase
 from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.model import MarketModel
+from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.runtime import SimMarket, SimParts, SimRuntime
 from sarathi.sim.settings import SimSettings
 
@@ -50,7 +52,7 @@ def default_parts() -> SimParts:
 def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
     """Dhan's REST under /v2: the data router and the trading router, over the real parts."""
     market, broker = runtime.market, runtime.broker
-    if not isinstance(market, MarketModel) or not isinstance(broker, PaperBroker):
+    if not isinstance(market, MarketModel | TickMarket) or not isinstance(broker, PaperBroker):
         raise TypeError("Dhan's REST routers need the real MarketModel and PaperBroker (pass `rest=no_rest`)")
     data = DataContext(
         universe=runtime.universe,

@@ -7,9 +7,13 @@
 | `POST /sim/clock/pause`, `/resume` | | pause / resume market time |
 | `POST /sim/scenario` | `{"underlying": "NIFTY", "path": [[s, price], ...]}` | script an index path |
 | `POST /sim/scenario` | `{"security_id": "...", "path": [[s, price], ...]}` | script a premium path |
-| (scenario) | `s`: seconds from market-now; the market holds the last value | |
+| (scenario) | `s`: seconds from market-now (see `script_start`); the market holds the last value | |
 | `POST /sim/faults` | a `FaultRequest` (`{"kind": "drop_feed"}` ...) | inject a fault |
 | `GET /sim/state` | | the broker's books, the clock, the sockets, the faults |
+
+In paper mode the clock is the wall clock: `POST /sim/clock`, `/pause` and `/resume` answer 409
+`clock_fixed`. In replay and paper modes the prices are ticks: `POST /sim/scenario` answers 409
+`scenario_unavailable`.
 
 Unlike `/v2`, errors here are plain JSON, `{"error": ..., "detail": ...}`, always 4xx for bad
 input: 422 for a body that does not validate (or a value the clock or market refuses), 404 for
@@ -47,6 +51,7 @@ from sarathi.sim.clock import MAX_SPEED, MIN_SPEED, ClockSettingError, SimClockC
 from sarathi.sim.engine import Engine
 from sarathi.sim.faults import AnyFault, FaultRequest, Faults
 from sarathi.sim.instruments import Universe
+from sarathi.sim.market.tick_market import ScenarioUnavailableError
 from sarathi.sim.ws.feed_hub import FeedHub
 from sarathi.sim.ws.order_updates import OrderUpdateHub
 
@@ -128,6 +133,12 @@ class ControlTargets:
     order_updates: OrderUpdateHub
     scenario: ScenarioScripting
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    clock_fixed: str | None = None  # why the clock may not be changed (paper mode), or None
+
+
+def _check_clock_free(targets: ControlTargets) -> None:
+    if targets.clock_fixed is not None:
+        raise ControlError(409, "clock_fixed", targets.clock_fixed)
 
 
 def clock_view(targets: ControlTargets) -> dict[str, Any]:
@@ -150,8 +161,18 @@ def apply_fault(targets: ControlTargets, fault: AnyFault) -> None:
     targets.order_updates.reschedule()
 
 
-def _script(targets: ControlTargets, request: ScenarioRequest) -> None:
-    start, points = targets.controller.now(), list(request.path)
+def script_start(targets: ControlTargets) -> datetime:
+    """Where a new script starts: market-now, or the engine's next step if it has not reached it.
+
+    A new script replaces the old one and the model's own path applies before its start; the
+    engine runs up to a step behind the clock, so a script starting at "now" could leave that
+    pending step on the model's path instead of either script.
+    """
+    return min(targets.controller.now(), targets.engine.next_instant)
+
+
+def _script(targets: ControlTargets, request: ScenarioRequest) -> datetime:
+    start, points = script_start(targets), list(request.path)
     try:
         if request.underlying is not None:
             targets.scenario.script_underlying(request.underlying, start, points)
@@ -162,8 +183,11 @@ def _script(targets: ControlTargets, request: ScenarioRequest) -> None:
             except KeyError:
                 raise ControlError(404, "unknown_security_id", request.security_id) from None
             targets.scenario.script_contract(request.security_id, start, points)
+    except ScenarioUnavailableError as exc:
+        raise ControlError(409, "scenario_unavailable", str(exc)) from None
     except ValueError as exc:  # the market refuses the path (below the tick, not increasing ...)
         raise ControlError(422, "invalid_scenario", str(exc)) from None
+    return start
 
 
 def _finite(value: float) -> float | None:
@@ -180,6 +204,7 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
     @router.post("/clock")
     async def set_clock(request: Request) -> JSONResponse:
         try:
+            _check_clock_free(targets)
             body = _parse(ClockRequest, await request.body())
             try:
                 targets.controller.set(body.start, body.speed)
@@ -193,11 +218,19 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
 
     @router.post("/clock/pause")
     async def pause_clock() -> JSONResponse:
+        try:
+            _check_clock_free(targets)
+        except ControlError as exc:
+            return exc.response()
         targets.controller.pause()
         return JSONResponse(clock_view(targets))
 
     @router.post("/clock/resume")
     async def resume_clock() -> JSONResponse:
+        try:
+            _check_clock_free(targets)
+        except ControlError as exc:
+            return exc.response()
         targets.controller.resume()
         return JSONResponse(clock_view(targets))
 
@@ -205,10 +238,10 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
     async def script(request: Request) -> JSONResponse:
         try:
             body = _parse(ScenarioRequest, await request.body())
-            _script(targets, body)
+            start = _script(targets, body)
         except ControlError as exc:
             return exc.response()
-        return JSONResponse({"status": "scripted", "start": targets.controller.now().isoformat()})
+        return JSONResponse({"status": "scripted", "start": start.isoformat()})
 
     @router.post("/faults")
     async def inject(request: Request) -> JSONResponse:

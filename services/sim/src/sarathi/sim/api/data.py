@@ -12,6 +12,10 @@ Order of checks on every request: authentication (`check_request`), then the bod
 limit, then the answer. The master files are public at Dhan (the SDK fetches them with no
 headers), so they are public here unless `public_master_files=False`.
 The option-chain "one unique request per 3 s" rule also covers the expiry list (UNVERIFIED, §1.7).
+
+Over a `TickMarket` (replay and paper modes) the quote and option-chain endpoints answer the
+latest ticks (zeros for an instrument with no tick yet, no Greeks or IV), and the chart endpoints
+answer DH-907 "no historical data": candles come from the synthetic model only.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sarathi.sim.api.data_charts import INTRADAY_MAX_DAYS, daily_arrays, empty_a
 from sarathi.sim.api.errors import data_error, trading_error
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.model import MarketModel
+from sarathi.sim.market.view import MarketView
 from sarathi.sim.master_csv import compact_csv, detailed_csv
 from sarathi.sim.ratelimit import Category, RateLimiter
 
@@ -44,7 +49,7 @@ class DataContext:
     """What the data endpoints need; the app hands a fresh one per request (the day may roll)."""
 
     universe: Universe
-    market: MarketModel
+    market: MarketView  # the MarketModel (charts need it) or a TickMarket
     now: Callable[[], datetime]  # the sim clock's market instant
     credentials: Credentials
     limiter: RateLimiter
@@ -82,6 +87,13 @@ def _underlying(body: bodies.ExpiryListBody) -> Underlying:
     if body.underlying_seg != "IDX_I" or underlying is None:
         raise data_error(400, 813)  # UNVERIFIED which code Dhan gives a non-index underlying
     return underlying
+
+
+def _history(ctx: DataContext) -> MarketModel:
+    """The market model candles are cut from; DH-907 when the prices are ticks (replay, paper)."""
+    if not isinstance(ctx.market, MarketModel):
+        raise trading_error(400, "DH-907", "No historical data: the sim's prices are replayed or live ticks")
+    return ctx.market
 
 
 def _option_chain_routes(router: APIRouter, get_context: ContextSource) -> None:
@@ -144,7 +156,7 @@ def _chart_routes(router: APIRouter, get_context: ContextSource) -> None:
         instrument = ctx.universe.find(segment, str(body.security_id))
         if instrument is None:
             return JSONResponse(empty_arrays())  # unknown id: 200 with empty arrays (§7.3)
-        job = partial(daily_arrays, ctx.market, instrument, first=first, end_exclusive=end, now=ctx.now(),
+        job = partial(daily_arrays, _history(ctx), instrument, first=first, end_exclusive=end, now=ctx.now(),
                       oi=bool(body.oi))  # fmt: skip
         return JSONResponse(await run_in_threadpool(job))
 
@@ -167,7 +179,7 @@ def _chart_routes(router: APIRouter, get_context: ContextSource) -> None:
         instrument = ctx.universe.find(segment, str(body.security_id))
         if instrument is None:
             return JSONResponse(empty_arrays())
-        job = partial(intraday_arrays, ctx.market, instrument, start=start, end=end, interval=interval,
+        job = partial(intraday_arrays, _history(ctx), instrument, start=start, end=end, interval=interval,
                       now=ctx.now(), oi=bool(body.oi))  # fmt: skip
         return JSONResponse(await run_in_threadpool(job))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sarathi.common.clock import IST
 from sarathi.common.settings import SIM_ACCESS_TOKEN
@@ -81,3 +82,21 @@ def login_frame(token: str = TOKEN, client_id: str = CLIENT_ID) -> str:
     return json.dumps(
         {"LoginReq": {"MsgCode": 42, "ClientId": client_id, "Token": token}, "UserType": "SELF"}
     )
+
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T | None], what: str, timeout_seconds: float = 15.0) -> T:
+    """Poll `condition` until it returns something truthy and return that; fail after the deadline.
+
+    For tests that watch the sim through its HTTP API from another thread (no event to await).
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_seconds} s waiting for {what} (last: {value!r})")
+        time.sleep(0.02)  # a poll interval under a deadline, not a timing assumption

@@ -10,12 +10,16 @@ Decisions where Dhan is silent (REFERENCE §6.2–6.3, all UNVERIFIED):
 - a malformed request (not JSON, unknown code, bad segment or id) is ignored and counted;
 - more than 100 instruments in one message, or more than 5000 on one connection, ends the
   connection with a code-50 packet, reason 804.
+
+Two ways out: `publish_step` encodes the market's quotes (the synthetic market, one packet per
+message as Dhan), `send_recorded` forwards a replayed frame verbatim. A replaying hub is built
+with `prev_close_on_subscribe=False`: its sockets carry recorded bytes only.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 
 from sarathi.common.dhan.feed_requests import (
@@ -63,6 +67,7 @@ class FeedHub:
         now: Callable[[], datetime],
         max_connections: int = MAX_CONNECTIONS,
         max_instruments: int = MAX_INSTRUMENTS_PER_CONNECTION,
+        prev_close_on_subscribe: bool = True,
     ) -> None:
         self._universe = universe
         self._market = market
@@ -70,6 +75,7 @@ class FeedHub:
         self._now = now
         self._max_connections = max_connections
         self._max_instruments = max_instruments
+        self._prev_close_on_subscribe = prev_close_on_subscribe
         self._numbers = itertools.count(1)
         self._connections: dict[int, FeedConnection] = {}  # insertion order = connection age
         self.instant: datetime | None = None  # the market instant the feed is at (set by the engine)
@@ -145,6 +151,8 @@ class FeedHub:
             return
         for instrument in listed:
             connection.subscriptions[instrument] = request.mode
+            if not self._prev_close_on_subscribe:
+                continue
             quote = self._quote(instrument, self.instant or self._now())
             if quote is not None:
                 self._send(connection, packets.encode_prev_close(instrument, quote))
@@ -166,6 +174,16 @@ class FeedHub:
     def broadcast(self, frame: bytes) -> None:
         for connection in self:
             self._send(connection, frame)
+
+    def send_recorded(self, frame: bytes, instruments: Collection[SimInstrument]) -> int:
+        """Send one recorded message verbatim, once, to every socket subscribed (in any mode) to
+        any of `instruments`; returns how many sockets it went to."""
+        sent = 0
+        for connection in self:
+            if any(instrument in connection.subscriptions for instrument in instruments):
+                self._send(connection, frame)
+                sent += 1
+        return sent
 
     def publish_step(self, at: datetime, *, closing: bool = False) -> None:
         """Send every subscription its packets for market instant `at` (one quote per instrument).
