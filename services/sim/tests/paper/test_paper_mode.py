@@ -1,12 +1,14 @@
 """Paper mode through the real app on a real NATS: `Tick`s published on `md.tick.<seg>.<id>` (as the
 feed service publishes the real Dhan feed) reach the paper broker, which fills at their ask / bid;
-the clock is the wall clock and cannot be changed; the sim serves no market feed of its own."""
+the clock is the wall clock and cannot be changed; the sim serves no market feed of its own. With
+Dhan's detailed master (`SARATHI_SIM_MASTER_FILE`) the real security ids of the ticks are listed."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,11 +20,12 @@ from websockets.exceptions import InvalidStatus
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.clock import IST, wall_clock
-from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.messages.market import Tick
 from sarathi.common.settings import Mode
 from sarathi.sim.instruments import SimInstrument
 from sarathi.sim.settings import MarketSource
+from sarathi.sim.testing import masters
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, feed_url, runtime_of, sim_pool, wait_for
 from sarathi.sim.testing.server import ServedSim
 
@@ -118,3 +121,47 @@ async def test_paper_mode_runs_on_the_wall_clock_and_serves_no_feed(
     with pytest.raises(InvalidStatus):
         async with connect(feed_url(served)):
             pass
+
+
+async def test_with_dhans_master_a_tick_of_a_real_security_id_fills_a_paper_order(
+    sims: SimPool, jetstream_clean: str, tmp_path: Path
+) -> None:
+    master = masters.write_master(tmp_path / "api-scrip-master-detailed.csv")
+    served = sims.start(
+        real=True,
+        mode=Mode.PAPER,
+        nats_url=jetstream_clean,
+        sim_publish_clock=True,
+        sim_start=None,
+        sim_master_file=master,
+    )
+    runtime = runtime_of(served)
+    assert {i.security_id for i in runtime.universe} == {
+        "13",
+        "25",
+        "51",
+        "35084",
+        "47317",
+        "69787",
+        "869699",
+    }
+    call = runtime.universe.get("47317")  # NIFTY 15 SEP 23950 CALL in Dhan's master
+    assert call.segment is ExchangeSegment.NSE_FNO
+    dhan = dhan_client(served)
+    bus = await NatsBus.connect(jetstream_clean, name="test-feed")
+    try:
+        await bus.publish(
+            subjects.tick(ExchangeSegment.NSE_FNO, "47317"), a_tick(call, "88.15", "88.10", "88.20")
+        )
+        await asyncio.to_thread(
+            wait_for, lambda: runtime.market.quote(call, runtime.controller.now()).ltp, "tick"
+        )
+        placed = await asyncio.to_thread(
+            dhan.place_order, "47317", "NSE_FNO", "BUY", 65, "MARKET", "INTRADAY", 0
+        )
+        bought = await asyncio.to_thread(wait_for, lambda: filled(dhan, placed["data"]["orderId"]), "the buy")
+    finally:
+        await bus.close()
+    assert (bought["securityId"], bought["averageTradedPrice"]) == ("47317", 88.2)  # the tick's ask
+    positions = (await asyncio.to_thread(dhan.get_positions))["data"]
+    assert [(p["securityId"], p["netQty"]) for p in positions] == [("47317", 65)]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sarathi.common.dhan.recording import RecordingError
 from sarathi.common.logging import configure_logging, get_logger
 from sarathi.sim.app import build_app, uvicorn_config
+from sarathi.sim.master_reader import MasterFileError
 from sarathi.sim.settings import SimSettings
 
 log = get_logger(__name__)
@@ -31,6 +32,9 @@ def main() -> None:
         app = build_app(settings)
     except RecordingError as exc:  # SARATHI_SIM_REPLAY_FILE is empty or not a recording
         sys.stderr.write(f"sarathi-sim: cannot replay: {exc}\n")
+        raise SystemExit(2) from None
+    except MasterFileError as exc:  # SARATHI_SIM_MASTER_FILE is not a Dhan detailed master
+        sys.stderr.write(f"sarathi-sim: cannot load the instrument master: {exc}\n")
         raise SystemExit(2) from None
     uvicorn.Server(uvicorn_config(app, settings)).run()
 

@@ -1,8 +1,10 @@
 """The simulated instrument universe: the indices and their option contracts for a trading day.
 
 What Dhan's scrip master lists, the sim lists here; the master CSVs, the option chain, the feed
-and the paper broker all look instruments up in one `Universe`. Security ids are deterministic
-(from underlying, expiry, strike and side), so the same settings give the same ids every run.
+and the paper broker all look instruments up in one `Universe`. The synthetic universe
+(`universe_builder`) has deterministic security ids (from underlying, expiry, strike and side), so
+the same settings give the same ids every run; in replay and paper modes the universe may instead
+be read from Dhan's detailed master (`master_reader`), with Dhan's own ids.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The sim's parts, built from settings and wired together (no I/O until `running()`).
 
 `build_runtime(settings, parts)` builds, in order: the market calendar, the clock controller,
-the instrument universe for the start day, the market model, the paper broker, the credentials,
-the REST rate limiter, the faults, the two socket hubs, the engine and the clock publisher, and
-connects their callbacks: broker alerts → order-update sockets, `drop_feed` → every feed socket
-closed, `expire_token` → 807 on the feed and the order-update sockets closed, clock changes →
-engine and publisher. `SimRuntime.running(sink)` starts the engine and the publisher (the
-app's lifespan enters it) and closes every socket on the way out.
+the instrument universe (the synthetic one for the start day, or in replay and paper modes the
+Dhan detailed master of `sim_master_file`: `master_reader`), the market model, the paper broker,
+the credentials, the REST rate limiter, the faults, the two socket hubs, the engine and the clock
+publisher, and connects their callbacks: broker alerts → order-update sockets, `drop_feed` →
+every feed socket closed, `expire_token` → 807 on the feed and the order-update sockets closed,
+clock changes → engine and publisher. `SimRuntime.running(sink)` starts the engine and the
+publisher (the app's lifespan enters it) and closes every socket on the way out.
 
 The market model and the broker come from `SimParts` factories so tests can substitute them.
 Which market, and what feeds it, follows `settings.market_source` (see `SimSettings`):
@@ -41,6 +42,7 @@ from sarathi.sim.faults import Faults
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.market.view import MarketView
+from sarathi.sim.master_reader import MasterReport, load_master
 from sarathi.sim.paper import PaperTicks
 from sarathi.sim.ratelimit import RateLimiter
 from sarathi.sim.replay import ReplayPlayer, first_frame_instant
@@ -106,6 +108,7 @@ class SimRuntime:
     publisher: ClockPublisher
     control: ControlTargets
     replay: ReplayPlayer | None = None  # replay mode
+    master: MasterReport | None = None  # the universe came from `sim_master_file`
     paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
 
     @asynccontextmanager
@@ -130,9 +133,14 @@ def build_runtime(
     start = start_instant(settings, calendar, parts.wall)
     controller = SimClockController(start, settings.sim_speed, wall=parts.wall)
     trading_day = start.astimezone(IST).date()
-    universe = build_universe(
-        trading_day, calendar, UniverseParams(strikes_each_side=settings.sim_strikes_around_atm)
-    )
+    master = None
+    if settings.sim_master_file is not None:  # replay or paper only (the settings see to it)
+        loaded = load_master(settings.sim_master_file)
+        universe, master = loaded.universe, loaded.report
+    else:
+        universe = build_universe(
+            trading_day, calendar, UniverseParams(strikes_each_side=settings.sim_strikes_around_atm)
+        )
     ticks = TickMarket(universe) if source is not MarketSource.SYNTHETIC else None
     market: SimMarket = (
         ticks if ticks is not None else parts.market(settings, calendar, universe, trading_day)
@@ -210,5 +218,6 @@ def build_runtime(
         publisher=publisher,
         control=control,
         replay=replay,
+        master=master,
         paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,
     )

@@ -96,6 +96,13 @@ class SimSettings(ServiceSettings):
     sim_replay_file: FilePath | None = Field(
         default=None, description="a feed recording to play back instead of the synthetic market (sim mode)"
     )
+    sim_master_file: FilePath | None = Field(
+        default=None,
+        description=(
+            "a Dhan detailed instrument master CSV to list instead of the synthetic universe "
+            "(replay and paper modes, whose ticks carry real Dhan security ids)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _source_fits_mode(self) -> Self:
@@ -110,6 +117,11 @@ class SimSettings(ServiceSettings):
                 raise ValueError(
                     "paper mode runs on the wall clock: no SARATHI_SIM_START, speed 1, not paused"
                 )
+        if self.sim_master_file is not None and self.market_source is MarketSource.SYNTHETIC:
+            raise ValueError(
+                "SARATHI_SIM_MASTER_FILE is for replay and paper modes: the synthetic market prices "
+                "its own universe (set SARATHI_SIM_REPLAY_FILE or SARATHI_MODE=paper)"
+            )
         return self
 
     @property
