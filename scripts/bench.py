@@ -20,6 +20,10 @@ Issue #6:
 - execution.signal_to_submit: signal published → `SubmitEntry` delivered from ORDER_CMD, p50 and
   p99 over 1000 signals, in process on the in-memory bus with a warm option-chain cache (the
   real handler, gates, selection, sizing; see `scripts/bench_execution.py`). Target: p99 < 20 ms.
+- risk.tick_to_exit: the tick that drops a position through its trailing stop → the `ExitPosition`
+  command seen on NATS, at 1,000 ticks per second over 400 armed positions, tick-driven
+  (`risk_evaluate_on_tick`; target p99 under 3 ms on loopback) and, for comparison, with the
+  5-second loop only (`scripts/bench_risk.py`).
 """
 
 from __future__ import annotations
@@ -178,12 +182,36 @@ def bench_execution_signal_to_submit(count: int = 1000) -> dict[str, Any]:
     }
 
 
+def _risk_helpers() -> Any:
+    """`scripts/bench_risk.py` (a sibling script, imported by path)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    return importlib.import_module("bench_risk")
+
+
+def bench_risk_tick_to_exit() -> dict[str, Any]:
+    helpers = _risk_helpers()
+    on_tick = helpers.tick_to_exit(on_tick=True)
+    loop_only = helpers.tick_to_exit(on_tick=False, exits=40)
+    return {
+        "tick_mode_ticks_per_second": on_tick.get("ticks_per_second"),
+        "tick_mode_exits_measured": on_tick["exits_measured"],
+        "tick_mode_p50_ms": on_tick.get("p50_ms"),
+        "tick_mode_p99_ms": on_tick.get("p99_ms"),
+        "tick_mode_max_ms": on_tick.get("max_ms"),
+        "loop_mode_exits_measured": loop_only["exits_measured"],
+        "loop_mode_p50_ms": loop_only.get("p50_ms"),
+        "loop_mode_p99_ms": loop_only.get("p99_ms"),
+        "target_tick_mode_p99_ms": 3,
+    }
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.decode": bench_feed_decode,
     "feed.ws_client": bench_feed_ws_client,
     "feed.ingest": bench_feed_ingest,
     "feed.memory": bench_feed_memory,
     "execution.signal_to_submit": bench_execution_signal_to_submit,
+    "risk.tick_to_exit": bench_risk_tick_to_exit,
 }
 
 

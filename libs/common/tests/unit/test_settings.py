@@ -44,3 +44,28 @@ def test_live_mode_refuses_to_start_without_credentials(monkeypatch: pytest.Monk
 
 def test_the_access_token_is_not_shown_in_repr() -> None:
     assert "sim-token" not in repr(SarathiSettings())
+
+
+def test_effective_state_is_reconciling_until_orders_has_reconciled_but_halted_wins() -> None:
+    from sarathi.common.domain.control import TradingState, effective_state
+
+    assert effective_state(TradingState.ACTIVE, reconciled=False) is TradingState.RECONCILING
+    assert effective_state(TradingState.PAUSED, reconciled=False) is TradingState.RECONCILING
+    assert effective_state(TradingState.HALTED, reconciled=False) is TradingState.HALTED
+    assert effective_state(TradingState.ACTIVE, reconciled=True) is TradingState.ACTIVE
+
+
+def test_the_reconciliation_record_round_trips_and_says_when_it_was_reconciled() -> None:
+    from datetime import UTC, datetime
+
+    from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, is_reconciled
+
+    at = datetime(2026, 9, 15, 4, tzinfo=UTC)
+    record = ReconciliationRecord(
+        status=ReconciliationStatus.DONE, reconciled=True, reason="ok", at=at, last_success_at=at
+    )
+
+    assert ReconciliationRecord.decode(record.encode()) == record
+    assert is_reconciled(record)
+    assert not is_reconciled(record, since=datetime(2026, 9, 15, 5, tzinfo=UTC))
+    assert not is_reconciled(None)

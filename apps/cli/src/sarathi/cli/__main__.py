@@ -4,6 +4,8 @@ sarathi run [--keep-running]   start NATS + PostgreSQL (unless NATS_URL / DATABA
                                migrate, start sim and the five services, report, shut down
 sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
 sarathi instruments sync       download, validate and swap in Dhan's instrument master
+sarathi status | positions | pause | resume | flatten | kill
+                               the operator API of the risk service (`sarathi.cli.control`)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sarathi.cli import instruments
+from sarathi.cli import control, instruments
 from sarathi.cli.supervisor import Supervisor, SupervisorError
 from sarathi.common import devservers
 from sarathi.common.db import migrate
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)
     instruments.add_commands(commands)
+    control.add_commands(commands)
     return parser
 
 

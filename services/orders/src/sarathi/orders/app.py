@@ -1,18 +1,59 @@
-"""Composition root of the orders service: builds everything from settings, connects nothing at import."""
+"""Composition root of the orders service: builds everything from settings, connects nothing at import.
+
+The lifespan connects NATS and PostgreSQL (`build_service_app`), picks the clock (the sim's market
+clock in `sim` mode, the wall clock otherwise), builds `OrdersService` and runs it. `live` mode
+refuses to start unless credentials are present and `SARATHI_LIVE_TRADING=armed` (enforced by
+the settings' validator before anything is built).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
 from fastapi import FastAPI
 
-from sarathi.common.runtime import build_service_app
+from sarathi.common.clock import Clock, LiveClock
+from sarathi.common.metrics import ServiceMetrics
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.settings import Mode
+from sarathi.orders.adapters.clock_source import sim_clock
+from sarathi.orders.api import build_router
+from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
 
 
 def build_app(settings: OrdersSettings) -> FastAPI:
+    metrics = ServiceMetrics("orders")
+    holder: dict[str, OrdersService] = {}
+
+    @asynccontextmanager
+    async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            clock: Clock = LiveClock()
+            if settings.mode is Mode.SIM:
+                clock = await stack.enter_async_context(sim_clock(infrastructure.bus))
+            service = OrdersService(settings, infrastructure.bus, infrastructure.engine, clock, metrics)
+            await stack.enter_async_context(service.running())
+            holder["service"] = service
+            try:
+                yield
+            finally:
+                holder.pop("service", None)
+
     app, _ = build_service_app(
         service="orders",
         settings=settings,
         database=True,
         description="The broker gateway: exactly-once orders, order updates, reconciliation.",
+        metrics=metrics,
+        workers=workers,
+    )
+    app.include_router(
+        build_router(
+            lambda: holder.get("service"),
+            settings.orders_control_token,
+            settings.orders_kill_activates_kill_switch,
+        )
     )
     return app

@@ -1,18 +1,53 @@
-"""Composition root of the risk service: builds everything from settings, connects nothing at import."""
+"""Composition root of the risk service: builds everything from settings, connects nothing at import.
+
+The lifespan connects NATS and PostgreSQL (`build_service_app`), follows the clock of the mode
+(the sim's market clock in `sim`), builds `RiskService` and runs it; the operator API is mounted
+on the same app and answers 503 until the service runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from sarathi.common.runtime import build_service_app
+from sarathi.common.clock_source import running_clock
+from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.risk.adapters.store import PostgresStore
+from sarathi.risk.api import build_router
+from sarathi.risk.metrics import RiskMetrics
+from sarathi.risk.service import RiskService
 from sarathi.risk.settings import RiskSettings
 
 
 def build_app(settings: RiskSettings) -> FastAPI:
+    metrics = RiskMetrics()
+    holder: dict[str, RiskService] = {}
+
+    @asynccontextmanager
+    async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
+        async with running_clock(settings.mode, infrastructure.bus) as clock:
+            service = RiskService(
+                settings, infrastructure.bus, clock, PostgresStore(infrastructure.engine), metrics
+            )
+            async with service.running():
+                holder["service"] = service
+                try:
+                    yield
+                finally:
+                    holder.pop("service", None)
+
     app, _ = build_service_app(
         service="risk",
         settings=settings,
         database=True,
+        metrics=metrics,
+        workers=workers,
         description="Per-position P&L, trailing profit lock, daily limits, square-off and the operator API.",
     )
+    app.include_router(
+        build_router(lambda: holder.get("service"), settings.control_token, settings.control_operator)
+    )
+    app.state.risk = holder
     return app

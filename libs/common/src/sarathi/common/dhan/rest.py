@@ -22,7 +22,7 @@ from dhanhq import DhanContext, dhanhq
 from dhanhq.dhan_http import DhanHTTP
 from pydantic import SecretStr
 
-from sarathi.common.dhan.errors import RawReply, classify
+from sarathi.common.dhan.errors import DhanRejectedError, RawReply, classify
 from sarathi.common.ratelimit import SlidingWindows, Window
 
 
@@ -36,11 +36,17 @@ class Category(StrEnum):
     OPTION_CHAIN = "option_chain"  # one unique request per 3 s; we simply space all chain calls 3 s apart
 
 
+ORDER_WINDOW_MARGIN_SECONDS = 0.1
+"""Our order (and non-trading) windows are this much longer than Dhan's: the broker measures when
+a request arrives, we measure when it leaves, and a request that waited in a thread must not land
+inside the broker's previous window."""
+
+_M = ORDER_WINDOW_MARGIN_SECONDS
 DEFAULT_LIMITS: dict[Category, tuple[Window, ...]] = {
-    Category.ORDERS: ((1, 10), (60, 250), (3600, 1000), (86400, 7000)),
+    Category.ORDERS: ((1 + _M, 10), (60 + _M, 250), (3600 + _M, 1000), (86400 + _M, 7000)),
     Category.DATA: ((1, 5), (86400, 100_000)),
     Category.QUOTE: ((1, 1),),
-    Category.NON_TRADING: ((1, 20),),
+    Category.NON_TRADING: ((1 + _M, 20),),
     Category.OPTION_CHAIN: ((3, 1),),
 }
 
@@ -60,9 +66,24 @@ class _ObservedHTTP(DhanHTTP):  # type: ignore[misc]
 SdkCall = Callable[[Any], Any]
 """A function of the `dhanhq` client object returning the SDK's reply dict."""
 
+WaitListener = Callable[[Category, float], None]
+"""Told how long a call queued behind our rate limits (for a metric)."""
+
+
+def _sdk(client_id: str, access_token: SecretStr, base_url: str, timeout_seconds: float) -> Any:
+    context = DhanContext(client_id, access_token.get_secret_value())
+    http = _ObservedHTTP(client_id, access_token.get_secret_value())
+    http.base_url = base_url.rstrip("/")
+    http.timeout = timeout_seconds
+    context.dhan_http = http  # the SDK's modules take their HTTP object from the context
+    return dhanhq(context)
+
 
 class DhanRest:
-    """Async access to Dhan's REST API through the official client."""
+    """Async access to Dhan's REST API through the official client (mechanics only).
+
+    `sarathi.common.dhan.trading.DhanTrading` adds the typed trading methods on top.
+    """
 
     def __init__(
         self,
@@ -74,27 +95,43 @@ class DhanRest:
         limits: dict[Category, tuple[Window, ...]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_wait: WaitListener | None = None,
     ) -> None:
-        context = DhanContext(client_id, access_token.get_secret_value())
-        http = _ObservedHTTP(client_id, access_token.get_secret_value())
-        http.base_url = base_url.rstrip("/")
-        http.timeout = timeout_seconds
-        context.dhan_http = http  # the SDK's modules take their HTTP object from the context
-        self._sdk = dhanhq(context)
+        self._client_id = client_id
+        self._base_url = base_url
         self._timeout = timeout_seconds
+        self._sdk = _sdk(client_id, access_token, base_url, timeout_seconds)
+        self._on_wait = on_wait
         self._limiters = {
             category: SlidingWindows(windows, monotonic=monotonic, sleep=sleep)
             for category, windows in (limits or DEFAULT_LIMITS).items()
         }
 
+    @property
+    def client_id(self) -> str:
+        return self._client_id
+
+    def set_access_token(self, access_token: SecretStr) -> None:
+        """Use a renewed token from the next call on (calls in flight finish with the old one)."""
+        self._sdk = _sdk(self._client_id, access_token, self._base_url, self._timeout)
+
     async def call(self, category: Category, call: SdkCall, *, changes_state: bool) -> Any:
-        """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`."""
+        """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`.
+
+        The SDK validates some arguments itself and raises `ValueError` before sending anything:
+        that is a rejection of ours, never an unknown outcome.
+        """
         # The call holds its rate-limit slot until it completes (see `SlidingWindows.slot`).
-        async with self._limiters[category].slot():
+        async with self._limiters[category].slot() as waited:
+            if waited > 0 and self._on_wait is not None:
+                self._on_wait(category, waited)
+            sdk = self._sdk
             try:
-                reply = await asyncio.wait_for(asyncio.to_thread(call, self._sdk), self._timeout + 1.0)
+                reply = await asyncio.wait_for(asyncio.to_thread(call, sdk), self._timeout + 1.0)
             except TimeoutError:
                 raw = RawReply(None, None, transport_error=f"no reply within {self._timeout + 1.0:.1f}s")
+            except ValueError as exc:  # the SDK's own argument checks: nothing was sent
+                raise DhanRejectedError(f"refused by the client before sending: {exc}", code="SDK") from exc
             else:
                 raw = _raw(reply)
         error = classify(raw, changes_state=changes_state)

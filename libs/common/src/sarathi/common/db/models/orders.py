@@ -12,12 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field
 
-from sarathi.common.db.base import MONEY, TIMESTAMPTZ, SarathiTable, Schema, id_field, one_of
+from sarathi.common.db.base import (
+    JSON_DOCUMENT,
+    MONEY,
+    TIMESTAMPTZ,
+    SarathiTable,
+    Schema,
+    id_field,
+    one_of,
+)
 
 
 class OrderSide(StrEnum):
@@ -62,6 +70,79 @@ class Order(SarathiTable, table=True):
     reject_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
     updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    # Added in 0002: what the order's events need to name.
+    correlation_id: str | None = None  # the bus correlation id of the trade (not Dhan's correlationId)
+    underlying: str | None = None  # NIFTY, BANKNIFTY, SENSEX: position events name it
+    exit_reason: str | None = None  # for our exit sells: why the position was closed
+
+
+class CommandKind(StrEnum):
+    """What a bus command asked the orders service to do."""
+
+    SUBMIT = "SUBMIT"
+    EXIT = "EXIT"
+    CANCEL = "CANCEL"
+    KILL = "KILL"  # one closing order of an operator kill
+
+
+class CommandStatus(StrEnum):
+    """How far handling a command got; a redelivered command resumes from here (ARCHITECTURE §7).
+
+    RECEIVED: stored, nothing sent. SENDING: a broker call may be on its way. UNKNOWN: a call
+    failed ambiguously and must be resolved by correlation id. PLACED: the broker has the order.
+    REJECTED: the broker refused it. DONE: finished without (or after) an order. FAILED: given up
+    before anything reached the broker.
+    """
+
+    RECEIVED = "RECEIVED"
+    SENDING = "SENDING"
+    UNKNOWN = "UNKNOWN"
+    PLACED = "PLACED"
+    REJECTED = "REJECTED"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class Command(SarathiTable, table=True):
+    """One command handled by the orders service, stored before any broker call (unique by id)."""
+
+    __tablename__: ClassVar[str] = "command"
+    __table_args__ = (
+        one_of("kind", [k.value for k in CommandKind]),
+        one_of("status", [s.value for s in CommandStatus]),
+        {"schema": Schema.ORDERS.value},
+    )
+
+    id: int | None = id_field()
+    command_id: str = Field(unique=True)  # the bus message id = Dhan's correlationId
+    kind: str
+    status: str
+    correlation_id: str  # the bus correlation id of the trade
+    payload: dict[str, Any] = Field(sa_type=JSON_DOCUMENT)  # the command message as JSON
+    broker_order_id: str | None = None
+    attempts: int = 0  # broker placements sent under this id
+    detail: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class Outbox(SarathiTable, table=True):
+    """Events written in the same transaction as the state they describe, published afterwards.
+
+    `message_id` is deterministic (from the broker order id and the status or trade), so a row is
+    written once however often the same broker fact is seen, and JetStream de-duplicates a
+    republish after a crash between publishing and marking the row published.
+    """
+
+    __tablename__: ClassVar[str] = "outbox"
+    __table_args__ = ({"schema": Schema.ORDERS.value},)
+
+    id: int | None = id_field()
+    message_id: str = Field(unique=True)
+    subject: str
+    payload: str = Field(sa_type=Text)  # the encoded message, byte for byte
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    published_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ, index=True)
 
 
 class Fill(SarathiTable, table=True):
@@ -82,4 +163,4 @@ class Fill(SarathiTable, table=True):
     traded_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-__all__ = ["Fill", "Order", "OrderSide"]
+__all__ = ["Command", "CommandKind", "CommandStatus", "Fill", "Order", "OrderSide", "Outbox"]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Index, Text
+from sqlalchemy import CheckConstraint, Column, Index, Text, text
 from sqlmodel import Field
 
 from sarathi.common.db.base import (
@@ -24,6 +24,11 @@ from sarathi.common.db.base import (
     id_field,
     one_of,
 )
+
+
+def _money_column(name: str) -> Column[Decimal]:
+    """A NOT NULL money column defaulting to 0 in the database too (rows older than the column)."""
+    return Column(name, MONEY, nullable=False, server_default=text("0"))
 
 
 class PositionStatus(StrEnum):
@@ -58,6 +63,11 @@ class PositionTracker(SarathiTable, table=True):
     opened_at: datetime = Field(sa_type=TIMESTAMPTZ)
     closed_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     correlation_id: str = Field(index=True)  # follows the trade from signal to close
+    # P&L facts that must survive a restart (the daily loss limit counts realized losses).
+    realized_pnl: Decimal = Field(default=Decimal(0), sa_column=_money_column("realized_pnl"))
+    realized_base: Decimal = Field(default=Decimal(0), sa_column=_money_column("realized_base"))
+    buy_value: Decimal = Field(default=Decimal(0), sa_column=_money_column("buy_value"))
+    sell_value: Decimal = Field(default=Decimal(0), sa_column=_money_column("sell_value"))
 
 
 class AuditLog(SarathiTable, table=True):

@@ -1,0 +1,107 @@
+"""`DhanBroker`: the `Broker` port over `DhanTrading` (Dhan REST via the official client)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.dhan.trading import DhanTrading
+from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.messages.orders import SubmitEntry
+from sarathi.orders.adapters.mapping import (
+    DHAN_LEG_NAMES,
+    order_from_record,
+    position_from_record,
+    super_order_from_record,
+    trade_from_record,
+)
+from sarathi.orders.domain.model import (
+    BrokerOrder,
+    BrokerPosition,
+    BrokerSuperOrder,
+    BrokerTrade,
+    Contract,
+    parse_status,
+)
+from sarathi.orders.ports import Placed
+
+NOTHING_TO_CANCEL = ("nothing to cancel",)
+
+
+def is_nothing_to_cancel(error: DhanRejectedError) -> bool:
+    """Dhan's DH-906 "Nothing to Cancel" (and kin): the order or leg no longer rests."""
+    return any(marker in error.message.lower() for marker in NOTHING_TO_CANCEL)
+
+
+class DhanBroker:
+    def __init__(self, trading: DhanTrading, *, product_type: str = "INTRADAY") -> None:
+        self.trading = trading
+        self._product = product_type
+
+    async def place_entry(self, command: SubmitEntry) -> Placed:
+        reply = await self.trading.place_super_order(
+            correlation_id=command.command_id,
+            security_id=command.contract.security_id,
+            exchange_segment=command.contract.segment.wire,
+            transaction_type=Side.BUY.value,
+            quantity=command.quantity,
+            order_type=command.order_type.value,
+            product_type=self._product,
+            price=command.entry_price,
+            target_price=command.target_price,
+            stop_loss_price=command.stop_loss_price,
+            trailing_jump=command.trailing_jump,
+        )
+        return Placed(reply.order_id, parse_status(reply.order_status))
+
+    async def place_market(self, command_id: str, contract: Contract, side: Side, quantity: int) -> Placed:
+        reply = await self.trading.place_market_order(
+            correlation_id=command_id,
+            security_id=contract.security_id,
+            exchange_segment=contract.segment.wire,
+            transaction_type=side.value,
+            quantity=quantity,
+            product_type=self._product,
+        )
+        return Placed(reply.order_id, parse_status(reply.order_status))
+
+    async def cancel(self, broker_order_id: str, leg: Leg | None) -> None:
+        if leg is None or leg is Leg.EXIT:
+            await self.trading.cancel_order(broker_order_id)
+        else:
+            await self.trading.cancel_super_order(broker_order_id, DHAN_LEG_NAMES[leg])  # type: ignore[arg-type]
+
+    async def locate(self, command_id: str) -> Placed | None:
+        record = await self.trading.order_by_correlation_id(command_id)
+        if record is not None and record.leg_name in ("", "NA", "ENTRY_LEG"):
+            return Placed(record.order_id, parse_status(record.order_status), record.quantity)
+        # A leg answered (it shares its entry's tag), or nothing is visible yet (TRANSIT orders
+        # are not found by tag): the super-order list and the order book show both.
+        for so in await self.trading.super_orders():
+            if so.correlation_id == command_id:
+                return Placed(so.order_id, parse_status(so.order_status), so.quantity)
+        for row in await self.trading.orders():
+            if row.correlation_id == command_id and row.leg_name in ("", "NA", "ENTRY_LEG"):
+                return Placed(row.order_id, parse_status(row.order_status), row.quantity)
+        return None
+
+    async def orders(self) -> list[BrokerOrder]:
+        return [order_from_record(row) for row in await self.trading.orders()]
+
+    async def super_orders(self) -> list[BrokerSuperOrder]:
+        return [super_order_from_record(row) for row in await self.trading.super_orders()]
+
+    async def trades(self) -> list[BrokerTrade]:
+        return [trade_from_record(row) for row in await self.trading.trades()]
+
+    async def positions(self) -> list[BrokerPosition]:
+        return [position_from_record(row) for row in await self.trading.positions()]
+
+    async def set_kill_switch(self, activate: bool) -> bool:
+        return (await self.trading.set_kill_switch(activate)).active
+
+    async def arm_pnl_exit(self, loss_inr: Decimal, *, kill_switch: bool) -> str:
+        reply = await self.trading.set_pnl_exit(
+            profit_value=Decimal(0), loss_value=loss_inr, enable_kill_switch=kill_switch
+        )
+        return reply.pnl_exit_status

@@ -1,0 +1,134 @@
+"""Broker-side backstops and the token's lifetime.
+
+`PnlExitArmer`: each trading morning, arm Dhan's P&L-based exit at the daily loss limit (and,
+if asked, Dhan's kill switch with it): should everything of ours fail, Dhan itself flattens the
+account at that loss (REFERENCE §4.6). A P&L exit is valid for the current day only.
+
+`TokenKeeper`: measures the access token's remaining life (metric), warns well before expiry,
+and renews it when a renewer is configured (Dhan's RenewToken, or PIN + TOTP generation), then
+hands the new token to the REST adapter and reconnects the order-update socket. The token value
+is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.errors import DhanError
+from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.logging import get_logger
+from sarathi.orders.domain.token import TokenAction, TokenPolicy, next_check, token_action
+from sarathi.orders.metrics import OrdersMetrics
+from sarathi.orders.ports import Broker
+from sarathi.orders.waiting import raise_if_cancelling
+
+log = get_logger(__name__)
+
+
+class PnlExitArmer:
+    def __init__(
+        self,
+        broker: Broker,
+        clock: Clock,
+        calendar: MarketCalendar,
+        *,
+        loss_inr: Decimal,
+        kill_switch: bool,
+        wall_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._broker = broker
+        self._clock = clock
+        self._calendar = calendar
+        self._loss = loss_inr
+        self._kill_switch = kill_switch
+        self._wall_sleep = wall_sleep
+        self.armed_on: date | None = None
+
+    async def arm_today(self) -> bool:
+        today = self._clock.now().date()
+        if not self._calendar.is_trading_day(today) or self.armed_on == today:
+            return False
+        status = await self._broker.arm_pnl_exit(self._loss, kill_switch=self._kill_switch)
+        self.armed_on = today
+        log.info("pnl_exit_armed", loss_inr=str(self._loss), status=status, kill_switch=self._kill_switch)
+        return True
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.arm_today()
+            except DhanError:
+                log.exception("pnl_exit_arming_failed")
+                await self._wall_sleep(60.0)
+                continue
+            today = self._clock.now().date()
+            await self._clock.sleep_until(self._calendar.session_open(self._calendar.next_trading_day(today)))
+            raise_if_cancelling()
+
+
+class TokenRenewer(Protocol):
+    async def renew(self) -> tuple[SecretStr, datetime | None]:
+        """A fresh token and its expiry (None when unknown)."""
+        ...
+
+
+class TokenKeeper:
+    def __init__(
+        self,
+        *,
+        token: SecretStr,
+        expires_at: datetime | None,
+        policy: TokenPolicy,
+        clock: Clock,
+        metrics: OrdersMetrics,
+        renewer: TokenRenewer | None = None,
+        on_renewed: Callable[[SecretStr], None] = lambda _: None,
+    ) -> None:
+        self._token = token
+        self.expires_at = expires_at
+        self._policy = policy
+        self._clock = clock
+        self._metrics = metrics
+        self._renewer = renewer
+        self._on_renewed = on_renewed
+
+    def current(self) -> str:
+        return self._token.get_secret_value()
+
+    def seconds_left(self, now: datetime) -> float:
+        return (self.expires_at - now).total_seconds() if self.expires_at is not None else math.nan
+
+    async def check(self) -> TokenAction:
+        """One look at the token: metric, warning, renewal."""
+        now = self._clock.now()
+        self._metrics.token_seconds_to_expiry.set(self.seconds_left(now))
+        action = token_action(now, self.expires_at, self._policy)
+        if action is TokenAction.WARN:
+            log.warning("dhan_token_expiring", seconds_left=round(self.seconds_left(now)))
+        elif action is TokenAction.EXPIRED:
+            log.error("dhan_token_expired")
+        elif action is TokenAction.RENEW and self._renewer is not None:
+            try:
+                token, expires_at = await self._renewer.renew()
+            except Exception as exc:  # never log the exception text: it may echo the request
+                log.error("dhan_token_renewal_failed", error_type=type(exc).__name__)
+                return action
+            self._token, self.expires_at = token, expires_at or now + timedelta(hours=24)
+            self._on_renewed(token)
+            log.warning("dhan_token_renewed", expires_at=self.expires_at.isoformat())
+        return action
+
+    async def run(self) -> None:
+        while True:
+            await self.check()
+            wait = next_check(self._clock.now(), self.expires_at, self._policy)
+            await self._clock.sleep(wait.total_seconds())
+            raise_if_cancelling()

@@ -1,0 +1,1 @@
+"""The orders domain: pure rules, no I/O (no NATS, SQL, HTTP or dhanhq)."""

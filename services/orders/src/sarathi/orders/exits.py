@@ -1,0 +1,126 @@
+"""The exit protocol for one contract (ARCHITECTURE §6), run by exit commands and by a kill.
+
+Each round reads the broker — super orders, then the order book, then positions — and lets the
+pure planner (`domain.exit_plan`) decide: cancel what still rests and look again; wait while an
+entry is in TRANSIT; or sell exactly the broker's net quantity less what is already being sold.
+The sell is placed through `Placement`, exactly once under the exit's command id. A cancel that
+Dhan answers "Nothing to Cancel" means the leg already fired or was cancelled: the next round's
+net quantity accounts for it. Any other failure of a cancel is logged and the round repeats.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.errors import DhanError, DhanRejectedError
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.fields import Leg, Side
+from sarathi.orders.adapters.broker import is_nothing_to_cancel
+from sarathi.orders.adapters.tables import LEG_NAMES
+from sarathi.orders.domain.backoff import Backoff
+from sarathi.orders.domain.exit_plan import Cancel, CancelStep, Sell, Wait, plan_exit
+from sarathi.orders.domain.model import Contract
+from sarathi.orders.placement import Outcome, Placement
+from sarathi.orders.ports import Broker
+
+log = get_logger(__name__)
+
+
+class ExitNotSettledError(RuntimeError):
+    """Legs kept resting (or entries in TRANSIT) through every round: retry the command later."""
+
+
+class ExitProtocol:
+    def __init__(
+        self,
+        broker: Broker,
+        placement: Placement,
+        clock: Clock,
+        *,
+        sleep: Callable[[float], Awaitable[None]],
+        max_rounds: int = 20,
+        backoff: Backoff | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._broker = broker
+        self._placement = placement
+        self._clock = clock
+        self._sleep = sleep
+        self._max_rounds = max_rounds
+        self._backoff = backoff or Backoff(initial_seconds=0.2, cap_seconds=2.0)
+        self._jitter = jitter
+        self.nothing_to_cancel = 0  # legs found already fired or cancelled when cancelling
+
+    async def sell_quantity(self, contract: Contract) -> int:
+        """Cancel everything resting in `contract`, then the quantity left to sell (≥ 0)."""
+        for round_no in range(1, self._max_rounds + 1):
+            supers = [so for so in await self._broker.super_orders() if so.contract == contract]
+            orders = [o for o in await self._broker.orders() if o.contract == contract]
+            net = sum(p.net_quantity for p in await self._broker.positions() if p.contract == contract)
+            decision = plan_exit(net, supers, orders)
+            if isinstance(decision, Sell):
+                log.info("exit_planned", security_id=contract.security_id, net=net, sell=decision.quantity)
+                return decision.quantity
+            if isinstance(decision, Cancel):
+                for step in decision.steps:
+                    await self._cancel(step)
+            elif isinstance(decision, Wait):
+                log.info("exit_waiting", security_id=contract.security_id, reason=decision.reason)
+                await self._sleep(self._backoff.delay(round_no, self._jitter()))
+        raise ExitNotSettledError(f"{contract.security_id}: still resting after {self._max_rounds} rounds")
+
+    async def _cancel(self, step: CancelStep) -> None:
+        try:
+            await self._broker.cancel(step.broker_order_id, step.leg)
+        except DhanRejectedError as exc:
+            self.nothing_to_cancel += is_nothing_to_cancel(exc)
+            level = "info" if is_nothing_to_cancel(exc) else "warning"
+            getattr(log, level)(
+                "exit_cancel_refused", order=step.broker_order_id, leg=str(step.leg), error=str(exc)
+            )
+            if not is_nothing_to_cancel(exc):
+                await self._sleep(self._backoff.delay(1, self._jitter()))
+        except DhanError as exc:  # unknown outcome or transient: the next round reads the truth
+            log.warning("exit_cancel_failed", order=step.broker_order_id, leg=str(step.leg), error=str(exc))
+        else:
+            log.info("exit_cancelled", order=step.broker_order_id, leg=str(step.leg))
+
+    async def run(
+        self, *, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+    ) -> Outcome:
+        """Exit the position in `contract` under `command_id` (its stored command row).
+
+        A sell sent earlier under this id (then crash or unknown outcome) is resolved first; only
+        when it proved absent is the quantity planned again from the broker's state.
+        """
+        values: dict[str, Any] = {
+            "client_order_id": command_id,
+            "command_id": command_id,
+            "security_id": contract.security_id,
+            "exchange_segment": contract.segment.wire,
+            "side": Side.SELL.value,
+            "product": "INTRADAY",
+            "order_type": "MARKET",
+            "quantity": 1,
+            "status": "TRANSIT",
+            "leg_name": LEG_NAMES[Leg.EXIT],
+            "underlying": underlying,
+            "exit_reason": reason,
+            "correlation_id": correlation_id,
+        }
+
+        previous = await self._placement.settle_previous(command_id, values)
+        if previous is not None:
+            return previous
+        quantity = await self.sell_quantity(contract)
+        if quantity <= 0:
+            return Outcome("DONE")
+        values["quantity"] = quantity
+
+        async def send() -> Any:
+            return await self._broker.place_market(command_id, contract, Side.SELL, quantity)
+
+        return await self._placement.place(command_id, send, values)

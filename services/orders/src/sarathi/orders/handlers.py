@@ -1,0 +1,161 @@
+"""The command handler of `ORDER_CMD`: decode → store the command → act → (the bus acks).
+
+Each command is stored first (unique by its id), so a redelivery finds its row and resumes from
+the row's status instead of acting twice. The handler returns only when the outcome and its
+events are in the database; raising makes the bus redeliver the command after a backoff.
+Submits wait for the start-up reconciliation (execution should not send any before it, but
+orders does not trust that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.logging import bound, get_logger
+from sarathi.common.messages.base import Message
+from sarathi.common.messages.fields import EntryOrderType, Leg, Side
+from sarathi.common.messages.orders import CancelOrder, ExitPosition, SubmitEntry
+from sarathi.orders.adapters.broker import is_nothing_to_cancel
+from sarathi.orders.adapters.store import Store
+from sarathi.orders.adapters.tables import LEG_NAMES
+from sarathi.orders.domain import ids
+from sarathi.orders.domain.model import Contract
+from sarathi.orders.exits import ExitProtocol
+from sarathi.orders.metrics import OrdersMetrics
+from sarathi.orders.placement import FINISHED, Placement
+from sarathi.orders.ports import Broker
+from sarathi.orders.waiting import wait_event
+
+log = get_logger(__name__)
+
+
+class NotReconciledError(RuntimeError):
+    """A submit arrived before the start-up reconciliation succeeded: redeliver it later."""
+
+
+class CommandHandler:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        placement: Placement,
+        exits: ExitProtocol,
+        *,
+        clock: Clock,
+        metrics: OrdersMetrics,
+        reconciled: asyncio.Event,
+        wait_reconciled_seconds: float = 20.0,
+        product_type: str = "INTRADAY",
+    ) -> None:
+        self._store = store
+        self._broker = broker
+        self._placement = placement
+        self._exits = exits
+        self._clock = clock
+        self._metrics = metrics
+        self._reconciled = reconciled
+        self._wait_reconciled = wait_reconciled_seconds
+        self._product = product_type
+
+    async def handle(self, message: Message) -> None:
+        with bound(correlation_id=message.correlation_id, message_id=message.message_id):
+            if isinstance(message, SubmitEntry):
+                await self.submit(message)
+            elif isinstance(message, ExitPosition):
+                await self.exit(message)
+            elif isinstance(message, CancelOrder):
+                await self.cancel(message)
+            else:
+                log.warning("command_ignored", type=message.type)
+
+    async def _store_command(self, message: Message, kind: str) -> str:
+        async with self._store.transaction() as tx:
+            row = await tx.insert_command(
+                command_id=message.message_id,
+                kind=kind,
+                correlation_id=message.correlation_id,
+                payload=message.model_dump(mode="json"),
+                now=self._clock.now(),
+            )
+        return row.status
+
+    async def _finish(self, command_id: str, status: str, detail: str) -> None:
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, self._clock.now(), status=status, detail=detail[:1000])
+
+    async def submit(self, command: SubmitEntry) -> None:
+        status = await self._store_command(command, "SUBMIT")
+        if status in FINISHED:
+            log.info("command_already_handled", status=status)
+            return
+        if not await wait_event(self._reconciled, self._wait_reconciled):
+            raise NotReconciledError("start-up reconciliation has not succeeded yet")
+        cid = command.command_id
+        values: dict[str, Any] = {
+            "client_order_id": cid,
+            "command_id": cid,
+            "security_id": command.contract.security_id,
+            "exchange_segment": command.contract.segment.wire,
+            "side": Side.BUY.value,
+            "product": self._product,
+            "order_type": command.order_type.value,
+            "quantity": command.quantity,
+            "price": command.entry_price if command.order_type is EntryOrderType.LIMIT else None,
+            "target_price": command.target_price,
+            "stop_loss_price": command.stop_loss_price,
+            "status": "TRANSIT",
+            "leg_name": LEG_NAMES[Leg.ENTRY],
+            "underlying": command.underlying.value,
+            "correlation_id": command.correlation_id,
+        }
+
+        async def send() -> Any:
+            return await self._broker.place_entry(command)
+
+        outcome = await self._placement.place(cid, send, values)
+        self._metrics.commands.labels(kind="submit", outcome=outcome.status.lower()).inc()
+
+    async def exit(self, command: ExitPosition) -> None:
+        status = await self._store_command(command, "EXIT")
+        if status in FINISHED:
+            log.info("command_already_handled", status=status)
+            return
+        contract = Contract(command.segment, command.security_id)
+        outcome = await self._exits.run(
+            command_id=command.command_id,
+            contract=contract,
+            underlying=command.underlying.value,
+            reason=command.reason.value,
+            correlation_id=command.correlation_id,
+        )
+        if outcome.status == "DONE":
+            await self._finish(command.command_id, "DONE", "nothing left to sell")
+        self._metrics.commands.labels(kind="exit", outcome=outcome.status.lower()).inc()
+        log.info("exit_handled", outcome=outcome.status, broker_order_id=outcome.broker_order_id)
+
+    async def cancel(self, command: CancelOrder) -> None:
+        status = await self._store_command(command, "CANCEL")
+        if status in FINISHED:
+            return
+        broker_order_id: str | None = command.broker_order_id
+        leg = command.leg
+        async with self._store.transaction() as tx:
+            row = await tx.order_by_key(ids.order_key(command.client_order_id, None))
+        if row is not None:
+            broker_order_id = broker_order_id or row.broker_order_id
+            if row.leg is Leg.EXIT:
+                leg = Leg.EXIT
+        if broker_order_id is None:
+            await self._finish(command.command_id, "DONE", "no such order at the broker")
+            return
+        try:
+            await self._broker.cancel(broker_order_id, None if leg is Leg.EXIT else leg)
+        except DhanRejectedError as exc:
+            detail = "nothing to cancel" if is_nothing_to_cancel(exc) else f"refused: {exc}"
+            await self._finish(command.command_id, "DONE", detail)
+            return
+        await self._finish(command.command_id, "DONE", "cancel accepted")
+        self._metrics.commands.labels(kind="cancel", outcome="done").inc()

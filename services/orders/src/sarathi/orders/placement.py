@@ -1,0 +1,226 @@
+"""Placing an order exactly once under a command id (ARCHITECTURE §7).
+
+The command row is stored before any broker call and says how far we got, so a redelivered
+command (or a restarted process) resumes instead of repeating:
+
+| row status | what happens now |
+|---|---|
+| RECEIVED | send the order (status SENDING first, in its own commit) |
+| SENDING / UNKNOWN | a call may have reached Dhan: resolve by correlation id before anything else |
+| PLACED / REJECTED / DONE / FAILED | nothing: the outcome and its events are already stored |
+
+Outcomes of a send: accepted → PLACED + `OrderAccepted`; `DhanRejectedError` → REJECTED +
+`OrderRejected` with Dhan's code and message, never retried; `DhanUnknownOutcomeError` → UNKNOWN +
+`OrderStateUnknown`, then resolution; `DhanTransientError` (not sent, or 429) → retried with
+backoff within a budget, then FAILED + `OrderRejected` (it never reached the broker). Resolution
+that finds the order → PLACED; that proves it absent → the same id is sent again (at most
+`max_placements` sends); that cannot decide within its budget → `ResolutionPendingError`, the
+command is not acked and comes back later.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sarathi.common.clock import Clock
+from sarathi.common.dhan.errors import (
+    DhanAuthError,
+    DhanRejectedError,
+    DhanTransientError,
+    DhanUnknownOutcomeError,
+)
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.fields import OrderStatus
+from sarathi.orders import events
+from sarathi.orders.adapters.store import Store
+from sarathi.orders.adapters.tables import ORDER, OrderRow
+from sarathi.orders.domain.backoff import Backoff
+from sarathi.orders.metrics import OrdersMetrics
+from sarathi.orders.ports import Placed
+from sarathi.orders.resolver import Resolver
+
+log = get_logger(__name__)
+
+FINISHED = frozenset({"PLACED", "REJECTED", "DONE", "FAILED"})
+Send = Callable[[], Awaitable[Placed]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    broker_order_id: str | None = None
+
+
+class Placement:
+    def __init__(
+        self,
+        store: Store,
+        resolver: Resolver,
+        clock: Clock,
+        metrics: OrdersMetrics,
+        *,
+        wake: Callable[[], None],
+        sleep: Callable[[float], Awaitable[None]],
+        backoff: Backoff | None = None,
+        max_placements: int = 3,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._resolver = resolver
+        self._clock = clock
+        self._metrics = metrics
+        self._wake = wake
+        self._sleep = sleep
+        self._backoff = backoff or Backoff()
+        self._max_placements = max_placements
+        self._jitter = jitter
+
+    async def place(  # noqa: PLR0911 - one return per outcome in the module docstring's table
+        self, command_id: str, send: Send, order_values: dict[str, Any]
+    ) -> Outcome:
+        """Drive the command's order to a known outcome. `order_values` describe its order row."""
+        async with self._store.transaction() as tx:
+            command = await tx.command(command_id)
+        assert command is not None, "store the command before placing"
+        status, attempts = command.status, command.attempts
+        transient_retries = 0
+        started = self._clock.now()
+        while status not in FINISHED:
+            if status in ("SENDING", "UNKNOWN"):
+                located = await self._resolver.resolve(command_id)
+                if located is not None:
+                    return await self._placed(command_id, located, order_values)
+                log.warning("order_absent_after_unknown_outcome", command_id=command_id, attempts=attempts)
+            if attempts >= self._max_placements:
+                return await self._give_up(command_id, order_values, "too many placements without an order")
+            await self._set(command_id, "SENDING", attempts=attempts + 1)
+            attempts += 1
+            try:
+                placed = await send()
+            except DhanRejectedError as exc:
+                return await self._rejected(command_id, order_values, exc)
+            except DhanUnknownOutcomeError as exc:
+                known = await self._known_order(command_id)
+                if known is not None:  # the order-update socket already told us: no doubt left
+                    return await self._placed(command_id, known, order_values)
+                status = await self._unknown(command_id, order_values, exc)
+                continue
+            except DhanAuthError:
+                await self._set(command_id, "RECEIVED", attempts=attempts - 1)
+                raise
+            except DhanTransientError as exc:  # not sent (or refused for rate): safe to send again
+                await self._set(command_id, "RECEIVED", attempts=attempts - 1)
+                self._metrics.orders.labels(outcome="retried", reason=exc.code or "not_sent").inc()
+                attempts -= 1
+                transient_retries += 1
+                elapsed = (self._clock.now() - started).total_seconds()
+                if self._backoff.exhausted(transient_retries, elapsed):
+                    return await self._give_up(command_id, order_values, f"not sent: {exc}")
+                await self._sleep(self._backoff.delay(transient_retries, self._jitter()))
+                status = "RECEIVED"
+                continue
+            return await self._placed(command_id, placed, order_values)
+        return Outcome(status)
+
+    async def settle_previous(self, command_id: str, order_values: dict[str, Any]) -> Outcome | None:
+        """Before planning anew: the outcome of an earlier send under `command_id`, if it had one.
+
+        Finished → its outcome. SENDING / UNKNOWN → resolved: found → recorded as PLACED; proven
+        absent → back to RECEIVED (None: plan and send again under the same id). RECEIVED → None.
+        """
+        async with self._store.transaction() as tx:
+            command = await tx.command(command_id)
+        assert command is not None, "store the command before placing"
+        if command.status in FINISHED:
+            return Outcome(command.status, command.broker_order_id)
+        if command.status in ("SENDING", "UNKNOWN"):
+            located = await self._resolver.resolve(command_id)
+            if located is not None:
+                values = {**order_values, "quantity": located.quantity or order_values.get("quantity", 1)}
+                return await self._placed(command_id, located, values)
+            await self._set(command_id, "RECEIVED")
+        return None
+
+    async def _known_order(self, command_id: str) -> Placed | None:
+        """The order the broker already reported under `command_id` (via the socket), if any."""
+        async with self._store.transaction() as tx:
+            row = await tx.order_by_key(command_id)
+        if row is None or row.broker_order_id is None:
+            return None
+        return Placed(row.broker_order_id, row.status, row.quantity)
+
+    async def _set(self, command_id: str, status: str, **values: Any) -> None:
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, self._clock.now(), status=status, **values)
+
+    def _row(self, command_id: str, order_values: dict[str, Any], **extra: Any) -> OrderRow:
+        """The order row as it would be (not stored unless the broker has the order)."""
+        now = self._clock.now()
+        values = {"created_at": now, "updated_at": now, "filled_quantity": 0, **order_values, **extra}
+        row = {column.name: values.get(column.name) for column in ORDER.columns}
+        row["id"] = row["id"] or 0
+        return OrderRow.of(row)  # type: ignore[arg-type]
+
+    async def _placed(self, command_id: str, placed: Placed, order_values: dict[str, Any]) -> Outcome:
+        now = self._clock.now()
+        status = placed.status if placed.status in (OrderStatus.TRANSIT, OrderStatus.PENDING) else None
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, now, status="PLACED", broker_order_id=placed.broker_order_id)
+            row = await tx.ensure_order(
+                {
+                    "created_at": now,
+                    "updated_at": now,
+                    "filled_quantity": 0,
+                    **order_values,
+                    "broker_order_id": placed.broker_order_id,
+                    "status": (status or OrderStatus.TRANSIT).value,
+                }
+            )
+            if row.broker_order_id != placed.broker_order_id:
+                await tx.update_order(row.id, now, broker_order_id=placed.broker_order_id)
+                row = await tx.order_by_key(row.client_order_id) or row
+            await tx.add_event(*events.accepted(row, now), now)
+        self._metrics.orders.labels(outcome="placed", reason="").inc()
+        self._wake()
+        log.info("order_placed", command_id=command_id, broker_order_id=placed.broker_order_id)
+        return Outcome("PLACED", placed.broker_order_id)
+
+    async def _rejected(
+        self, command_id: str, order_values: dict[str, Any], exc: DhanRejectedError
+    ) -> Outcome:
+        now = self._clock.now()
+        row = self._row(command_id, order_values, status=OrderStatus.REJECTED.value)
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, now, status="REJECTED", detail=str(exc)[:1000])
+            await tx.add_event(*events.rejected(row, code=exc.code, reason=exc.message, now=now), now)
+        self._metrics.orders.labels(outcome="rejected", reason=exc.code or "").inc()
+        self._wake()
+        log.warning("order_rejected", command_id=command_id, code=exc.code, reason=exc.message)
+        return Outcome("REJECTED")
+
+    async def _unknown(
+        self, command_id: str, order_values: dict[str, Any], exc: DhanUnknownOutcomeError
+    ) -> str:
+        now = self._clock.now()
+        row = self._row(command_id, order_values, status=OrderStatus.TRANSIT.value)
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, now, status="UNKNOWN", detail=str(exc)[:1000])
+            await tx.add_event(*events.unknown(row, operation="PLACE", detail=str(exc), now=now), now)
+        self._metrics.orders.labels(outcome="unknown", reason=exc.code or "timeout").inc()
+        self._wake()
+        log.warning("order_outcome_unknown", command_id=command_id, detail=str(exc))
+        return "UNKNOWN"
+
+    async def _give_up(self, command_id: str, order_values: dict[str, Any], reason: str) -> Outcome:
+        now = self._clock.now()
+        row = self._row(command_id, order_values, status=OrderStatus.REJECTED.value)
+        async with self._store.transaction() as tx:
+            await tx.update_command(command_id, now, status="FAILED", detail=reason[:1000])
+            await tx.add_event(*events.rejected(row, code="NOT_SENT", reason=reason, now=now), now)
+        self._metrics.orders.labels(outcome="not_sent", reason="").inc()
+        self._wake()
+        log.error("order_not_sent", command_id=command_id, reason=reason)
+        return Outcome("FAILED")

@@ -1,0 +1,154 @@
+"""Where trackers and the audit log live: PostgreSQL (schema `risk`) or memory (unit tests).
+
+Trackers are upserted by their entry order id, so saving the same state twice is harmless and a
+restart resumes every tracker — high-water mark and armed trail included — from `load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sarathi.common.db.models.risk import AuditLog, PositionTracker
+from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.messages.fields import ExitReason
+from sarathi.risk.domain.position import Status, TrackedPosition
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One accepted state change: who, when, what, why, from where, and the state around it."""
+
+    actor: str
+    at: datetime
+    action: str
+    reason: str | None
+    remote_address: str | None
+    old_state: dict[str, Any] | None
+    new_state: dict[str, Any] | None
+
+
+class RiskStore(Protocol):
+    async def load(self, closed_since: datetime) -> list[TrackedPosition]:
+        """Every open or closing tracker, and those closed at or after `closed_since`."""
+        ...
+
+    async def save(self, positions: Sequence[TrackedPosition]) -> None:
+        """Upsert these trackers (by entry order id) in one transaction."""
+        ...
+
+    async def audit(self, entry: AuditEntry) -> None: ...
+
+
+def _row(position: TrackedPosition) -> dict[str, Any]:
+    return {
+        "security_id": position.security_id,
+        "exchange_segment": position.segment.wire,
+        "underlying": position.underlying.value,
+        "entry_order_id": position.entry_order_id,
+        "status": position.status.value,
+        "quantity": position.quantity,
+        "average_entry": position.average_entry,
+        "high_water_mark": position.hwm,
+        "trail_armed": position.trail_armed,
+        "exit_reason": position.exit_reason.value if position.exit_reason else None,
+        "opened_at": position.opened_at,
+        "closed_at": position.closed_at,
+        "correlation_id": position.correlation_id,
+        "realized_pnl": position.realized_pnl,
+        "realized_base": position.realized_base,
+        "buy_value": position.buy_value,
+        "sell_value": position.sell_value,
+    }
+
+
+def _position(row: PositionTracker) -> TrackedPosition:
+    return TrackedPosition(
+        entry_order_id=row.entry_order_id,
+        security_id=row.security_id,
+        segment=ExchangeSegment.from_wire(row.exchange_segment),
+        underlying=Underlying(row.underlying),
+        status=Status(row.status),
+        quantity=row.quantity,
+        average_entry=Decimal(row.average_entry),
+        opened_at=row.opened_at,
+        correlation_id=row.correlation_id,
+        trail_armed=row.trail_armed,
+        hwm=None if row.high_water_mark is None else Decimal(row.high_water_mark),
+        exit_reason=ExitReason(row.exit_reason) if row.exit_reason else None,
+        closed_at=row.closed_at,
+        realized_pnl=Decimal(row.realized_pnl),
+        realized_base=Decimal(row.realized_base),
+        buy_value=Decimal(row.buy_value),
+        sell_value=Decimal(row.sell_value),
+    )
+
+
+class PostgresStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def load(self, closed_since: datetime) -> list[TrackedPosition]:
+        table = PositionTracker.__table__  # type: ignore[attr-defined]
+        query = (
+            select(table)
+            .where(or_(table.c.status != Status.CLOSED.value, table.c.closed_at >= closed_since))
+            .order_by(table.c.opened_at)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_position(PositionTracker.model_validate(dict(row))) for row in rows]
+
+    async def save(self, positions: Sequence[TrackedPosition]) -> None:
+        if not positions:
+            return
+        rows = [_row(p) for p in positions]
+        statement = insert(PositionTracker).values(rows)
+        updates = {name: statement.excluded[name] for name in rows[0] if name != "entry_order_id"}
+        statement = statement.on_conflict_do_update(index_elements=["entry_order_id"], set_=updates)
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        statement = insert(AuditLog).values(
+            actor=entry.actor,
+            occurred_at=entry.at,
+            action=entry.action,
+            reason=entry.reason,
+            remote_address=entry.remote_address,
+            old_state=entry.old_state,
+            new_state=entry.new_state,
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+
+@dataclass
+class MemoryStore:
+    """The same contract in memory, for unit and service tests."""
+
+    rows: dict[str, TrackedPosition] = field(default_factory=dict)
+    audits: list[AuditEntry] = field(default_factory=list)
+    saves: int = 0
+
+    async def load(self, closed_since: datetime) -> list[TrackedPosition]:
+        return [
+            p
+            for p in sorted(self.rows.values(), key=lambda p: p.opened_at)
+            if p.is_open or (p.closed_at is not None and p.closed_at >= closed_since)
+        ]
+
+    async def save(self, positions: Sequence[TrackedPosition]) -> None:
+        self.saves += 1
+        for position in positions:
+            self.rows[position.entry_order_id] = position
+
+    async def audit(self, entry: AuditEntry) -> None:
+        self.audits.append(entry)

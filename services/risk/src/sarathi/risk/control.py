@@ -1,0 +1,177 @@
+"""The operator trading state: KV `control`/`trading_state`, its change events and its audit log.
+
+Risk owns this key (orders owns `reconciliation`; execution obeys `effective_state` of both). Every
+accepted action is audited — who, when, why, from which address, the state before and after —
+and a change of state is written to the KV as a `ControlState` and announced as a
+`TradingStateChanged` on `risk.evt.TradingStateChanged`. A watcher follows the key, so a value
+written elsewhere (another replica, an operator with the NATS CLI) is what risk obeys too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sarathi.common.bus import subjects
+from sarathi.common.bus.port import Bus
+from sarathi.common.bus.streams import TRADING_STATE_KEY
+from sarathi.common.clock import Clock
+from sarathi.common.domain.control import TradingState
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.base import MessageDecodeError, decode_as, envelope
+from sarathi.common.messages.risk import ControlState, TradingStateChanged
+from sarathi.risk.adapters.store import AuditEntry, RiskStore
+from sarathi.risk.domain.control import Action, Transition, transition
+from sarathi.risk.metrics import RiskMetrics
+
+log = get_logger(__name__)
+DAILY_LOSS_REASON_PREFIX = "daily loss limit"
+SERVICE_ACTOR = "risk"
+
+
+def _view(state: ControlState) -> dict[str, str]:
+    return {
+        "state": state.state.value,
+        "reason": state.reason,
+        "actor": state.actor,
+        "updated_at": state.updated_at.isoformat(),
+    }
+
+
+class ControlKeeper:
+    def __init__(
+        self,
+        bus: Bus,
+        clock: Clock,
+        store: RiskStore,
+        metrics: RiskMetrics,
+        *,
+        initial_state: TradingState = TradingState.ACTIVE,
+    ) -> None:
+        self._bus = bus
+        self._clock = clock
+        self._store = store
+        self._metrics = metrics
+        self._initial = initial_state
+        self._current: ControlState | None = None
+        self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def current(self) -> ControlState:
+        if self._current is None:
+            raise RuntimeError("the control state is not loaded yet (start() first)")
+        return self._current
+
+    @property
+    def state(self) -> TradingState:
+        return self.current.state
+
+    @property
+    def halted_by_daily_loss(self) -> bool:
+        current = self.current
+        return current.state is TradingState.HALTED and current.reason.startswith(DAILY_LOSS_REASON_PREFIX)
+
+    async def start(self) -> None:
+        """Read the state from the KV (writing the initial one if there is none), then follow it."""
+        entry = await self._bus.kv_get(TRADING_STATE_KEY)
+        state = self._decode(entry.value) if entry is not None and entry.value else None
+        if state is None:
+            state = self._record(self._initial, "initial state", SERVICE_ACTOR)
+            await self._bus.kv_put(TRADING_STATE_KEY, state.encode())
+            await self._store.audit(
+                AuditEntry(
+                    SERVICE_ACTOR, state.updated_at, "initialize", state.reason, None, None, _view(state)
+                )
+            )
+        self._set(state)
+        self._watcher = asyncio.create_task(self._follow(), name="risk-control-watch")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+
+    async def act(
+        self,
+        action: Action,
+        *,
+        actor: str,
+        reason: str,
+        remote_address: str | None,
+        daily_loss_breached: bool,
+    ) -> Transition:
+        """Apply `action` (or raise `ActionRefusedError`, changing nothing), audit it, publish a change."""
+        async with self._lock:
+            before = self.current
+            step = transition(before.state, action, daily_loss_breached=daily_loss_breached)
+            after = before
+            if step.changes_state:
+                after = self._record(step.after, reason, actor)
+                await self._bus.kv_put(TRADING_STATE_KEY, after.encode())
+                self._set(after)
+                changed = TradingStateChanged(
+                    **envelope(correlation_id=f"control-{action.value}", event_time=after.updated_at),
+                    state=step.after,
+                    previous_state=before.state,
+                    reason=reason,
+                    actor=actor,
+                    at=after.updated_at,
+                )
+                await self._bus.publish_durable(subjects.risk_event(changed.type), changed)
+            await self._store.audit(
+                AuditEntry(
+                    actor,
+                    self._clock.now(),
+                    action.value,
+                    reason,
+                    remote_address,
+                    _view(before),
+                    _view(after),
+                )
+            )
+            log.warning(
+                "trading_state_action",
+                action=action.value,
+                actor=actor,
+                before=before.state.value,
+                after=step.after.value,
+                reason=reason,
+                remote=remote_address,
+            )
+            return step
+
+    def _record(self, state: TradingState, reason: str, actor: str) -> ControlState:
+        now = self._clock.now()
+        return ControlState(
+            **envelope(correlation_id="control", event_time=now),
+            state=state,
+            reason=reason[:500] or "no reason given",
+            actor=actor[:64] or SERVICE_ACTOR,
+            updated_at=now,
+        )
+
+    def _set(self, state: ControlState) -> None:
+        self._current = state
+        for candidate in TradingState:
+            self._metrics.trading_state.labels(candidate.value).set(1 if candidate is state.state else 0)
+
+    def _decode(self, value: bytes) -> ControlState:
+        """The stored state; a bare state name is accepted, anything else reads as HALTED (fail safe)."""
+        try:
+            return decode_as(value, ControlState)
+        except MessageDecodeError:
+            text = value[:200].decode(errors="replace").strip()
+            log.error("control_state_undecodable", value=text)
+            try:
+                return self._record(TradingState(text), f"plain value {text!r} in the KV", "unknown")
+            except ValueError:
+                return self._record(TradingState.HALTED, "undecodable control state in the KV", "unknown")
+
+    async def _follow(self) -> None:
+        async for entry in self._bus.kv_watch(TRADING_STATE_KEY):
+            state = self._decode(entry.value) if entry.value else None
+            if state is not None and state != self._current:
+                log.info("trading_state_followed", state=state.state.value, actor=state.actor)
+                self._set(state)

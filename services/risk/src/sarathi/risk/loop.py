@@ -1,0 +1,128 @@
+"""The 5-second loop on market time, and the daily loss limit it enforces.
+
+Checks run at every multiple of the interval (09:15:00, 09:15:05, ... of market time, on the
+Clock), so they are predictable in tests and in the logs; lateness is measured. After each check
+of the positions, today's P&L net of charges is compared with the limit: on a breach the state
+goes HALTED (audited, actor `risk`), a `DailyLossBreached` is published once per day and every
+position is exited (DAILY_LOSS).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sarathi.common.bus import subjects
+from sarathi.common.bus.port import Bus
+from sarathi.common.clock import Clock
+from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.money import to_paise_precision
+from sarathi.common.logging import get_logger
+from sarathi.common.messages.base import envelope
+from sarathi.common.messages.fields import ExitReason
+from sarathi.common.messages.risk import DailyLossBreached
+from sarathi.risk.control import DAILY_LOSS_REASON_PREFIX, SERVICE_ACTOR, ControlKeeper
+from sarathi.risk.domain import ids
+from sarathi.risk.domain.control import Action
+from sarathi.risk.domain.daily import DayPnl, loss_limit_breached
+from sarathi.risk.domain.position import Status
+from sarathi.risk.domain.trail import ExitDecision
+from sarathi.risk.guardian import Guardian
+from sarathi.risk.metrics import RiskMetrics
+
+log = get_logger(__name__)
+
+
+def next_check(now: datetime, interval_seconds: float) -> datetime:
+    """The first multiple of the interval (since the epoch) strictly after `now`."""
+    epoch = now.timestamp()
+    slot = math.floor(epoch / interval_seconds + 1e-9) + 1
+    return now + timedelta(seconds=slot * interval_seconds - epoch)
+
+
+class RiskLoop:
+    def __init__(
+        self,
+        guardian: Guardian,
+        control: ControlKeeper,
+        bus: Bus,
+        clock: Clock,
+        metrics: RiskMetrics,
+        *,
+        interval_seconds: float = 5.0,
+    ) -> None:
+        self._guardian = guardian
+        self._control = control
+        self._bus = bus
+        self._clock = clock
+        self._metrics = metrics
+        self._interval = interval_seconds
+        self.rounds = 0  # checks completed (tests wait on it)
+
+    async def run(self) -> None:
+        while True:
+            due = next_check(self._clock.now(), self._interval)
+            await self._clock.sleep_until(due)
+            now = self._clock.now()
+            self._metrics.loop_lateness.observe(max(0.0, (now - due).total_seconds()))
+            try:
+                await self.tick(now)
+            except Exception as exc:  # one failed check must not end the watchdog
+                log.error("risk_check_failed", error=repr(exc), exc_info=True)
+
+    async def tick(self, now: datetime) -> DayPnl:
+        """One round: every position, then the daily loss limit, then the gauges."""
+        self._guardian.book.forget_closed_before(now.date())
+        day = await self._guardian.check_all(now)
+        if loss_limit_breached(day.pnl, self._guardian.rules):
+            await self._breach(day)
+        self._gauges(day, now)
+        self.rounds += 1
+        return day
+
+    async def _breach(self, day: DayPnl) -> None:
+        limit = self._guardian.rules.daily_loss_limit
+        if self._control.state is not TradingState.HALTED:
+            self._metrics.daily_loss_breaches.inc()
+            net = to_paise_precision(day.pnl.net)
+            reason = f"{DAILY_LOSS_REASON_PREFIX} ₹{limit} breached: net P&L today ₹{net}"
+            await self._control.act(
+                Action.DAILY_LOSS,
+                actor=SERVICE_ACTOR,
+                reason=reason,
+                remote_address=None,
+                daily_loss_breached=True,
+            )
+            log.critical("daily_loss_breached", net=str(day.pnl.net), limit=str(limit))
+        event = DailyLossBreached(
+            **envelope(
+                message_id=ids.daily_loss_id(day.day),
+                correlation_id="daily-loss",
+                event_time=self._clock.now(),
+            ),
+            trading_day=day.day,
+            realized_pnl=to_paise_precision(day.pnl.realized - day.pnl.charges),
+            unrealized_pnl=to_paise_precision(day.pnl.unrealized),
+            total_pnl=to_paise_precision(day.pnl.realized - day.pnl.charges)
+            + to_paise_precision(day.pnl.unrealized),
+            loss_limit=limit,
+        )
+        await self._bus.publish_durable(subjects.risk_event(event.type), event)  # once a day: fixed id
+        decision = ExitDecision(ExitReason.DAILY_LOSS, None, None, "daily loss limit breached")
+        await self._guardian.flatten(decision, SERVICE_ACTOR)
+
+    def _gauges(self, day: DayPnl, now: datetime) -> None:
+        metrics, guardian = self._metrics, self._guardian
+        metrics.day_pnl.labels("gross").set(float(day.pnl.gross))
+        metrics.day_pnl.labels("net").set(float(day.pnl.net))
+        positions = guardian.book.all()
+        for status in Status:
+            metrics.positions.labels(status.value).set(sum(p.status is status for p in positions))
+        open_positions = guardian.book.open_positions()
+        metrics.stale_contracts.set(sum(guardian.is_stale(p, now) for p in open_positions))
+        for position in open_positions:
+            ltp = guardian.ltp(position.contract)
+            if ltp is not None:
+                metrics.position_pnl.labels(position.security_id, "gross").set(
+                    float(position.gross_pnl(ltp.price))
+                )

@@ -1,0 +1,58 @@
+"""Ticks of the held contracts: a core subscription on `md.tick.<seg>.<id>` plus the feed's hold.
+
+`hold` subscribes once per contract; a feed request that failed is retried by `retry()` (the
+guardian calls it on every check). `release` ends both once the position is flat.
+"""
+
+from __future__ import annotations
+
+from sarathi.common.bus import subjects
+from sarathi.common.bus.port import Bus, Handler, Subscription
+from sarathi.risk.adapters.feed import Contract, FeedLink
+from sarathi.risk.metrics import RiskMetrics
+
+
+class TickSubscriptions:
+    def __init__(self, bus: Bus, feed: FeedLink, on_tick: Handler, metrics: RiskMetrics) -> None:
+        self._bus = bus
+        self._feed = feed
+        self._on_tick = on_tick
+        self._metrics = metrics
+        self._subscriptions: dict[Contract, Subscription] = {}
+        self._feed_held: set[Contract] = set()
+
+    @property
+    def held(self) -> set[Contract]:
+        return set(self._subscriptions)
+
+    async def hold(self, contract: Contract) -> None:
+        if contract not in self._subscriptions:
+            subject = subjects.tick(contract[0], contract[1])
+            self._subscriptions[contract] = await self._bus.subscribe(subject, self._on_tick)
+        await self._hold_at_feed(contract)
+
+    async def _hold_at_feed(self, contract: Contract) -> None:
+        if contract in self._feed_held:
+            return
+        if await self._feed.subscribe(contract):
+            self._feed_held.add(contract)
+        else:
+            self._metrics.feed_errors.labels("subscribe").inc()
+
+    async def retry(self) -> None:
+        for contract in list(self._subscriptions):
+            await self._hold_at_feed(contract)
+
+    async def release(self, contract: Contract) -> None:
+        subscription = self._subscriptions.pop(contract, None)
+        if subscription is not None:
+            await subscription.stop()
+        if contract in self._feed_held:
+            self._feed_held.discard(contract)
+            if not await self._feed.unsubscribe(contract):
+                self._metrics.feed_errors.labels("unsubscribe").inc()
+
+    async def close(self) -> None:
+        for subscription in self._subscriptions.values():
+            await subscription.stop()
+        self._subscriptions.clear()
