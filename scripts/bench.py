@@ -24,6 +24,14 @@ Issue #6:
   command seen on NATS, at 1,000 ticks per second over 400 armed positions, tick-driven
   (`risk_evaluate_on_tick`; target p99 under 3 ms on loopback) and, for comparison, with the
   5-second loop only (`scripts/bench_risk.py`).
+
+Issue #9:
+- day.end_to_end: a whole simulated day (09:15–15:30, 22,500 market seconds) through sim and the
+  five services as separate processes, as `sarathi run` does: market seconds per wall second
+  (the session alone and including start-up), how far behind the bar closes execution decided,
+  how many signals it refused as too old (`scripts/bench_day.py`). Target: the day in under 3 min.
+- day.determinism: the same day with the same seed run a second time: are the signals, the
+  decisions and the trades the same?
 """
 
 from __future__ import annotations
@@ -205,6 +213,34 @@ def bench_risk_tick_to_exit() -> dict[str, Any]:
     }
 
 
+def _day_helpers() -> Any:
+    """`scripts/bench_day.py` (a sibling script, imported by path)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    return importlib.import_module("bench_day")
+
+
+_DAY_RUNS: list[dict[str, Any]] = []
+
+
+def bench_day_end_to_end() -> dict[str, Any]:
+    from sarathi.cli.day import DayPlan
+
+    run = _day_helpers().run_day(DayPlan())
+    _DAY_RUNS.append(run)
+    figures: dict[str, Any] = run["figures"]
+    return figures | {"target_total_wall_seconds": 180}
+
+
+def bench_day_determinism() -> dict[str, Any]:
+    from sarathi.cli.day import DayPlan
+
+    helpers = _day_helpers()
+    while len(_DAY_RUNS) < 2:
+        _DAY_RUNS.append(helpers.run_day(DayPlan()))
+    result: dict[str, Any] = helpers.compare(_DAY_RUNS[0], _DAY_RUNS[1])
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.decode": bench_feed_decode,
     "feed.ws_client": bench_feed_ws_client,
@@ -212,6 +248,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.memory": bench_feed_memory,
     "execution.signal_to_submit": bench_execution_signal_to_submit,
     "risk.tick_to_exit": bench_risk_tick_to_exit,
+    "day.end_to_end": bench_day_end_to_end,
+    "day.determinism": bench_day_determinism,
 }
 
 

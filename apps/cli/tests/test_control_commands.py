@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sarathi.cli import control
 from sarathi.cli.__main__ import build_parser, main
+from sarathi.cli.health import cmd_status
 
 POSITION = {
     "entry_order_id": "sub-0001", "security_id": "52175", "segment": "NSE_FNO", "underlying": "NIFTY",
@@ -64,15 +66,17 @@ def test_a_wrong_token_is_reported_as_refused() -> None:
 
 
 def test_without_a_token_the_command_says_so_and_exits_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.delenv("SARATHI_CONTROL_TOKEN", raising=False)
+    monkeypatch.setenv("SARATHI_RUN_DIR", str(tmp_path))  # no `sarathi up` state to fall back on
     assert main(["kill", "test"]) == 2
     assert "SARATHI_CONTROL_TOKEN" in capsys.readouterr().out
 
 
 def test_every_operator_command_is_registered() -> None:
     parser = build_parser()
-    for command in ("status", "positions", "pause", "resume", "flatten", "kill"):
+    for command in ("positions", "pause", "resume", "flatten", "kill"):
         assert parser.parse_args([command]).handler is control.cmd_control
+    assert parser.parse_args(["status"]).handler is cmd_status  # health first, then the control API
     assert parser.parse_args(["kill", "runaway"]).reason == "runaway"

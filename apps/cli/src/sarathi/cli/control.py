@@ -1,7 +1,8 @@
 """`sarathi status|positions|pnl|pause|resume|flatten|kill`: the operator API of the risk service.
 
 The risk service's URL is `SARATHI_RISK_URL` (default http://127.0.0.1:8605) and the bearer token
-`SARATHI_CONTROL_TOKEN`, the same variable the service reads. The token is sent, never printed.
+`SARATHI_CONTROL_TOKEN`, the same variable the service reads; with neither set, those of a system
+started by `sarathi up` (its state file, `sarathi.cli.runstate`). The token is sent, never printed.
 Exit codes: 0 done, 1 refused or failed (the reason is printed), 2 no token configured.
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+
+from sarathi.cli import runstate
 
 DEFAULT_URL = "http://127.0.0.1:8605"
 TIMEOUT_SECONDS = 10.0
@@ -125,12 +128,29 @@ def render_action(reply: dict[str, Any]) -> str:
     return text
 
 
-def cmd_control(args: argparse.Namespace) -> int:
+def control_token() -> str:
+    """`SARATHI_CONTROL_TOKEN`, else the token of a system started by `sarathi up`."""
     token = os.environ.get("SARATHI_CONTROL_TOKEN", "")
+    if token:
+        return token
+    state = runstate.load()
+    return state.token if state is not None and runstate.alive(state.pid) else ""
+
+
+def risk_url() -> str:
+    url = os.environ.get("SARATHI_RISK_URL")
+    if url:
+        return url
+    state = runstate.load()
+    return state.url("risk") if state is not None and runstate.alive(state.pid) else DEFAULT_URL
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    token = control_token()
     if not token:
-        print("SARATHI_CONTROL_TOKEN is not set: the operator API needs it.")
+        print("SARATHI_CONTROL_TOKEN is not set (and no `sarathi up` is running): the operator API needs it.")
         return 2
-    client = ControlClient(os.environ.get("SARATHI_RISK_URL", DEFAULT_URL), token)
+    client = ControlClient(risk_url(), token)
     try:
         print(run(client, args.command, getattr(args, "reason", None)))
     except ControlError as exc:
@@ -161,6 +181,8 @@ def add_commands(commands: Any) -> None:
         "kill": "HALT and exit every position",
     }
     for name, text in helps.items():
+        if name == "status":
+            continue  # `sarathi status` (sarathi.cli.health) shows service health, then this
         parser = commands.add_parser(name, help=text)
         if name not in ("status", "positions"):
             parser.add_argument("reason", nargs="?", default="", help="why (recorded in the audit log)")

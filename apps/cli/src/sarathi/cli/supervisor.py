@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +102,17 @@ class Supervisor:
     def start_all(self, on_wait: Callable[[str], None] | None = None) -> None:
         for name in self.ports:
             self.wait_ready(self.start(name), on_wait=on_wait)
+
+    def start_group(
+        self,
+        names: Sequence[str],
+        on_wait: Callable[[str], None] | None = None,
+        timeout_seconds: float = 60.0,
+    ) -> None:
+        """Start `names` at once (they start in parallel), then wait until each is ready."""
+        started = [self.start(name) for name in names]
+        for service in started:
+            self.wait_ready(service, timeout_seconds=timeout_seconds, on_wait=on_wait)
 
     def stop_all(self, timeout_seconds: float = 10.0) -> None:
         """SIGTERM in reverse start order, then SIGKILL whatever is left after the timeout."""

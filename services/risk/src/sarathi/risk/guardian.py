@@ -166,8 +166,11 @@ class Guardian:
                 self._metrics.position_pnl.remove(position.security_id, "net")
                 if position.trail_armed:
                     self._metrics.position_hwm.remove(position.security_id)
-                if self._subs is not None and self.book.open_for(position.contract) is None:
-                    await self._subs.release(position.contract)
+                if self.book.open_for(position.contract) is None:
+                    # A later position in this contract must not inherit this one's last tick time.
+                    self._ltps.pop(position.contract, None)
+                    if self._subs is not None:
+                        await self._subs.release(position.contract)
 
     # -- checks ---------------------------------------------------------------------------------
 

@@ -58,7 +58,8 @@ def square_off_due(now: datetime, rules: RiskRules) -> bool:
 
 
 def price_age_seconds(position: TrackedPosition, ltp: Ltp | None, now: datetime) -> float:
-    since = ltp.at if ltp is not None else position.opened_at
+    """Seconds without a fresh price for this position; a tick from before it opened does not age it."""
+    since = position.opened_at if ltp is None else max(ltp.at, position.opened_at)
     return max(0.0, (now - since).total_seconds())
 
 

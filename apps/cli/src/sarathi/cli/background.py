@@ -1,0 +1,184 @@
+"""`sarathi up` / `sarathi down`: the whole system in the background, in sim or paper mode.
+
+`up` starts a detached `sarathi _serve` process that owns NATS, PostgreSQL (unless their URLs
+are given) and the six services, and returns once everything answers `/readyz`; the state file
+(`sarathi.cli.runstate`) says where everything is. `down` asks `_serve` to stop (SIGTERM: it
+stops the services in reverse order, then the servers), waits, and checks nothing is left.
+
+sim mode: the sim's clock starts at `--date` 09:15 IST (default: the next session open) at
+`--speed` (default 1, real time). paper mode: the real Dhan feed (SARATHI_DHAN_CLIENT_ID and
+SARATHI_DHAN_ACCESS_TOKEN must be set), the sim as the broker filling on the real ticks, wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sarathi.cli import day as days
+from sarathi.cli import runstate
+from sarathi.cli.infra import infrastructure
+from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
+from sarathi.common import devservers
+from sarathi.common.db import migrate
+
+UP_TIMEOUT_SECONDS = 180.0
+DOWN_TIMEOUT_SECONDS = 60.0
+PAPER_FEED_URL = "wss://api-feed.dhan.co"
+
+
+def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Path) -> dict[str, str]:
+    plan = days.DayPlan(day=args.date or days.DEFAULT_DAY, seed=args.seed, speed=args.speed)
+    env = days.service_env(plan, urls, SERVICES["sim"], token, run_dir)
+    env["SARATHI_SIM_START_PAUSED"] = "false"
+    if args.date is None:
+        del env["SARATHI_SIM_START"]  # the sim's default: the next session open
+    if args.mode == "paper":
+        # Wall clock; the instrument master is execution's own setting (real ids need Dhan's master).
+        for key in ("SARATHI_SIM_START", "SARATHI_SIM_SPEED", "SARATHI_SIM_START_PAUSED",
+                    "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL"):  # fmt: skip
+            env.pop(key, None)
+        env |= {
+            "SARATHI_MODE": "paper",
+            "SARATHI_DHAN_FEED_URL": os.environ.get("SARATHI_DHAN_FEED_URL", PAPER_FEED_URL),
+            "SARATHI_SIM_CLIENT_ID": os.environ["SARATHI_DHAN_CLIENT_ID"],
+            "SARATHI_SIM_ACCESS_TOKEN": os.environ["SARATHI_DHAN_ACCESS_TOKEN"],
+        }
+    return env
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The background owner of a system started by `sarathi up` (not for direct use)."""
+    run_dir = runstate.run_dir().resolve()
+    for leftover in ("nats", "postgres", "logs", "feed-recordings"):  # each `up` starts from empty servers
+        shutil.rmtree(run_dir / leftover, ignore_errors=True)
+    token = secrets.token_urlsafe(24)
+    state = runstate.RunState(pid=os.getpid(), mode=args.mode, ports=dict(SERVICES), token=token)
+    runstate.save(state)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        with infrastructure(run_dir, print) as urls:
+            migrate.upgrade(urls["DATABASE_URL"])
+            supervisor = Supervisor(env=_env(args, urls, token, run_dir), log_dir=run_dir / "logs")
+            try:
+                supervisor.wait_ready(supervisor.start("sim"))
+                if args.mode == "sim":
+                    print(days.sync_instruments(supervisor.env), flush=True)
+                supervisor.start_group(days.TRADING_SERVICES)
+                state.ready, state.service_pids = True, [p.process.pid for p in supervisor.processes]
+                runstate.save(state)
+                stop.wait()
+            finally:
+                supervisor.stop_all()
+    except (SupervisorError, devservers.DevServerError) as exc:
+        state.detail = str(exc)
+        runstate.save(state)
+        print(f"sarathi _serve failed: {exc}", flush=True)
+        return 1
+    runstate.state_path().unlink(missing_ok=True)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    current = runstate.load()
+    if current is not None and runstate.alive(current.pid):
+        print(f"Sarathi is already running in the background (pid {current.pid}); `sarathi down` stops it.")
+        return 1
+    if args.mode == "paper" and not (
+        os.environ.get("SARATHI_DHAN_CLIENT_ID") and os.environ.get("SARATHI_DHAN_ACCESS_TOKEN")
+    ):
+        print("paper mode needs SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN (the real Dhan feed).")
+        return 2
+    run_dir = runstate.run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runstate.state_path().unlink(missing_ok=True)
+    command = [sys.executable, "-m", "sarathi.cli", "_serve", "--mode", args.mode, "--seed", str(args.seed)]
+    command += ["--speed", str(args.speed)] + (["--date", str(args.date)] if args.date else [])
+    log = run_dir / "serve.log"
+    with log.open("wb") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    print(f"Starting Sarathi in {args.mode} mode in the background (log {log}) ...", flush=True)
+    deadline = time.monotonic() + UP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:  # wall-clock wait on another process
+        state = runstate.load()
+        if state is not None and state.ready:
+            from sarathi.cli.health import render_health
+
+            print(render_health(state.ports))
+            print("\n`sarathi status` shows health and trading state; `sarathi down` stops everything.")
+            return 0
+        if child.poll() is not None:
+            print(f"sarathi up failed (exit {child.returncode}):\n{_tail(log)}")
+            return 1
+        time.sleep(0.3)
+    print(f"not ready after {UP_TIMEOUT_SECONDS:.0f}s; stopping. Log:\n{_tail(log)}")
+    _stop(child.pid, [])
+    return 1
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    state = runstate.load()
+    if state is None or not runstate.alive(state.pid):
+        leftovers = [p for p in (state.service_pids if state else []) if runstate.alive(p)]
+        runstate.state_path().unlink(missing_ok=True)
+        if leftovers:
+            _stop(None, leftovers)
+        print("Sarathi is not running in the background.")
+        return 0
+    print(f"Stopping Sarathi (pid {state.pid}) ...", flush=True)
+    left = _stop(state.pid, state.service_pids)
+    runstate.state_path().unlink(missing_ok=True)
+    if left:
+        print(f"Still running after SIGKILL: {left}")
+        return 1
+    print("Stopped. Nothing left running.")
+    return 0
+
+
+def _stop(pid: int | None, service_pids: list[int]) -> list[int]:
+    """SIGTERM the owner and wait; SIGKILL whatever is left. Returns what still runs."""
+    if pid is not None and runstate.alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + DOWN_TIMEOUT_SECONDS
+        while runstate.alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    for leftover in [p for p in [*(service_pids or []), *([pid] if pid else [])] if runstate.alive(p)]:
+        os.kill(leftover, signal.SIGKILL)
+    time.sleep(0.2)
+    return [p for p in [*(service_pids or []), *([pid] if pid else [])] if runstate.alive(p)]
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def add_commands(commands: Any) -> None:
+    up = commands.add_parser("up", help="start everything in the background (sim or paper mode)")
+    serve = commands.add_parser("_serve")  # the background owner started by `up`
+    for parser in (up, serve):
+        parser.add_argument("--mode", choices=("sim", "paper"), default="sim", help="default %(default)s")
+        parser.add_argument("--seed", type=int, default=days.DEFAULT_SEED, help="sim market seed")
+        parser.add_argument("--speed", type=Decimal, default=Decimal(1), help="sim clock speed (default 1)")
+        parser.add_argument(
+            "--date", type=date.fromisoformat, default=None, help="sim day (default: next open)"
+        )
+    up.set_defaults(handler=cmd_up)
+    serve.set_defaults(handler=cmd_serve)
+    down = commands.add_parser("down", help="stop what `sarathi up` started, leaving nothing running")
+    down.set_defaults(handler=cmd_down)

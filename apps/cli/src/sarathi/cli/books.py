@@ -1,0 +1,192 @@
+"""Our own records of a trading day, read from PostgreSQL into plain values for the report.
+
+Each owner's schema is read, never written: orders and fills (`orders`), position trackers
+(`risk`), signal decisions (`signals`), entry decisions (`execution`) and the contracts they name
+(`refdata`). The rows become frozen dataclasses, so the report is built and tested without a
+database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sarathi.common.db.engine import create_engine
+from sarathi.common.db.models.execution import Decision
+from sarathi.common.db.models.orders import Fill, Order
+from sarathi.common.db.models.refdata import Derivative
+from sarathi.common.db.models.risk import PositionTracker
+from sarathi.common.db.models.signals import Signal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    client_order_id: str
+    broker_order_id: str | None
+    command_id: str
+    security_id: str
+    side: str
+    order_type: str
+    quantity: int
+    status: str
+    leg_name: str | None
+    filled_quantity: int
+    average_price: Decimal | None
+    exit_reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    client_order_id: str
+    broker_order_id: str | None
+    broker_trade_id: str
+    security_id: str
+    side: str
+    quantity: int
+    price: Decimal
+    traded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerRecord:
+    entry_order_id: str
+    security_id: str
+    underlying: str
+    status: str
+    exit_reason: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    realized_pnl: Decimal
+    trail_armed: bool
+    high_water_mark: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    signal_id: str
+    underlying: str
+    bar_close_at: datetime
+    direction: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    signal_id: str
+    underlying: str
+    outcome: str
+    gate: str | None
+    reason: str | None
+    command_id: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRecord:
+    security_id: str
+    underlying: str
+    expiry: date
+    strike: Decimal
+    option_type: str
+    lot_size: int
+    trading_symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """Everything Sarathi recorded about the day."""
+
+    orders: tuple[OrderRecord, ...]
+    fills: tuple[FillRecord, ...]
+    trackers: tuple[TrackerRecord, ...]
+    signals: tuple[SignalRecord, ...]
+    decisions: tuple[DecisionRecord, ...]
+    contracts: dict[str, ContractRecord]
+
+
+def load_books(database_url: str) -> Books:
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return _read(session)
+    finally:
+        engine.dispose()
+
+
+def _read(session: Session) -> Books:
+    orders = list(session.scalars(select(Order).order_by(Order.id)))  # type: ignore[arg-type]
+    by_id = {o.id: o for o in orders}
+    fills = [
+        FillRecord(
+            client_order_id=by_id[f.order_id].client_order_id,
+            broker_order_id=by_id[f.order_id].broker_order_id,
+            broker_trade_id=f.broker_trade_id,
+            security_id=by_id[f.order_id].security_id,
+            side=by_id[f.order_id].side,
+            quantity=f.quantity,
+            price=f.price,
+            traded_at=f.traded_at,
+        )
+        for f in session.scalars(select(Fill).order_by(Fill.traded_at, Fill.id))  # type: ignore[arg-type]
+    ]
+    trackers = [
+        TrackerRecord(
+            entry_order_id=t.entry_order_id,
+            security_id=t.security_id,
+            underlying=t.underlying,
+            status=t.status,
+            exit_reason=t.exit_reason,
+            opened_at=t.opened_at,
+            closed_at=t.closed_at,
+            realized_pnl=t.realized_pnl,
+            trail_armed=t.trail_armed,
+            high_water_mark=t.high_water_mark,
+        )
+        for t in session.scalars(select(PositionTracker).order_by(PositionTracker.opened_at))  # type: ignore[arg-type]
+    ]
+    signals = [
+        SignalRecord(
+            s.signal_id, s.underlying, s.bar_close_at, s.direction, str(s.indicators.get("reason", ""))
+        )
+        for s in session.scalars(select(Signal).order_by(Signal.bar_close_at))  # type: ignore[arg-type]
+    ]
+    decisions = [
+        DecisionRecord(
+            d.signal_id, d.underlying, d.outcome, _gate(d.details), d.reason, d.command_id, d.decided_at
+        )
+        for d in session.scalars(select(Decision).order_by(Decision.decided_at))  # type: ignore[arg-type]
+    ]
+    wanted = {o.security_id for o in orders}
+    contracts = {
+        d.security_id: ContractRecord(
+            d.security_id, d.underlying, d.expiry, d.strike, d.option_type, d.lot_size, d.trading_symbol
+        )
+        for d in session.scalars(select(Derivative).where(Derivative.security_id.in_(wanted)))  # type: ignore[attr-defined]
+    }
+    return Books(
+        orders=tuple(_order(o) for o in orders),
+        fills=tuple(fills),
+        trackers=tuple(trackers),
+        signals=tuple(signals),
+        decisions=tuple(decisions),
+        contracts=contracts,
+    )
+
+
+def _order(o: Order) -> OrderRecord:
+    return OrderRecord(
+        client_order_id=o.client_order_id, broker_order_id=o.broker_order_id, command_id=o.command_id,
+        security_id=o.security_id, side=o.side, order_type=o.order_type, quantity=o.quantity,
+        status=o.status, leg_name=o.leg_name, filled_quantity=o.filled_quantity,
+        average_price=o.average_price, exit_reason=o.exit_reason, created_at=o.created_at,
+    )  # fmt: skip
+
+
+def _gate(details: dict[str, object]) -> str | None:
+    gate = details.get("gate")
+    return gate if isinstance(gate, str) else None

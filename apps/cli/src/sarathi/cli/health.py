@@ -1,0 +1,65 @@
+"""`sarathi status`: each service's health (`/readyz`), then risk's trading state and P&L.
+
+The ports and the control token come from the state file of `sarathi up` when there is one,
+else the default ports and `SARATHI_CONTROL_TOKEN`. Exit code 0 when every service is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+
+import httpx
+
+from sarathi.cli import control, runstate
+from sarathi.cli.supervisor import SERVICES
+
+
+def readiness(ports: Mapping[str, int], timeout_seconds: float = 2.0) -> dict[str, tuple[bool, str]]:
+    """(ready, what it says) per service."""
+    out: dict[str, tuple[bool, str]] = {}
+    with httpx.Client(timeout=timeout_seconds) as client:
+        for name, port in ports.items():
+            try:
+                reply = client.get(f"http://127.0.0.1:{port}/readyz")
+            except httpx.HTTPError as exc:
+                out[name] = (False, f"down ({type(exc).__name__})")
+                continue
+            if reply.status_code == 200:
+                out[name] = (True, "ready")
+            else:
+                try:
+                    checks = reply.json().get("checks")
+                except ValueError:
+                    checks = reply.text[:80]
+                out[name] = (False, f"not ready: {checks}")
+    return out
+
+
+def render_health(ports: Mapping[str, int]) -> str:
+    found = readiness(ports)
+    rows = [(name, f"http://127.0.0.1:{ports[name]}", found[name][1]) for name in ports]
+    return control.table(("service", "url", "health"), rows)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    state = runstate.load()
+    ports = state.ports if state is not None and runstate.alive(state.pid) else dict(SERVICES)
+    if state is not None and runstate.alive(state.pid):
+        print(f"Sarathi in the background: {state.mode} mode, pid {state.pid}")
+    found = readiness(ports)
+    print(
+        control.table(
+            ("service", "url", "health"),
+            [(n, f"http://127.0.0.1:{p}", found[n][1]) for n, p in ports.items()],
+        )
+    )
+    all_ready = all(ok for ok, _ in found.values())
+    if found.get("risk", (False, ""))[0] and control.control_token():
+        print()
+        code = control.cmd_control(args)
+        return code if all_ready else 1
+    if not os.environ.get("SARATHI_CONTROL_TOKEN") and state is None:
+        print("\n(trading state needs SARATHI_CONTROL_TOKEN, or a system started with `sarathi up`)")
+    return 0 if all_ready else 1

@@ -1,0 +1,213 @@
+"""The day's report as one self-contained HTML file: inline SVG charts, no script, no download.
+
+One chart per traded index (its 1-minute closes, entries ▲ and exits ▼ marked at the index level
+of their time, a tooltip each), the equity curve (realised P&L net of charges after each trade),
+then the tables of the text report.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from html import escape
+
+from sarathi.cli.report import REASON_WORDS, DayReport, Trade
+from sarathi.common.domain.calendar import IST
+
+WIDTH, HEIGHT, PAD = 920, 280, 48
+Series = Sequence[tuple[datetime, Decimal]]
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:960px;color:#222}
+h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:2rem}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}
+.ok{color:#1a7f37}.bad{color:#cf222e;font-weight:600}
+svg{background:#fafafa;border:1px solid #e5e5e5}
+.axis{font-size:11px;fill:#666}
+"""
+
+
+class _Scale:
+    def __init__(self, times: Sequence[datetime], values: Sequence[Decimal]) -> None:
+        self.t0 = min(times).timestamp()
+        self.t1 = max(max(times).timestamp(), self.t0 + 1)
+        low, high = float(min(values)), float(max(values))
+        margin = (high - low) * 0.08 or 1.0
+        self.v0, self.v1 = low - margin, high + margin
+
+    def x(self, at: datetime) -> float:
+        return PAD + (at.timestamp() - self.t0) / (self.t1 - self.t0) * (WIDTH - 2 * PAD)
+
+    def y(self, value: Decimal | float) -> float:
+        return HEIGHT - PAD + (self.v0 - float(value)) / (self.v1 - self.v0) * (HEIGHT - 2 * PAD)
+
+
+def _axes(scale: _Scale, times: Sequence[datetime]) -> str:
+    parts = [
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
+        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
+    ]
+    first, last = min(times), max(times)
+    hour = first.astimezone(IST).replace(minute=0, second=0, microsecond=0)
+    while hour <= last:
+        if hour >= first:
+            parts.append(_label(scale.x(hour), HEIGHT - PAD + 16, "middle", f"{hour:%H:%M}"))
+        hour += timedelta(hours=1)
+    for value in (scale.v0, (scale.v0 + scale.v1) / 2, scale.v1):
+        parts.append(_label(PAD - 6, scale.y(value) + 4, "end", f"{value:,.0f}"))
+    return "".join(parts)
+
+
+def _label(x: float, y: float, anchor: str, text: str) -> str:
+    return f'<text class="axis" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+
+
+def _marker(x: float, y: float, up: bool, tip: str) -> str:
+    shape = f"M{x:.1f},{y + 4:.1f} l-5,9 h10 z" if up else f"M{x:.1f},{y - 4:.1f} l-5,-9 h10 z"
+    colour = "#1a7f37" if up else "#cf222e"
+    return f'<path d="{shape}" fill="{colour}"><title>{escape(tip)}</title></path>'
+
+
+def _hms(at: datetime) -> str:
+    return at.astimezone(IST).strftime("%H:%M:%S")
+
+
+def _level_at(series: Series, at: datetime) -> Decimal:
+    times = [t for t, _ in series]
+    i = min(max(bisect_left(times, at), 0), len(series) - 1)
+    return series[i][1]
+
+
+def index_chart(name: str, series: Series, trades: Sequence[Trade]) -> str:
+    if len(series) < 2:
+        return f"<p>No {escape(name)} prices were recorded.</p>"
+    times, values = [t for t, _ in series], [v for _, v in series]
+    scale = _Scale(times, values)
+    points = " ".join(f"{scale.x(t):.1f},{scale.y(v):.1f}" for t, v in series)
+    marks = []
+    for trade in trades:
+        level = _level_at(series, trade.entry_at)
+        x, y = scale.x(trade.entry_at), scale.y(level)
+        tip = f"buy {trade.contract} × {trade.lots} lot(s) at {trade.entry_price} ({_hms(trade.entry_at)})"
+        marks.append(_marker(x, y, True, tip))
+        if trade.exit_at is not None:
+            level = _level_at(series, trade.exit_at)
+            x, y = scale.x(trade.exit_at), scale.y(level)
+            reason = REASON_WORDS.get(trade.exit_reason or "", trade.exit_reason or "")
+            when = _hms(trade.exit_at)
+            tip = f"sell {trade.contract} at {trade.exit_price} ({reason}, {when}), net ₹{trade.net:.2f}"
+            marks.append(_marker(x, y, False, tip))
+    return (
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+        f'aria-label="{escape(name)} with entries and exits">'
+        f"{_axes(scale, times)}"
+        f'<polyline fill="none" stroke="#0969da" stroke-width="1.4" points="{points}"/>'
+        f"{''.join(marks)}"
+        f'<text x="{PAD}" y="{PAD - 14}" font-weight="600">{escape(name)}  ▲ entry  ▼ exit</text></svg>'
+    )
+
+
+def equity_chart(report: DayReport, start: datetime, end: datetime) -> str:
+    steps: list[tuple[datetime, Decimal]] = [(start, Decimal(0))]
+    for at, value in report.equity:
+        steps.append((at, steps[-1][1]))
+        steps.append((at, value))
+    steps.append((max(end, steps[-1][0]), steps[-1][1]))
+    scale = _Scale([t for t, _ in steps], [v for _, v in steps] + [Decimal(0)])
+    points = " ".join(f"{scale.x(t):.1f},{scale.y(v):.1f}" for t, v in steps)
+    zero = scale.y(0)
+    return (
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="equity curve">'
+        f"{_axes(scale, [t for t, _ in steps])}"
+        f'<line x1="{PAD}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
+        'stroke="#bbb" stroke-dasharray="4 3"/>'
+        f'<polyline fill="none" stroke="#8250df" stroke-width="1.6" points="{points}"/>'
+        f'<text x="{PAD}" y="{PAD - 14}" font-weight="600">'
+        "Equity: realised P&amp;L net of charges (₹)</text></svg>"
+    )
+
+
+def _rows(cells: Sequence[Sequence[object]], head: Sequence[str]) -> str:
+    header = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in cells)
+    return f"<table><tr>{header}</tr>{body}</table>"
+
+
+def render_html(report: DayReport, indices: Mapping[str, Series], start: datetime, end: datetime) -> str:
+    info = report.info
+    charts = "".join(
+        index_chart(name, series, [t for t in report.trades if t.underlying == name])
+        for name, series in indices.items()
+    )
+    trades = _rows(
+        [
+            [
+                t.contract,
+                t.lots,
+                t.entries,
+                _hms(t.entry_at),
+                f"{t.entry_price:.2f}",
+                "-" if t.exit_at is None else _hms(t.exit_at),
+                "-" if t.exit_price is None else f"{t.exit_price:.2f}",
+                REASON_WORDS.get(t.exit_reason or "", t.exit_reason or "open"),
+                f"{t.gross:.2f}",
+                f"{t.charges:.2f}",
+                f"{t.net:.2f}",
+            ]
+            for t in report.trades
+        ],
+        (
+            "contract",
+            "lots",
+            "buys",
+            "entry",
+            "price",
+            "exit",
+            "price",
+            "reason",
+            "gross ₹",
+            "charges ₹",
+            "net ₹",
+        ),
+    )
+    rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
+    summary = _rows(
+        [
+            ["P&L gross", f"₹{report.gross:,.2f}"],
+            ["charges", f"₹{report.charges:,.2f}"],
+            ["P&L net", f"₹{report.net:,.2f}"],
+            ["win rate", rate],
+            ["max drawdown (realised, net)", f"₹{report.max_drawdown:,.2f}"],
+            ["orders sent", report.orders_sent],
+        ],
+        ("", ""),
+    )
+    s = report.signals
+    signals = _rows(
+        [["signals (BULLISH / BEARISH)", s.signals], ["acted on", s.acted], ["never decided", s.undecided]]
+        + [
+            [f"refused: {gate}", f"{n} — e.g. {s.refusal_examples.get(gate, '')}"]
+            for gate, n in s.refused.items()
+        ],
+        (f"{s.bars_decided} bar closes decided", ""),
+    )
+    checks = "".join(
+        f'<tr><td class="{"ok" if c.ok else "bad"}">{"ok" if c.ok else "DIFF"}</td>'
+        f"<td>{escape(c.name)}</td><td>{escape(c.detail)}</td></tr>"
+        for c in report.checks
+    )
+    title = f"Sarathi — simulated day {info.day:%a %d %b %Y}"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<p>seed {info.seed}, {info.speed}× — {info.market_seconds:,.0f} market seconds in "
+        f"{info.wall_seconds:.0f} wall seconds.</p>"
+        f"{charts}<h2>Equity curve</h2>{equity_chart(report, start, end)}"
+        f"<h2>Trades ({len(report.trades)})</h2>{trades}<h2>Summary</h2>{summary}"
+        f"<h2>Signals</h2>{signals}<h2>Our books against the broker's</h2><table>{checks}</table>"
+        "</body></html>\n"
+    )

@@ -1,0 +1,177 @@
+"""The day's report from our books and the broker's: trades, P&L, refusals, the checks, the HTML."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sarathi.cli.books import (
+    Books,
+    ContractRecord,
+    DecisionRecord,
+    FillRecord,
+    OrderRecord,
+    SignalRecord,
+    TrackerRecord,
+)
+from sarathi.cli.report import RunInfo, build_report, render_text
+from sarathi.cli.report_html import render_html
+from sarathi.common.domain.calendar import IST
+
+DAY = date(2026, 9, 16)
+OPEN = datetime(2026, 9, 16, 9, 15, tzinfo=IST)
+CALL = ContractRecord("106290968", "NIFTY", date(2026, 9, 22), Decimal(24200), "CE", 65, "NIFTY-CE")
+INFO = RunInfo(DAY, 7, Decimal(200), 110.0, 22_500.0)
+
+
+def at(minutes: float) -> datetime:
+    return OPEN + timedelta(minutes=minutes)
+
+
+def an_order(cid: str, broker_id: str, side: str, qty: int, *, leg: str | None, price: str | None = None,
+             status: str = "TRADED", command: str | None = None) -> OrderRecord:  # fmt: skip
+    filled = qty if status == "TRADED" else 0
+    return OrderRecord(cid, broker_id, command or cid, CALL.security_id, side, "MARKET", qty, status, leg,
+                       filled, Decimal(price) if price else None, None, at(0))  # fmt: skip
+
+
+def a_fill(order: OrderRecord, price: str, minutes: float) -> FillRecord:
+    return FillRecord(order.client_order_id, order.broker_order_id, f"cum{order.quantity}", order.security_id,
+                      order.side, order.quantity, Decimal(price), at(minutes))  # fmt: skip
+
+
+def broker_order(order: OrderRecord, correlation: str) -> dict[str, Any]:
+    return {"orderId": order.broker_order_id, "correlationId": correlation, "legName": order.leg_name or "NA",
+            "orderStatus": order.status, "filledQty": order.filled_quantity}  # fmt: skip
+
+
+def a_trailed_day() -> tuple[Books, dict[str, Any]]:
+    """One Super Order entry at 100, trailed out at 120 by our exit; the legs cancelled."""
+    entry = an_order("N1-E0", "59001", "BUY", 65, leg="ENTRY_LEG", price="100")
+    stop = an_order(
+        "N1-E0/STOP_LOSS", "59002", "SELL", 65, leg="STOP_LOSS_LEG", status="CANCELLED", command="N1-E0"
+    )
+    target = an_order(
+        "N1-E0/TARGET", "59003", "SELL", 65, leg="TARGET_LEG", status="CANCELLED", command="N1-E0"
+    )
+    exit_ = an_order("xTR-N1-E0", "11004", "SELL", 65, leg="EXIT", price="120")
+    fills = (a_fill(entry, "100", 10), a_fill(exit_, "120", 40))
+    tracker = TrackerRecord("N1-E0", CALL.security_id, "NIFTY", "CLOSED", "TRAILING", at(10), at(40),
+                            Decimal(1300), True, Decimal(1400))  # fmt: skip
+    signals = (
+        SignalRecord("NIFTY-a", "NIFTY", at(5), "BULLISH", "up"),
+        SignalRecord("NIFTY-b", "NIFTY", at(10), "BULLISH", "up"),
+        SignalRecord("NIFTY-c", "NIFTY", at(15), "NEUTRAL", "flat"),
+    )
+    decisions = (
+        DecisionRecord("NIFTY-a", "NIFTY", "PLACED", None, "placed", "N1-E0", at(6)),
+        DecisionRecord("NIFTY-b", "NIFTY", "REFUSED", "signal_age", "signal is 300s old", None, at(11)),
+    )
+    books = Books(
+        (entry, stop, target, exit_), fills, (tracker,), signals, decisions, {CALL.security_id: CALL}
+    )
+    broker = {
+        "orders": [broker_order(o, "N1-E0") for o in (entry, stop, target)]
+        + [broker_order(exit_, "xTR-N1-E0")],
+        "trades": [
+            {"orderId": "59001", "tradedQuantity": 65, "tradedPrice": 100.0},
+            {"orderId": "11004", "tradedQuantity": 65, "tradedPrice": 120.0},
+        ],
+        "positions": [
+            {
+                "securityId": CALL.security_id,
+                "netQty": 0,
+                "buyQty": 65,
+                "sellQty": 65,
+                "realizedProfit": 1300.0,
+            }
+        ],
+    }
+    return books, broker
+
+
+def test_a_trailed_super_order_is_one_trade_with_its_reason_and_charges() -> None:
+    books, broker = a_trailed_day()
+    report = build_report(books, broker, INFO)
+    (trade,) = report.trades
+    assert (trade.contract, trade.lots, trade.entries) == ("NIFTY 24200 CE 22-Sep", 1, 1)
+    assert (trade.entry_price, trade.exit_price, trade.exit_reason) == (
+        Decimal(100),
+        Decimal(120),
+        "TRAILING",
+    )
+    assert trade.super_order_entry
+    assert trade.gross == Decimal(1300)
+    assert Decimal(0) < trade.charges < Decimal(100)
+    assert report.net == Decimal(1300) - trade.charges
+    assert report.win_rate == 1.0
+    assert report.orders_sent == 2  # the entry and our exit; the legs are the broker's
+
+
+def test_signals_seen_versus_acted_on_with_the_reasons_for_refusals() -> None:
+    books, broker = a_trailed_day()
+    s = build_report(books, broker, INFO).signals
+    assert (s.bars_decided, s.signals, s.acted, s.undecided) == (3, 2, 1, 0)
+    assert s.refused == {"signal_age": 1}
+    assert "300s old" in s.refusal_examples["signal_age"]
+
+
+def test_books_that_match_the_broker_pass_every_check() -> None:
+    books, broker = a_trailed_day()
+    report = build_report(books, broker, INFO)
+    assert report.books_match, report.checks
+
+
+def test_a_fill_the_broker_does_not_have_and_a_duplicate_order_are_reported() -> None:
+    books, broker = a_trailed_day()
+    broker["trades"].pop()  # the broker never saw our exit fill
+    broker["orders"].append({**broker["orders"][-1], "orderId": "11005"})  # the exit sent twice
+    checks = {c.name: c for c in build_report(books, broker, INFO).checks}
+    assert not checks["fills"].ok
+    assert "11004" in checks["fills"].detail
+    assert not checks["no duplicate order"].ok
+    assert not checks["orders"].ok  # 11005 is not in our books
+
+
+def test_a_short_position_at_the_broker_fails_the_never_short_check() -> None:
+    books, broker = a_trailed_day()
+    broker["positions"][0] |= {"netQty": -65, "sellQty": 130}
+    checks = {c.name: c for c in build_report(books, broker, INFO).checks}
+    assert not checks["never short"].ok
+    assert not checks["positions"].ok
+
+
+def test_max_drawdown_is_the_largest_fall_from_a_peak_of_realised_net_pnl() -> None:
+    books, broker = a_trailed_day()
+    report = build_report(books, broker, INFO)
+    assert report.max_drawdown == Decimal(0)  # one winning trade: no fall
+    losing = replace(report, equity=((at(1), Decimal(500)), (at(2), Decimal(-200))))
+    assert losing.max_drawdown == Decimal(700)
+
+
+def test_the_text_report_names_trades_pnl_refusals_and_checks() -> None:
+    books, broker = a_trailed_day()
+    text = render_text(build_report(books, broker, INFO))
+    assert "NIFTY 24200 CE 22-Sep" in text
+    assert "trailing" in text
+    assert "gross ₹1,300.00" in text
+    assert "signal_age" in text
+    assert re.search(r"ok\s+fills", text)
+
+
+def test_the_html_report_is_self_contained_with_both_charts() -> None:
+    books, broker = a_trailed_day()
+    index = [(at(m), Decimal(24000) + m) for m in range(0, 376, 5)]
+    report = build_report(books, broker, INFO, index)
+    html = render_html(report, {"NIFTY": index}, OPEN, at(375))
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    assert len(svgs) == 2  # the index with entries and exits, the equity curve
+    for svg in svgs:
+        ET.fromstring(svg)  # noqa: S314 - well-formed; our own output, not untrusted input
+    assert "<title>buy NIFTY 24200 CE 22-Sep" in html
+    assert "<title>sell NIFTY 24200 CE 22-Sep at 120.00 (trailing" in html
+    assert "http" not in html.replace("http://www.w3.org", "")  # nothing fetched from elsewhere

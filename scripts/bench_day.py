@@ -1,0 +1,94 @@
+"""A full simulated day through every service (`sarathi.cli.day`), measured; used by `bench.py`.
+
+`run_day(plan)` starts NATS and PostgreSQL (wheels, unless NATS_URL / DATABASE_URL), the sim and
+the five services on free ports, runs the session and returns the figures and what was traded.
+The clock runs at the plan's speed whatever the services do, so "market seconds per wall second"
+is the speed by construction; whether the services kept up shows in the decision lag (bar close
+→ execution's decision, in market seconds) and in the signals refused as too old.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sarathi.cli import day as days
+from sarathi.cli.infra import infrastructure
+from sarathi.cli.report import RunInfo, build_report
+from sarathi.cli.run import trades_json
+from sarathi.cli.supervisor import SERVICES
+from sarathi.common.db import migrate
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_day(plan: days.DayPlan) -> dict[str, Any]:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sarathi-bench-day-") as tmp:
+        run_dir = Path(tmp)
+        with infrastructure(run_dir, lambda _: None) as urls:
+            migrate.upgrade(urls["DATABASE_URL"])
+            ports = {name: _free_port() for name in SERVICES}
+            with days.system(plan, urls, run_dir, ports=ports) as running:
+                ready = time.monotonic() - started
+                session_started = time.monotonic()
+                days.run_session(running, plan)
+                session = time.monotonic() - session_started
+                books, state = days.settle(running)
+    total = time.monotonic() - started
+    report = build_report(
+        books, state["broker"], RunInfo(plan.day, plan.seed, plan.speed, session, plan.market_seconds)
+    )
+    closes = {s.signal_id: s.bar_close_at for s in books.signals}
+    lags = [
+        (d.decided_at - closes[d.signal_id]).total_seconds() for d in books.decisions if d.signal_id in closes
+    ]
+    return {
+        "figures": {
+            "speed": str(plan.speed),
+            "market_seconds": plan.market_seconds,
+            "session_wall_seconds": round(session, 1),
+            "total_wall_seconds": round(total, 1),
+            "startup_wall_seconds": round(ready, 1),
+            "market_seconds_per_wall_second": round(plan.market_seconds / session, 1),
+            "market_seconds_per_wall_second_incl_startup": round(plan.market_seconds / total, 1),
+            "decision_lag_p50_market_seconds": round(statistics.median(lags), 1) if lags else None,
+            "decision_lag_max_market_seconds": round(max(lags), 1) if lags else None,
+            "signals": report.signals.signals,
+            "refused_too_old": report.signals.refused.get("signal_age", 0),
+            "trades": len(report.trades),
+            "books_match_broker": report.books_match,
+        },
+        "trades": trades_json(report),
+        "signals": sorted((s.signal_id, s.direction) for s in books.signals),
+        "decisions": sorted((d.signal_id, d.outcome, d.gate or "") for d in books.decisions),
+    }
+
+
+def compare(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two runs of the same plan: what was the same."""
+
+    def key(trade: dict[str, Any]) -> tuple[Any, ...]:
+        return (trade["contract"], trade["entry_at"][:16], trade["exit_reason"])
+
+    a, b = [key(t) for t in first["trades"]], [key(t) for t in second["trades"]]
+    exact = first["trades"] == second["trades"]
+    differ = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return {
+        "same_signals": first["signals"] == second["signals"],
+        "same_decisions": first["decisions"] == second["decisions"],
+        "same_trades_exactly": exact,
+        "same_trades_to_the_minute": a == b,
+        "trades_first_run": len(a),
+        "trades_second_run": len(b),
+        "trades_equal_before_first_difference": differ if not exact else len(a),
+    }
