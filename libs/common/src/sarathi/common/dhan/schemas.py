@@ -108,8 +108,8 @@ class OrderReply(_Rest):
     order_status: Upper = ""
 
 
-class OrderRecord(_Rest):
-    """One row of the order book, or the order by id / by correlation id (REFERENCE §2.5)."""
+class _OrderFields(_Rest):
+    """The fields an order-book row and a super order share (REFERENCE §2.5, §3.5)."""
 
     order_id: Str
     correlation_id: Str = ""
@@ -123,8 +123,13 @@ class OrderRecord(_Rest):
     filled_qty: Int = 0
     remaining_quantity: Int = 0
     price: Num = None
-    trigger_price: Num = None
     average_traded_price: Num = None
+
+
+class OrderRecord(_OrderFields):
+    """One row of the order book, or the order by id / by correlation id (REFERENCE §2.5)."""
+
+    trigger_price: Num = None
     leg_name: Upper = ""
     oms_error_code: Str = ""
     oms_error_description: Str = ""
@@ -168,22 +173,9 @@ class SuperLegRecord(_Rest):
         return self.total_quantity if self.total_quantity is not None else self.remaining_quantity
 
 
-class SuperOrderRecord(_Rest):
+class SuperOrderRecord(_OrderFields):
     """One super order of `GET /super/orders`: the entry leg and its exit legs (REFERENCE §3.5)."""
 
-    order_id: Str
-    correlation_id: Str = ""
-    order_status: Upper
-    transaction_type: Upper
-    exchange_segment: Upper
-    product_type: Upper = ""
-    order_type: Upper = ""
-    security_id: Str
-    quantity: Int
-    filled_qty: Int = 0
-    remaining_quantity: Int = 0
-    price: Num = None
-    average_traded_price: Num = None
     trailing_jump: Num = None
     oms_error_description: Str = ""
     leg_details: tuple[SuperLegRecord, ...] = ()
