@@ -121,10 +121,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             print("\n`sarathi status` shows health and trading state; `sarathi down` stops everything.")
             return 0
         if child.poll() is not None:
-            print(f"sarathi up failed (exit {child.returncode}):\n{_tail(log)}")
+            print(f"sarathi up failed (exit {child.returncode}):\n{devservers.log_tail(log)}")
             return 1
         time.sleep(0.3)
-    print(f"not ready after {UP_TIMEOUT_SECONDS:.0f}s; stopping. Log:\n{_tail(log)}")
+    print(f"not ready after {UP_TIMEOUT_SECONDS:.0f}s; stopping. Log:\n{devservers.log_tail(log)}")
     _stop(child.pid, [])
     return 1
 
@@ -159,13 +159,6 @@ def _stop(pid: int | None, service_pids: list[int]) -> list[int]:
         os.kill(leftover, signal.SIGKILL)
     time.sleep(0.2)
     return [p for p in [*(service_pids or []), *([pid] if pid else [])] if runstate.alive(p)]
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def add_commands(commands: Any) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from sarathi.common.devservers import log_tail
+
 # Start order: the emulated broker first, then the gateway, then the rest.
 SERVICES: dict[str, int] = {
     "sim": 8600,
@@ -83,7 +85,9 @@ class Supervisor:
             while time.monotonic() < deadline:
                 if service.process.poll() is not None:
                     code, log = service.process.returncode, service.log_path
-                    raise SupervisorError(f"{service.name} exited with code {code}; log: {log}\n{_tail(log)}")
+                    raise SupervisorError(
+                        f"{service.name} exited with code {code}; log: {log}\n{log_tail(log)}"
+                    )
                 try:
                     response = client.get(f"{service.base_url}/readyz")
                     if response.status_code == 200:
@@ -96,7 +100,7 @@ class Supervisor:
                 time.sleep(0.2)
         raise SupervisorError(
             f"{service.name} not ready after {timeout_seconds:.0f}s ({last}); log: {service.log_path}\n"
-            + _tail(service.log_path)
+            + log_tail(service.log_path)
         )
 
     def start_all(self, on_wait: Callable[[str], None] | None = None) -> None:
@@ -128,10 +132,3 @@ class Supervisor:
                 service.process.kill()
                 service.process.wait(timeout=5)
         self.processes.clear()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -44,17 +44,18 @@ def _wait_for(predicate: Callable[[], bool], what: str, log: Path, proc: subproc
     deadline = time.monotonic() + _START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise DevServerError(f"{what} exited with code {proc.returncode}; log: {log}\n{_tail(log)}")
+            raise DevServerError(f"{what} exited with code {proc.returncode}; log: {log}\n{log_tail(log)}")
         if predicate():
             return
         time.sleep(0.05)
     proc.kill()
     raise DevServerError(
-        f"{what} did not become ready in {_START_TIMEOUT_SECONDS:.0f}s; log: {log}\n{_tail(log)}"
+        f"{what} did not become ready in {_START_TIMEOUT_SECONDS:.0f}s; log: {log}\n{log_tail(log)}"
     )
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last `lines` lines of a log file, for error messages ("(no log)" if unreadable)."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
