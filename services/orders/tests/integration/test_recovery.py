@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
@@ -134,7 +135,11 @@ async def test_a_burst_of_fifty_submits_queues_behind_our_rate_limits_and_is_nev
     sim: Sim, jetstream_clean: str, database: str
 ) -> None:
     """50 entries (resting limits, below the market) at once: our limiter spaces them to Dhan's
-    10 orders/s, so the sim answers no `429 DH-904` (which would show as a retried placement)."""
+    10 orders/s, so the sim answers no `429 DH-904` (which would show as a retried placement).
+
+    Both sides count market seconds in sim mode; at 1x they are wall seconds, as with Dhan."""
+    controller = sim.runtime.controller
+    controller.set(controller.now(), Decimal(1))
     option = sim.option()
     await sim.script(option.security_id, [(0, "100")])
     async with orders_running(sim, settings_for(sim, jetstream_clean, database)) as orders:

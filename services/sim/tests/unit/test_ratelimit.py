@@ -1,4 +1,10 @@
-from sarathi.sim.ratelimit import Category, RateLimiter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sarathi.sim.ratelimit import Category, RateLimiter, RateLimitTime
+from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
+from sarathi.sim.settings import SimSettings
+from sarathi.sim.wiring import real_broker, real_market
 
 
 class FakeMonotonic:
@@ -45,3 +51,36 @@ def test_the_same_option_chain_once_per_three_seconds_but_others_freely() -> Non
     assert not limiter.admit_option_chain("13", "2026-09-15")
     wall.now += 3.0
     assert limiter.admit_option_chain("13", "2026-09-15")
+
+
+class ManualWall:
+    def __init__(self) -> None:
+        self.value = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+def a_runtime_at_200x(time: RateLimitTime) -> tuple[SimRuntime, ManualWall]:
+    wall = ManualWall()
+    settings = SimSettings(
+        sim_publish_clock=False, sim_speed=Decimal(200), sim_strikes_around_atm=2, sim_rate_limit_time=time
+    )
+    parts = SimParts(market=real_market, broker=real_broker, wall=wall, monotonic=lambda: 0.0)
+    return build_runtime(settings, parts), wall
+
+
+def test_by_default_limits_count_market_seconds_so_a_fast_day_meets_them_as_a_real_one() -> None:
+    runtime, wall = a_runtime_at_200x(RateLimitTime.MARKET)
+    assert runtime.limiter.admit_option_chain("13", "2026-11-25")
+    wall.value += timedelta(seconds=0.014)  # 2.8 market seconds
+    assert not runtime.limiter.admit_option_chain("13", "2026-11-25")
+    wall.value += timedelta(seconds=0.002)  # 3.2
+    assert runtime.limiter.admit_option_chain("13", "2026-11-25")
+
+
+def test_limits_can_count_wall_seconds_as_the_real_broker_does() -> None:
+    runtime, wall = a_runtime_at_200x(RateLimitTime.WALL)  # the wall monotonic stands still here
+    assert runtime.limiter.admit_option_chain("13", "2026-11-25")
+    wall.value += timedelta(seconds=60)  # 200 market minutes, no wall second
+    assert not runtime.limiter.admit_option_chain("13", "2026-11-25")

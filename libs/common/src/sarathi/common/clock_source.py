@@ -4,6 +4,8 @@
 - `sim`: the simulation clock the `sim` service publishes as a `SimClockState` in the KV bucket
   `control` under `sim_clock`. A service that starts before the simulator waits for the first
   state (with a timeout and a clear error), then follows every change.
+
+`rate_limit_pacing` gives the time the service's Dhan rate limits count in, for the same mode.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sarathi.common.clock import Clock, LiveClock, SimClock
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import MessageDecodeError, decode_as
 from sarathi.common.messages.sim import SimClockState
+from sarathi.common.ratelimit import WALL_PACING, Pacing
 from sarathi.common.settings import Mode
 
 SIM_CLOCK_BUCKET = CONTROL_BUCKET
@@ -77,3 +80,11 @@ async def running_clock(mode: Mode, bus: Bus, *, wait_seconds: float = 30.0) -> 
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
+
+
+def rate_limit_pacing(mode: Mode, clock: Clock) -> Pacing:
+    """Market seconds of `clock` in `sim` mode (the emulator enforces Dhan's limits in market
+    time too), the monotonic wall clock otherwise. Paused market time admits nothing new."""
+    if mode is not Mode.SIM:
+        return WALL_PACING
+    return Pacing(monotonic=lambda: clock.now().timestamp(), sleep=clock.sleep)

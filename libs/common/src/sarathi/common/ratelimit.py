@@ -2,8 +2,10 @@
 
 A `SlidingWindows` limiter admits a call when, for every window (seconds, cap), fewer than `cap`
 calls were stamped in the last `seconds`. `acquire()` waits until that is true, so a burst
-queues instead of failing. Broker limits are about real seconds, whatever the simulation
-speed, so time here is a monotonic wall clock (injected, with its sleep, for tests).
+queues instead of failing. Time is a `Pacing`: the monotonic wall clock by default. In `sim`
+mode services count market seconds instead (`clock_source.rate_limit_pacing`), as the emulator
+does, so a day simulated at 200x meets Dhan's per-second limits as a real day would: at 200x
+in wall time, the option chain's one-call-per-3-s rule alone would cost ten market minutes.
 
 The broker counts a request when it ARRIVES, which is some time after we admit it (a worker
 thread starts, a connection opens). Stamping at admission alone would let a call admitted one
@@ -21,6 +23,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 Window = tuple[float, int]  # (seconds, cap)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The time a limiter counts in: `monotonic()` seconds, and `sleep` for that many of them."""
+
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
+WALL_PACING = Pacing(monotonic=time.monotonic, sleep=asyncio.sleep)
 
 
 class SlidingWindows:

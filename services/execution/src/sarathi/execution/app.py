@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from sarathi.common.clock_source import running_clock
+from sarathi.common.clock_source import rate_limit_pacing, running_clock
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
@@ -41,12 +41,12 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         bus = infrastructure.bus
-        rest = DhanRest(
-            client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
-            base_url=settings.dhan_rest_url,
-        )  # fmt: skip
         calendar = MarketCalendar()
         async with running_clock(settings.mode, bus) as clock:
+            rest = DhanRest(
+                client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
+                base_url=settings.dhan_rest_url, pacing=rate_limit_pacing(settings.mode, clock),
+            )  # fmt: skip
             derivatives = DerivativeTable(infrastructure.engine, cache_seconds=settings.refdata_cache_seconds)
             chains = ChainCache(
                 DhanChainSource(rest), clock, max_age_seconds=settings.chain_max_age_seconds,

@@ -13,11 +13,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from sarathi.common.clock import Clock, LiveClock
+from sarathi.common.clock_source import running_clock
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
-from sarathi.common.settings import Mode
-from sarathi.orders.adapters.clock_source import sim_clock
 from sarathi.orders.api import build_router
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
@@ -30,9 +28,7 @@ def build_app(settings: OrdersSettings) -> FastAPI:
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            clock: Clock = LiveClock()
-            if settings.mode is Mode.SIM:
-                clock = await stack.enter_async_context(sim_clock(infrastructure.bus))
+            clock = await stack.enter_async_context(running_clock(settings.mode, infrastructure.bus))
             service = OrdersService(settings, infrastructure.bus, infrastructure.engine, clock, metrics)
             await stack.enter_async_context(service.running())
             holder["service"] = service

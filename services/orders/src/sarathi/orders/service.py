@@ -24,6 +24,7 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
 from sarathi.common.bus.streams import ORDER_CMD
 from sarathi.common.clock import Clock
+from sarathi.common.clock_source import rate_limit_pacing
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import MarketCalendar
@@ -81,6 +82,7 @@ class OrdersService:
             access_token=settings.dhan_access_token,
             base_url=settings.dhan_rest_url,
             timeout_seconds=settings.orders_rest_timeout_seconds,
+            pacing=rate_limit_pacing(settings.mode, clock),
             on_wait=self._rate_limit_wait,
         )
         self.broker = DhanBroker(DhanTrading(self.rest), product_type=settings.orders_product_type)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from sarathi.common.clock_source import running_clock
+from sarathi.common.clock_source import rate_limit_pacing, running_clock
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
@@ -22,12 +22,13 @@ def build_app(settings: SignalsSettings) -> FastAPI:
 
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
-        rest = DhanRest(
-            client_id=settings.dhan_client_id,
-            access_token=settings.dhan_access_token,
-            base_url=settings.dhan_rest_url,
-        )
         async with running_clock(settings.mode, infrastructure.bus) as clock:
+            rest = DhanRest(
+                client_id=settings.dhan_client_id,
+                access_token=settings.dhan_access_token,
+                base_url=settings.dhan_rest_url,
+                pacing=rate_limit_pacing(settings.mode, clock),
+            )
             worker = SignalsWorker(
                 settings,
                 bus=infrastructure.bus,

@@ -1,8 +1,11 @@
-"""Dhan's rate limits (REFERENCE §1.7), enforced by the emulator in wall-clock time.
+"""Dhan's rate limits (REFERENCE §1.7), enforced by the emulator.
 
-Broker limits are about real seconds, whatever the simulation speed, so this measures with a
-monotonic wall clock (injected for tests). Windows slide: a request is refused when the number
-of requests already admitted within any window of its category has reached that window's cap.
+Which seconds they count is a setting (`sim_rate_limit_time`, `RateLimitTime`): market seconds
+by default, so a day run at 200x meets the limits a real day would (the option chain's
+one-per-3-s rule in wall time would hold a chain for ten market minutes), or the monotonic wall
+clock, as the real broker does. Services count the same seconds on their side in `sim` mode
+(`sarathi.common.clock_source.rate_limit_pacing`). Windows slide: a request is refused when the
+number of requests already admitted within any window of its category has reached its cap.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+
+class RateLimitTime(StrEnum):
+    MARKET = "market"  # the simulation clock's seconds (paused: nothing new is admitted)
+    WALL = "wall"  # real seconds, whatever the simulation speed
 
 
 class Category(StrEnum):

@@ -44,7 +44,7 @@ from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.market.view import MarketView
 from sarathi.sim.master_reader import MasterReport, load_master
 from sarathi.sim.paper import PaperTicks
-from sarathi.sim.ratelimit import RateLimiter
+from sarathi.sim.ratelimit import RateLimiter, RateLimitTime
 from sarathi.sim.replay import ReplayPlayer, first_frame_instant
 from sarathi.sim.settings import MarketSource, SimSettings
 from sarathi.sim.telemetry import SimMetrics
@@ -201,6 +201,11 @@ def build_runtime(
         monotonic=parts.monotonic,
         clock_fixed="paper mode runs on the wall clock" if source is MarketSource.PAPER else None,
     )
+    limiter_seconds = (
+        (lambda: controller.now().timestamp())
+        if settings.sim_rate_limit_time is RateLimitTime.MARKET
+        else parts.monotonic
+    )
     return SimRuntime(
         settings=settings,
         calendar=calendar,
@@ -209,7 +214,7 @@ def build_runtime(
         market=market,
         broker=broker,
         credentials=credentials,
-        limiter=RateLimiter(monotonic=parts.monotonic),
+        limiter=RateLimiter(monotonic=limiter_seconds),
         faults=faults,
         metrics=sim_metrics,
         feed=feed,

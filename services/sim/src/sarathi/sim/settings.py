@@ -16,6 +16,7 @@ from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, mo
 
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle
+from sarathi.sim.ratelimit import RateLimitTime
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
 
@@ -88,6 +89,9 @@ class SimSettings(ServiceSettings):
     )
     sim_order_update_login_timeout_seconds: float = Field(
         default=10.0, gt=0, description="the login frame must arrive within this (wall) time"
+    )
+    sim_rate_limit_time: RateLimitTime = Field(
+        default=RateLimitTime.MARKET, description="the seconds Dhan's rate limits count: market or wall"
     )
     sim_publish_clock: bool = Field(
         default=True, description="connect NATS and publish the clock; off: no NATS at all (tests, demos)"

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, cast
 
@@ -23,7 +22,7 @@ from dhanhq.dhan_http import DhanHTTP
 from pydantic import SecretStr
 
 from sarathi.common.dhan.errors import DhanRejectedError, RawReply, classify
-from sarathi.common.ratelimit import SlidingWindows, Window
+from sarathi.common.ratelimit import WALL_PACING, Pacing, SlidingWindows, Window
 
 
 class Category(StrEnum):
@@ -93,8 +92,7 @@ class DhanRest:
         base_url: str,
         timeout_seconds: float = 5.0,
         limits: dict[Category, tuple[Window, ...]] | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacing: Pacing = WALL_PACING,
         on_wait: WaitListener | None = None,
     ) -> None:
         self._client_id = client_id
@@ -103,7 +101,7 @@ class DhanRest:
         self._sdk = _sdk(client_id, access_token, base_url, timeout_seconds)
         self._on_wait = on_wait
         self._limiters = {
-            category: SlidingWindows(windows, monotonic=monotonic, sleep=sleep)
+            category: SlidingWindows(windows, monotonic=pacing.monotonic, sleep=pacing.sleep)
             for category, windows in (limits or DEFAULT_LIMITS).items()
         }
 
