@@ -122,3 +122,34 @@ async def test_a_restarted_worker_cannot_publish_a_second_signal_for_the_same_ba
     await second.stop()
     assert before > 0
     assert len(published(bus, streams.SIGNALS.name)) == before
+
+
+async def test_the_first_tick_of_the_next_bar_closes_the_bar_before_the_clock_grace() -> None:
+    """However late a tick arrives on our clock, it closes by exchange time: same ticks, same bars."""
+    bus, clock = InMemoryBus(), FakeClock(OPEN)
+    await bus.ensure_streams()
+    worker = a_worker(bus, clock)
+    await worker.start()
+    for seconds, level in ((30, "24000.5"), (295, "24010"), (300, "24020")):
+        at = OPEN + timedelta(seconds=seconds)
+        clock.set(at)
+        await bus.publish(subjects.tick(ExchangeSegment.IDX_I, NIFTY_ID), a_nifty_tick(Decimal(level), at))
+        await bus.settle()
+    (bar,) = [m for m in published(bus, streams.MD_BARS.name) if isinstance(m, Bar)]
+    await worker.stop()
+    assert (bar.end, bar.close, bar.tick_count) == (OPEN + timedelta(minutes=5), Decimal(24010), 2)
+    assert clock.now() == OPEN + timedelta(minutes=5)  # the clock never reached end + grace
+
+
+async def test_a_tick_stamped_far_ahead_of_our_clock_closes_nothing() -> None:
+    bus, clock = InMemoryBus(), FakeClock(OPEN + timedelta(seconds=30))
+    await bus.ensure_streams()
+    worker = a_worker(bus, clock)
+    await worker.start()
+    for seconds in (30, 400):  # the second tick claims 09:21:40 while our clock says 09:15:30
+        at = OPEN + timedelta(seconds=seconds)
+        await bus.publish(subjects.tick(ExchangeSegment.IDX_I, NIFTY_ID), a_nifty_tick(Decimal(24000), at))
+        await bus.settle()
+    bars = [m for m in published(bus, streams.MD_BARS.name) if isinstance(m, Bar)]
+    await worker.stop()
+    assert bars == []

@@ -132,6 +132,19 @@ def test_a_bar_closes_on_the_clock_in_a_quiet_market_without_waiting_for_a_tick(
     assert [b.start for b in builder.close_due(at(9, 20))] == [at(9, 15)]
 
 
+def test_the_first_tick_at_a_bar_end_closes_the_bar_with_exactly_the_ticks_before_it() -> None:
+    builder = a_builder(close_grace=timedelta(seconds=30))
+    tick(builder, "24800", at(9, 16))
+    tick(builder, "24801", at(9, 19, 59, 999_999))
+    assert builder.close_through(at(9, 19, 59, 999_999)) == []
+    tick(builder, "24805", at(9, 20))
+
+    (bar,) = builder.close_through(at(9, 20))
+    assert (bar.end, bar.close, bar.tick_count) == (at(9, 20), Decimal(24801), 2)
+    assert tick(builder, "24790", at(9, 19, 59)) is TickOutcome.LATE  # the closed bar stays closed
+    assert builder.close_due(at(9, 20, 31)) == []  # nothing left for the clock to close
+
+
 def test_a_tick_of_the_next_bar_does_not_close_the_current_one_before_the_clock_does() -> None:
     builder = a_builder()
     tick(builder, "24800", at(9, 16))

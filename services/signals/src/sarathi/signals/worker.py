@@ -2,11 +2,12 @@
 
 At start: warm up every underlying's bar builder from Dhan's intraday history (a failure leaves
 that underlying "warming up" and is logged and counted; it does not stop the service), then
-listen to the index ticks. A loop sleeps on the Clock until each bar end (plus a grace for ticks
-in flight), closes the due bars — a quiet market still closes bars — publishes each as
-`md.bar.<n>m.<underlying>`, decides on the closed bars only, stores the decision and, when it is
-BULLISH or BEARISH, publishes a `Signal` whose id is deterministic, so a restart cannot produce a
-second signal for the same bar.
+listen to the index ticks. The first tick at or after a bar's end closes the bar (see
+`domain.bars`); a loop sleeping on the Clock until each bar end plus a grace closes bars no tick
+closed — a quiet market still closes bars. Each closed bar is published as
+`md.bar.<n>m.<underlying>`; the decision is made on closed bars only and stored and, when it is
+BULLISH or BEARISH, published as a `Signal` whose id is deterministic, so a restart cannot produce
+a second signal for the same bar.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sarathi.signals.settings import SignalsSettings
 
 log = get_logger(__name__)
 _LOOKAHEAD_DAYS = 10  # the next bar end is always within this many days (weekends, holidays)
+FUTURE_TICK_TOLERANCE = timedelta(seconds=5)  # how far ahead of our clock a tick may close bars
 
 
 @dataclass
@@ -125,6 +127,11 @@ class SignalsWorker:
             return
         outcome = entry.builder.on_tick(message.ltp, message.exchange_time, message.received_at)
         self._metrics.ticks.labels(entry.underlying.value, outcome.value).inc()
+        now = self._clock.now()
+        if message.exchange_time > now + FUTURE_TICK_TOLERANCE:
+            return  # a clock or exchange-time glitch must not close bars early
+        for bar in entry.builder.close_through(message.exchange_time):
+            await self._on_bar(entry, bar, now)
 
     def next_bar_end(self, now: datetime) -> datetime | None:
         grids = (entry.builder.grid for entry in self._by_index_id.values())

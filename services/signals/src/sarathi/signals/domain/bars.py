@@ -6,10 +6,12 @@ Intervals are half-open, so a tick at 09:19:59.9 belongs to the 09:15 bar and on
 the last bar. A tick belongs to the bar that contains its *exchange* time. Ticks outside the
 session (pre-open, 15:30:00 and later, weekends, holidays) are ignored and counted.
 
-Closing on the clock. A bar closes when the caller's clock (market time: wall clock in live and
-paper, the simulation clock in sim) reaches its end plus an optional `close_grace` for ticks still
-in flight; `close_due(now)` closes every such bar. A quiet market therefore still closes bars, and
-a later tick never closes an earlier bar.
+Closing. Usually the next tick closes a bar: `close_through(t)` closes every bar that ends at or
+before exchange time `t`, so the first tick at or after a bar's end closes it. Ticks of one index
+arrive in exchange-time order, so the bar holds exactly the ticks before its end however late they
+arrive, and the same ticks give the same bars. When no tick comes, the caller's clock (market
+time: the wall clock in live and paper, the simulation clock in sim) closes the bar once it
+reaches the end plus `close_grace`: `close_due(now)`. A quiet market therefore still closes bars.
 
 Empty minutes. A bar is made of ticks; prices are never invented. A minute without a tick adds
 nothing to its 5-minute bar, and a 5-minute window without any tick produces no bar at all (it is
@@ -351,7 +353,11 @@ class BarBuilder:
 
     def close_due(self, now: datetime) -> list[ClosedBar]:
         """Close every bar whose end (plus the grace) is at or before market time `now`, in order."""
-        cutoff = require_aware(now) - self._close_grace
+        return self.close_through(require_aware(now) - self._close_grace)
+
+    def close_through(self, cutoff: datetime) -> list[ClosedBar]:
+        """Close every bar that ends at or before `cutoff` (a tick's exchange time), in order."""
+        require_aware(cutoff)
         due = sorted(start for start in self._open if self.grid.bar_end(start) <= cutoff)
         closed = [self._roll(self._open.pop(start)) for start in due]
         empty = 0
