@@ -107,3 +107,19 @@ async def test_sim_clock_sleeps_in_wall_time_scaled_by_speed() -> None:
     clock = SimClock(a_clock_state(real_wall, speed=500), wall=lambda: datetime.now(UTC))
     await asyncio.wait_for(clock.sleep(5), timeout=2)  # 5 market seconds = 10 ms of wall time
     assert clock.now() >= OPEN + timedelta(seconds=5)
+
+
+async def test_sim_clock_stops_at_the_run_until_barrier_and_wakes_sleepers_when_it_moves() -> None:
+    wall = ManualWall()
+    state = a_clock_state(wall, speed=100).model_copy(update={"run_until": OPEN + timedelta(minutes=5)})
+    clock = SimClock(state, wall=wall)
+    wall.advance(3600)
+    assert clock.now() == OPEN + timedelta(minutes=5)
+    sleeper = asyncio.create_task(clock.sleep_until(OPEN + timedelta(minutes=6)))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not sleeper.done()
+    clock.update(a_clock_state(wall, OPEN + timedelta(minutes=5), speed=100))  # the barrier is lifted
+    wall.advance(0.6)
+    await asyncio.wait_for(sleeper, timeout=1)
+    assert clock.now() == OPEN + timedelta(minutes=6)

@@ -51,3 +51,24 @@ def test_every_change_is_announced_to_listeners() -> None:
 def test_speeds_outside_the_supported_range_are_refused(speed: Decimal) -> None:
     with pytest.raises(ClockSettingError, match="speed"):
         SimClockController(OPEN, speed, wall=ManualWall())
+
+
+def test_run_until_stops_market_time_at_the_barrier_without_a_jump() -> None:
+    wall = ManualWall()
+    controller = SimClockController(OPEN, Decimal(60), wall=wall)
+    wall.value += timedelta(seconds=1)
+    state = controller.run_until(OPEN + timedelta(minutes=5))
+    assert state.market_start == OPEN + timedelta(minutes=1)  # re-anchored where it stood
+    wall.value += timedelta(seconds=10)
+    assert controller.now() == OPEN + timedelta(minutes=5)
+    controller.run_until(None)
+    wall.value += timedelta(seconds=1)
+    assert controller.now() == OPEN + timedelta(minutes=6)
+
+
+def test_a_barrier_in_the_past_is_refused() -> None:
+    wall = ManualWall()
+    controller = SimClockController(OPEN, Decimal(60), wall=wall)
+    wall.value += timedelta(seconds=1)
+    with pytest.raises(ClockSettingError, match="before market time"):
+        controller.run_until(OPEN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +51,21 @@ def test_pause_and_resume_answer_with_the_clock(sims: SimPool) -> None:
         assert paused["paused"] is True
         assert http.get("/sim/clock").json()["now"] == paused["now"]
         assert http.post("/sim/clock/resume").json()["paused"] is False
+
+
+def test_run_until_holds_market_time_at_the_barrier_and_refuses_one_in_the_past(sims: SimPool) -> None:
+    served = sims.start()
+    with client(served) as http:
+        http.post("/sim/clock", json={"start": "2026-09-16T09:15:00+05:30", "speed": 2000})
+        held = http.post("/sim/clock/run-until", json={"run_until": "2026-09-16T09:20:00+05:30"}).json()
+        assert held["run_until"] == "2026-09-16T09:20:00+05:30"
+        time.sleep(0.3)  # 600 market seconds at 2000x: past the barrier, were it not there
+        assert http.get("/sim/clock").json()["now"] == "2026-09-16T09:20:00+05:30"
+        refused = http.post("/sim/clock/run-until", json={"run_until": "2026-09-16T09:19:00+05:30"})
+        assert (refused.status_code, refused.json()["error"]) == (422, "invalid_clock")
+        assert http.post("/sim/clock/run-until", json={"run_until": None}).json()["run_until"] is None
+        time.sleep(0.05)
+        assert http.get("/sim/clock").json()["now"] > "2026-09-16T09:20:00+05:30"
 
 
 def test_a_clock_can_be_set_paused(sims: SimPool) -> None:
@@ -118,6 +134,8 @@ BAD_INPUTS: list[tuple[str, Any, int]] = [
     ("/sim/faults", {"kind": "meteor"}, 422),
     ("/sim/faults", {"kind": "pause_order_updates", "seconds": -1}, 422),
     ("/sim/faults", {}, 422),
+    ("/sim/clock/run-until", {}, 422),
+    ("/sim/clock/run-until", {"run_until": "2026-09-16T09:20:00"}, 422),
     ("/sim/faults", "null", 422),
 ]
 
@@ -156,7 +174,12 @@ bodies = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/sim/clock", "/sim/scenario", "/sim/faults", "/sim/clock/pause"]), body=bodies)
+@given(
+    path=st.sampled_from(
+        ["/sim/clock", "/sim/scenario", "/sim/faults", "/sim/clock/pause", "/sim/clock/run-until"]
+    ),
+    body=bodies,
+)
 def test_no_control_body_ever_gets_a_5xx(shared: ServedSim, path: str, body: str) -> None:
     with client(shared) as http:
         answer = http.post(path, content=body.encode("utf-8", "surrogatepass"))

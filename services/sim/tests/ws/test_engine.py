@@ -136,3 +136,24 @@ async def test_the_session_opening_broadcasts_a_market_status_packet_before_the_
     frames = [await outbox.get() for _ in range(len(outbox))]
     kinds = [type(codec.FeedDecoder().decode(f)[0]) for f in frames if isinstance(f, bytes)]
     assert kinds == [codec.PrevClose, codec.MarketStatus, codec.Ticker, codec.Ticker]
+
+
+async def test_a_run_until_barrier_holds_the_engine_there_and_moving_it_continues_the_same_grid() -> None:
+    engine, controller, wall, broker, _ = an_engine(OPEN)
+    controller.run_until(OPEN + timedelta(seconds=2))
+    engine.start()
+    try:
+        wall.advance(60)  # a minute of wall time: the market still stands at the barrier
+        await broker.wait_for_steps(3)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert controller.now() == OPEN + timedelta(seconds=2)
+        assert broker.steps == [OPEN + timedelta(seconds=k) for k in range(3)]
+        controller.run_until(OPEN + timedelta(seconds=4))
+        wall.advance(60)
+        await broker.wait_for_steps(5)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    finally:
+        await engine.stop()
+    assert broker.steps == [OPEN + timedelta(seconds=k) for k in range(5)]  # none twice, none skipped

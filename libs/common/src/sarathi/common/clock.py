@@ -139,7 +139,7 @@ class SimClock:
             if now >= instant:
                 return
             changed = self._changed
-            if self._state.paused:
+            if self._state.stopped_at(now):  # paused, or held at the barrier: only a change moves it
                 await changed.wait()
                 continue
             wall_delay = (instant - now).total_seconds() / float(self._state.speed)

@@ -33,7 +33,15 @@ class SimClockController:
         self._state = self._make_state(start, speed, paused=False)
         self.clock = SimClock(self._state, wall=wall)
 
-    def _make_state(self, market: datetime, speed: Decimal, *, paused: bool) -> SimClockState:
+    def _make_state(
+        self,
+        market: datetime,
+        speed: Decimal,
+        *,
+        paused: bool,
+        run_until: datetime | None = None,
+        wall: datetime | None = None,
+    ) -> SimClockState:
         require_aware(market)
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise ClockSettingError(f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed}")
@@ -42,9 +50,10 @@ class SimClockController:
             correlation_id="sim-clock",
             event_time=market,
             market_start=market,
-            wall_start=self._wall(),
+            wall_start=self._wall() if wall is None else wall,
             speed=speed,
             paused=paused,
+            run_until=run_until,
         )
 
     @property
@@ -70,10 +79,31 @@ class SimClockController:
 
     def pause(self) -> SimClockState:
         if not self._state.paused:
-            self._publish(self._make_state(self.now(), self._state.speed, paused=True))
+            state = self._state
+            self._publish(self._make_state(self.now(), state.speed, paused=True, run_until=state.run_until))
         return self._state
 
     def resume(self) -> SimClockState:
         if self._state.paused:
-            self._publish(self._make_state(self._state.market_start, self._state.speed, paused=False))
+            state = self._state
+            self._publish(
+                self._make_state(state.market_start, state.speed, paused=False, run_until=state.run_until)
+            )
+        return self._state
+
+    def run_until(self, barrier: datetime | None) -> SimClockState:
+        """Hold market time at `barrier` once it gets there (None: run on); the timeline continues.
+
+        The new anchor is the market time of the old state at the same wall instant, so no clock
+        following the states jumps, and the engine keeps its grid (`is_continuation`).
+        """
+        state, wall = self._state, self._wall()
+        market = state.market_time_at(wall)
+        if barrier is not None and require_aware(barrier) < market:
+            raise ClockSettingError(
+                f"run_until {barrier.isoformat()} is before market time {market.isoformat()}"
+            )
+        self._publish(
+            self._make_state(market, state.speed, paused=state.paused, run_until=barrier, wall=wall)
+        )
         return self._state

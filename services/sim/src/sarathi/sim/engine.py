@@ -75,13 +75,17 @@ class Grid:
 
 
 def is_restart(previous: SimClockState, state: SimClockState) -> bool:
-    """A new clock state that starts a new grid: anything but a pause or the resume of a pause."""
+    """A new clock state that starts a new grid: anything but a pause, the resume of a pause or
+    a move of the `run_until` barrier (the same timeline, re-anchored where it stood)."""
     if state.paused:
         return False
     resumed = (
         previous.paused and state.market_start == previous.market_start and state.speed == previous.speed
     )
-    return not resumed
+    continued = state.speed == previous.speed and state.market_start == previous.market_time_at(
+        state.wall_start
+    )
+    return not (resumed or continued)
 
 
 class Engine:

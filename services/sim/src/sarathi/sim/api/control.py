@@ -5,6 +5,7 @@
 | `GET /sim/clock` | | the clock state, market time now, the engine's grid step |
 | `POST /sim/clock` | `{"start": ISO-8601 with offset, "speed": n, "paused": false}` | restart market time |
 | `POST /sim/clock/pause`, `/resume` | | pause / resume market time |
+| `POST /sim/clock/run-until` | `{"run_until": ISO-8601 with offset, or null}` | stop market time there |
 | `POST /sim/scenario` | `{"underlying": "NIFTY", "path": [[s, price], ...]}` | script an index path |
 | `POST /sim/scenario` | `{"security_id": "...", "path": [[s, price], ...]}` | script a premium path |
 | (scenario) | `s`: seconds from market-now (see `script_start`); the market holds the last value | |
@@ -78,6 +79,10 @@ class ClockRequest(_Body):
     paused: bool = False
 
 
+class RunUntilRequest(_Body):
+    run_until: AwareDatetime | None
+
+
 Seconds = Annotated[float, Field(ge=0, le=7 * 86400, allow_inf_nan=False)]
 Price = Annotated[Decimal, Field(gt=0, le=10_000_000, allow_inf_nan=False)]
 
@@ -148,6 +153,7 @@ def clock_view(targets: ControlTargets) -> dict[str, Any]:
         "wall_start": state.wall_start.isoformat(),
         "speed": str(state.speed),
         "paused": state.paused,
+        "run_until": None if state.run_until is None else state.run_until.isoformat(),
         "now": targets.controller.now().isoformat(),
         "step_seconds": targets.engine.grid.step.total_seconds(),
         "next_step": targets.engine.next_instant.isoformat(),
@@ -232,6 +238,19 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
         except ControlError as exc:
             return exc.response()
         targets.controller.resume()
+        return JSONResponse(clock_view(targets))
+
+    @router.post("/clock/run-until")
+    async def run_until(request: Request) -> JSONResponse:
+        try:
+            _check_clock_free(targets)
+            body = _parse(RunUntilRequest, await request.body())
+            try:
+                targets.controller.run_until(body.run_until)
+            except ClockSettingError as exc:
+                raise ControlError(422, "invalid_clock", str(exc)) from None
+        except ControlError as exc:
+            return exc.response()
         return JSONResponse(clock_view(targets))
 
     @router.post("/scenario")
