@@ -5,7 +5,9 @@
 #
 #   docker build --build-arg SERVICE=orders -t sarathi/orders:latest .
 #
-# docker-compose.yml and deploy/k8s use the images as sarathi/<service>:<tag>.
+# docker-compose.yml and deploy/k8s use the images as sarathi/<service>:<tag>. An image holds its
+# member and that member's workspace dependencies only (not the `sarathi` CLI of apps/cli): the
+# instrument-sync CronJob runs `python -m sarathi.execution.refdata sync` in the execution image.
 
 ARG PYTHON_IMAGE=python:3.11-slim-trixie
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13

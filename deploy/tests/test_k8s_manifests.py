@@ -255,7 +255,8 @@ def test_instrument_sync_runs_on_weekday_mornings_before_the_open(
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     template = cronjob["spec"]["jobTemplate"]["spec"]["template"]
     (container,) = template["spec"]["containers"]
-    assert container["command"] == ["sarathi", "instruments", "sync"]
+    # What `sarathi instruments sync` runs; the image has no `sarathi` CLI (test_image_commands.py).
+    assert container["command"] == ["python", "-m", "sarathi.execution.refdata", "sync"]
     assert template["metadata"]["labels"]["sarathi.dev/database"] == "true", "it writes reference data"
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sarathi.common.messages.fields import Leg
 from sarathi.common.metrics import ServiceMetrics
+
+PLACEMENT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+TIME_TO_FILL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
 
 class OrdersMetrics:
@@ -44,3 +48,21 @@ class OrdersMetrics:
         self.commands = metrics.counter(
             "commands", "Commands handled, by kind and outcome", ("kind", "outcome")
         )
+        self.placement_seconds = metrics.histogram(
+            "placement",
+            "seconds",
+            "A command's order from the first send to a known outcome, by outcome (wall time)",
+            ("outcome",),
+            buckets=PLACEMENT_BUCKETS,
+        )
+        self.time_to_fill = metrics.histogram(
+            "time_to_fill",
+            "seconds",
+            "Our entry or exit order accepted to each of its fills, by leg (market time)",
+            ("leg",),
+            buckets=TIME_TO_FILL_BUCKETS,
+        )
+
+    def observe_fill(self, leg: Leg, seconds: float) -> None:
+        """`Recorder(on_fill=...)`: one fill of our entry or exit order, `seconds` after acceptance."""
+        self.time_to_fill.labels(leg=leg.value.lower()).observe(seconds)

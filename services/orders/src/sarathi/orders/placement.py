@@ -21,6 +21,7 @@ command is not acked and comes back later.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,7 @@ class Placement:
         backoff: Backoff | None = None,
         max_placements: int = 3,
         jitter: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._store = store
         self._resolver = resolver
@@ -77,15 +79,28 @@ class Placement:
         self._backoff = backoff or Backoff()
         self._max_placements = max_placements
         self._jitter = jitter
+        self._monotonic = monotonic
 
-    async def place(  # noqa: PLR0911 - one return per outcome in the module docstring's table
-        self, command_id: str, send: Send, order_values: dict[str, Any]
-    ) -> Outcome:
-        """Drive the command's order to a known outcome. `order_values` describe its order row."""
+    async def place(self, command_id: str, send: Send, order_values: dict[str, Any]) -> Outcome:
+        """Drive the command's order to a known outcome. `order_values` describe its order row.
+
+        How long that took (wall time, from here to the outcome, resolutions and retries
+        included) is observed by outcome; a command already finished is not timed again.
+        """
         async with self._store.transaction() as tx:
             command = await tx.command(command_id)
         assert command is not None, "store the command before placing"
-        status, attempts = command.status, command.attempts
+        if command.status in FINISHED:
+            return Outcome(command.status)
+        started = self._monotonic()
+        outcome = await self._drive(command_id, command.status, command.attempts, send, order_values)
+        seconds = self._monotonic() - started
+        self._metrics.placement_seconds.labels(outcome=outcome.status.lower()).observe(seconds)
+        return outcome
+
+    async def _drive(  # noqa: PLR0911 - one return per outcome in the module docstring's table
+        self, command_id: str, status: str, attempts: int, send: Send, order_values: dict[str, Any]
+    ) -> Outcome:
         transient_retries = 0
         started = self._clock.now()
         while status not in FINISHED:

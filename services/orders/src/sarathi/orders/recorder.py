@@ -36,14 +36,25 @@ _AVERAGE = Decimal("0.0001")
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What one report changed: fills added and whether the status moved."""
+    """What one report changed: fills added, whether the status moved, and how long each new fill
+    of our entry or exit orders took (`time_to_fill`)."""
 
     fills: int = 0
     status_changed: bool = False
+    times_to_fill: tuple[tuple[Leg, float], ...] = ()
 
     @property
     def changed(self) -> bool:
         return self.fills > 0 or self.status_changed
+
+
+def time_to_fill(row: OrderRow, fill: Fill, now: datetime) -> float | None:
+    """Seconds from our order's row (written when the broker accepted or first reported it) to
+    `fill`, on the clock's time; None for orders not of ours and for a super order's target and
+    stop-loss legs, which rest by design (their wait is the trade's, not the venue's)."""
+    if row.command_id == ids.EXTERNAL_COMMAND or row.leg not in (Leg.ENTRY, Leg.EXIT):
+        return None
+    return max(0.0, ((fill.at or now) - row.created_at).total_seconds())
 
 
 def day_start(now: datetime) -> datetime:
@@ -59,11 +70,13 @@ class Recorder:
         *,
         on_change: Callable[[], None] = lambda: None,
         on_short: Callable[[], None] = lambda: None,
+        on_fill: Callable[[Leg, float], None] = lambda _leg, _seconds: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._on_change = on_change  # wakes the outbox publisher
         self._on_short = on_short  # a broken invariant seen: for a metric and an alarm
+        self._on_fill = on_fill  # (leg, seconds) of each new fill of ours, once committed
         self.short_positions = 0
 
     async def record(self, report: BrokerOrder, trades: Sequence[BrokerTrade] = ()) -> Recorded:
@@ -73,6 +86,8 @@ class Recorder:
             result = await self._apply(tx, row, report, trades)
         if result.changed:
             self._on_change()
+        for leg, seconds in result.times_to_fill:
+            self._on_fill(leg, seconds)
         return result
 
     # finding the row ------------------------------------------------------------------------------
@@ -167,7 +182,10 @@ class Recorder:
             await tx.add_event(*events.accepted(row, now), now)
         position = position_of(await tx.contract_fills(row.contract, day_start(now)))
         underlying = await self._underlying(tx, row)
+        times: list[tuple[Leg, float]] = []
         for fill in applied.fills:
+            if row.leg is not None and (seconds := time_to_fill(row, fill, now)) is not None:
+                times.append((row.leg, seconds))
             await tx.insert_fill(
                 order_id=row.id, key=fill.key, quantity=fill.quantity, price=fill.price, at=fill.at or now
             )
@@ -185,7 +203,11 @@ class Recorder:
             await tx.add_event(*event, now)
         if ours and applied.terminal is OrderStatus.REJECTED:
             await tx.add_event(*events.rejected(row, code=None, reason=report.reason, now=now), now)
-        return Recorded(fills=len(applied.fills), status_changed=after.status is not row.status)
+        return Recorded(
+            fills=len(applied.fills),
+            status_changed=after.status is not row.status,
+            times_to_fill=tuple(times),
+        )
 
     async def _underlying(self, tx: Tx, row: OrderRow) -> Underlying | None:
         name = row.underlying or await tx.underlying_of(row.contract)

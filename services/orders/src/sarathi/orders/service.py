@@ -89,8 +89,9 @@ class OrdersService:
         self.store = Store(engine)
         self.publisher = OutboxPublisher(self.store, bus, clock)
         self.recorder = Recorder(
-            self.store, clock, on_change=self.publisher.wake, on_short=self.metrics.short_positions.inc
-        )
+            self.store, clock, on_change=self.publisher.wake, on_short=self.metrics.short_positions.inc,
+            on_fill=self.metrics.observe_fill,
+        )  # fmt: skip
         self.resolver = Resolver(
             self.broker,
             clock,

@@ -115,6 +115,8 @@ class RiskLoop:
         metrics, guardian = self._metrics, self._guardian
         metrics.day_pnl.labels("gross").set(float(day.pnl.gross))
         metrics.day_pnl.labels("net").set(float(day.pnl.net))
+        # Beside the P&L, so "near the limit" is a ratio of two gauges (deploy/prometheus/alerts.yml).
+        metrics.daily_loss_limit.set(float(guardian.rules.daily_loss_limit))
         positions = guardian.book.all()
         for status in Status:
             metrics.positions.labels(status.value).set(sum(p.status is status for p in positions))

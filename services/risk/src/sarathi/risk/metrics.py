@@ -38,3 +38,6 @@ class RiskMetrics(ServiceMetrics):
             "trading_state", "state", "1 for the current trading state", ("state",)
         )
         self.daily_loss_breaches = self.counter("daily_loss_breaches", "Daily loss limit breaches")
+        self.daily_loss_limit = self.gauge(
+            "daily_loss_limit", "inr", "The daily loss limit: net P&L at or below minus this halts trading"
+        )
