@@ -20,7 +20,7 @@ class RecordingRest(DhanRest):
         super().__init__(client_id="1", access_token=SecretStr("t"), base_url="http://127.0.0.1:9")
         self.calls = 0
 
-    async def call(self, category: Category, call: Any, *, changes_state: bool) -> Any:
+    async def call(self, category: Category, call: Any, *, changes_state: bool, key: Any = None) -> Any:
         self.calls += 1
         return {"orderId": "59", "orderStatus": "PENDING"}
 

@@ -43,7 +43,10 @@ class SlidingWindows:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacing: Pacing | None = None,
     ) -> None:
+        if pacing is not None:
+            monotonic, sleep = pacing.monotonic, pacing.sleep
         if not windows or any(seconds <= 0 or cap <= 0 for seconds, cap in windows):
             raise ValueError(f"windows must be positive (seconds, cap) pairs, got {windows}")
         self.windows = windows

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from enum import StrEnum
 from typing import Any, cast
 
@@ -32,7 +32,7 @@ class Category(StrEnum):
     DATA = "data"
     QUOTE = "quote"
     NON_TRADING = "non_trading"
-    OPTION_CHAIN = "option_chain"  # one unique request per 3 s; we simply space all chain calls 3 s apart
+    OPTION_CHAIN = "option_chain"  # one unique request per 3 s: limited per `key` (underlying, expiry)
 
 
 ORDER_WINDOW_MARGIN_SECONDS = 0.1
@@ -100,10 +100,12 @@ class DhanRest:
         self._timeout = timeout_seconds
         self._sdk = _sdk(client_id, access_token, base_url, timeout_seconds)
         self._on_wait = on_wait
+        self._pacing = pacing
         self._limiters = {
-            category: SlidingWindows(windows, monotonic=pacing.monotonic, sleep=pacing.sleep)
+            category: SlidingWindows(windows, pacing=pacing)
             for category, windows in (limits or DEFAULT_LIMITS).items()
         }
+        self._keyed: dict[tuple[Category, Hashable], SlidingWindows] = {}  # a handful of chains
 
     @property
     def client_id(self) -> str:
@@ -113,14 +115,28 @@ class DhanRest:
         """Use a renewed token from the next call on (calls in flight finish with the old one)."""
         self._sdk = _sdk(self._client_id, access_token, self._base_url, self._timeout)
 
-    async def call(self, category: Category, call: SdkCall, *, changes_state: bool) -> Any:
+    def _limiter(self, category: Category, key: Hashable | None) -> SlidingWindows:
+        if key is None:
+            return self._limiters[category]
+        limiter = self._keyed.get((category, key))
+        if limiter is None:
+            limiter = SlidingWindows(self._limiters[category].windows, pacing=self._pacing)
+            self._keyed[category, key] = limiter
+        return limiter
+
+    async def call(
+        self, category: Category, call: SdkCall, *, changes_state: bool, key: Hashable | None = None
+    ) -> Any:
         """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`.
+
+        `key` gives the call its own limiter within the category, for limits Dhan counts per
+        unique request (the option chain: per underlying and expiry, since API v2.5).
 
         The SDK validates some arguments itself and raises `ValueError` before sending anything:
         that is a rejection of ours, never an unknown outcome.
         """
         # The call holds its rate-limit slot until it completes (see `SlidingWindows.slot`).
-        async with self._limiters[category].slot() as waited:
+        async with self._limiter(category, key).slot() as waited:
             if waited > 0 and self._on_wait is not None:
                 self._on_wait(category, waited)
             sdk = self._sdk

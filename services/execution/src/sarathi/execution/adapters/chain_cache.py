@@ -44,6 +44,7 @@ class DhanChainSource:
             Category.OPTION_CHAIN,
             lambda sdk: sdk.option_chain(scrip, segment, expiry.isoformat()),
             changes_state=False,
+            key=(underlying, expiry),  # Dhan limits each unique (underlying, expiry) to one per 3 s
         )
 
 
