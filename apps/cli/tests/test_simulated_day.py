@@ -2,10 +2,11 @@
 
 The same code path as `sarathi run` (`sarathi.cli.day`): sim with its clock paused at 14:00 IST,
 the instrument sync from it, orders, feed, signals, execution and risk started as
-`python -m sarathi.<service>` on free ports, then the session to 15:20 at 100×. The NIFTY market
-is scripted: a clear up-trend from the start, and a reversal as soon as risk reports a position's
-trail armed. At the end, after risk's 15:15 square-off, the clock is paused and our books are
-compared with the broker's (`GET /sim/state`).
+`python -m sarathi.<service>` on free ports, then the session to 15:20 at 100×, held at each bar
+close until the system has decided about it; entries are MARKET orders (see below). The NIFTY
+market is scripted: a clear up-trend from the start, and a reversal as soon as risk reports a
+position's trail armed. At the end, after risk's 15:15 square-off, the clock is paused and our
+books are compared with the broker's (`GET /sim/state`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ PLAN = days.DayPlan(
     extra_env={
         "SARATHI_SIGNALS_UNDERLYINGS": '["NIFTY"]',
         "SARATHI_EXECUTION_UNDERLYINGS": '["NIFTY"]',
-        # At 100× a decision waits up to 3 wall seconds (= 5 market minutes) for Dhan's option-chain
-        # rate limit, so a LIMIT at the chain's ask can be left behind by a steep trend: buy at market.
+        # A LIMIT at the ask, placed while the market is held at a bar close, fills at the next step
+        # only if the ask has not risen past it; in this steep scripted up-trend it has (tried: the
+        # only entry came at 14:40, after the trend): buy at market.
         "SARATHI_EXECUTION_ENTRY_ORDER_TYPE": "MARKET",
     },
 )

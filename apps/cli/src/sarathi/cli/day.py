@@ -13,6 +13,7 @@ few steps, or every gap between two steps would count as a stale connection.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -26,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sarathi.cli.barriers import BarCloseBarriers, BarrierStats
 from sarathi.cli.books import Books, load_books
 from sarathi.cli.control import ControlClient
 from sarathi.cli.progress import ProgressLine, Sample, take_sample
@@ -33,6 +35,7 @@ from sarathi.cli.report import reconcile
 from sarathi.cli.simclient import SimClient
 from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
 from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.instruments import Underlying
 
 DEFAULT_DAY = date(2026, 9, 16)  # a Wednesday: no index expires that day
 DEFAULT_SEED = 20260915
@@ -50,7 +53,14 @@ class DayPlan:
     start: time = SESSION_OPEN
     end: time = SESSION_CLOSE
     feed_steps_per_wall_second: int = 40
+    hold_at_bar_closes: bool = True  # see `sarathi.cli.barriers`: same seed, same trades
     extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def underlyings(self) -> int:
+        """How many underlyings signals decides on (every one at each bar close)."""
+        chosen = self.extra_env.get("SARATHI_SIGNALS_UNDERLYINGS")
+        return len(json.loads(chosen)) if chosen else len(Underlying)
 
     @property
     def start_at(self) -> datetime:
@@ -101,6 +111,7 @@ class System:
     risk: ControlClient
     token: str
     env: dict[str, str]
+    barriers: BarrierStats = field(default_factory=BarrierStats)
 
     @property
     def database_url(self) -> str:
@@ -158,26 +169,61 @@ def run_session(
     running: System,
     plan: DayPlan,
     progress: ProgressLine | None = None,
+    *,
     on_sample: Callable[[Sample], None] | None = None,
     poll_seconds: float = 1.0,
 ) -> list[Sample]:
-    """Resume the clock, sample until the plan's end (market time), pause. Returns the samples."""
+    """Resume the clock, sample until the plan's end (market time), pause. Returns the samples.
+
+    With `plan.hold_at_bar_closes`, market time is held at every bar close until the system has
+    decided about the bar (`sarathi.cli.barriers`, figures in `running.barriers`).
+    """
+    barriers = None
+    if plan.hold_at_bar_closes:
+        barriers = BarCloseBarriers(running.database_url, plan.underlyings, stats=running.barriers)
+    try:
+        return _run_session(running, plan, progress, on_sample, poll_seconds, barriers)
+    finally:
+        if barriers is not None:
+            barriers.close()
+
+
+def _run_session(  # noqa: PLR0917 (private; the public signature above is keyword-only)
+    running: System,
+    plan: DayPlan,
+    progress: ProgressLine | None,
+    on_sample: Callable[[Sample], None] | None,
+    poll_seconds: float,
+    barriers: BarCloseBarriers | None,
+) -> list[Sample]:
     samples: list[Sample] = []
     started = walltime.monotonic()
+    barrier = BarCloseBarriers.next_close(plan.start_at, plan.end_at) if barriers else plan.end_at
+    running.sim.run_until(barrier)
     running.sim.resume()
+    last_sample = 0.0
     try:
         while True:
-            sample = take_sample(running.sim, running.risk, samples[-1] if samples else None)
-            samples.append(sample)
-            if progress is not None:
-                progress.show(sample, walltime.monotonic() - started)
-            if on_sample is not None:
-                on_sample(sample)
-            left = (plan.end_at - sample.market_time).total_seconds()
-            if left <= 0:
+            now = running.sim.now()
+            if barriers is not None and now >= barrier:
+                barriers.wait(barrier, running.sim.now)
+            if now >= plan.end_at or walltime.monotonic() - last_sample >= poll_seconds:
+                sample = take_sample(running.sim, running.risk, samples[-1] if samples else None)
+                samples.append(sample)
+                last_sample = walltime.monotonic()
+                if progress is not None:
+                    progress.show(sample, last_sample - started)
+                if on_sample is not None:
+                    on_sample(sample)
+            if now >= plan.end_at:
                 break
+            if now >= barrier:
+                barrier = BarCloseBarriers.next_close(barrier, plan.end_at)
+                running.sim.run_until(barrier)
+                continue
             # Wall-clock pacing of an HTTP poll; market time is the sim's.
-            walltime.sleep(min(poll_seconds, max(0.01, left / float(plan.speed))))
+            left = (barrier - now).total_seconds() / float(plan.speed)
+            walltime.sleep(min(poll_seconds, max(0.002, left)))
     finally:
         running.sim.pause()
     if progress is not None:

@@ -71,6 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 say(
                     f"Session over at {samples[-1].market_time:%H:%M:%S} IST; reconciling with the broker ..."
                 )
+                if plan.hold_at_bar_closes:
+                    say(f"Bar closes: {running.barriers.summary()}.")
                 books, state = days.settle(running)
                 info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds)
                 indices = _indices(running.sim, plan.day, samples, books_underlyings(books))

@@ -44,6 +44,11 @@ class SimClient:
     def resume(self) -> dict[str, Any]:
         return self._ok(self._http.post("/sim/clock/resume"))
 
+    def run_until(self, barrier: datetime | None) -> dict[str, Any]:
+        """Stop market time at `barrier` once it gets there (None: run on)."""
+        body = {"run_until": None if barrier is None else barrier.isoformat()}
+        return self._ok(self._http.post("/sim/clock/run-until", json=body))
+
     def set_speed(self, speed: Decimal) -> dict[str, Any]:
         """Keep market time where it is and change the speed (the clock restarts from now)."""
         body = {"start": self.now().isoformat(), "speed": str(speed)}
