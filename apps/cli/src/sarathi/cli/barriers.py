@@ -1,5 +1,6 @@
 """Bar-close barriers: the simulated day holds market time at every bar close until the system
-has decided about that bar, so the same seed gives the same trades however busy the machine is.
+has decided about that bar, so a seed gives the same bars, signals and entries however busy the
+machine is (not yet the same exits: see the end of this docstring).
 
 At 200× five milliseconds of wall time are a market second. Left running, the market would move
 on while execution is still choosing a strike: the option chain it reads, the price its order

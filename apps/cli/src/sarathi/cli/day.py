@@ -53,7 +53,7 @@ class DayPlan:
     start: time = SESSION_OPEN
     end: time = SESSION_CLOSE
     feed_steps_per_wall_second: int = 40
-    hold_at_bar_closes: bool = True  # see `sarathi.cli.barriers`: same seed, same trades
+    hold_at_bar_closes: bool = True  # `sarathi.cli.barriers`: decisions independent of load
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
