@@ -19,6 +19,7 @@ from hypothesis.stateful import (
 )
 
 from sarathi.sim.broker.models import BrokerError, LegName, Product, Side
+from sarathi.sim.broker.port import BrokerActivity
 from sarathi.sim.broker.positions import Position
 
 TICK = Decimal("0.05")
@@ -116,6 +117,20 @@ def test_random_sessions_never_go_short_nor_fill_a_leg_twice(build: Any) -> None
                 fired = [leg for leg in parent["legDetails"] if leg["triggeredQuantity"] > 0]
                 assert len(fired) <= 1
                 assert sum(leg["triggeredQuantity"] for leg in fired) <= parent["filledQty"]
+
+        @invariant()
+        def activity_counts_what_the_books_show(self) -> None:
+            open_states = ("TRANSIT", "PENDING", "PART_TRADED")
+            broker = self.kit.broker
+            waiting_legs = sum(
+                leg["orderStatus"] == "PENDING"
+                for parent in broker.super_order_list()
+                if parent["orderStatus"] in open_states and parent["filledQty"] == 0
+                for leg in parent["legDetails"]
+            )
+            working = sum(o["orderStatus"] in open_states for o in broker.order_book()) + waiting_legs
+            open_positions = sum(p["netQty"] != 0 for p in broker.positions())
+            assert broker.activity() == BrokerActivity(working, open_positions)
 
         @invariant()
         def pnl_is_cash_plus_mark(self) -> None:

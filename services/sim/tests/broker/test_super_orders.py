@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sarathi.sim.broker.models import BrokerError, LegName, OrderType, PlaceSuperOrder, Side
+from sarathi.sim.broker.port import BrokerActivity
 
 
 def entered(kit: Any, **kw: Any) -> str:
@@ -187,3 +188,14 @@ def test_a_partly_filled_entry_arms_legs_for_the_filled_quantity_and_a_fired_leg
     assert kit.super_order(order_id)["orderStatus"] == "CLOSED"
     assert kit.order(order_id)["orderStatus"] == "CANCELLED"
     assert kit.net_qty() == 0
+
+
+def test_activity_counts_open_orders_waiting_exit_legs_and_open_positions(kit: Any) -> None:
+    assert kit.broker.activity() == BrokerActivity(working_orders=0, open_positions=0)
+    order_id = kit.super_buy(price="100", stop="90", target="120")
+    assert kit.broker.activity() == BrokerActivity(3, 0)  # the entry, and both legs waiting for its fill
+    kit.tick("99.95", bid="99.90", ask="100.00")
+    assert kit.order(order_id)["orderStatus"] == "TRADED"
+    assert kit.broker.activity() == BrokerActivity(2, 1)  # the two armed legs, the long
+    kit.tick("120", bid="119.95", ask="120.05")  # the target fires, the stop is cancelled
+    assert kit.broker.activity() == BrokerActivity(0, 0)

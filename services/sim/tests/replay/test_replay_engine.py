@@ -13,7 +13,7 @@ import pytest
 
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import Underlying
-from sarathi.sim.broker.port import AlertListener
+from sarathi.sim.broker.port import AlertListener, BrokerActivity
 from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
 from sarathi.sim.settings import MarketSource, SimSettings
 from sarathi.sim.testing import recordings as rec
@@ -57,6 +57,9 @@ class StepLog:
 
     def snapshot(self) -> dict[str, object]:
         return {}
+
+    def activity(self) -> BrokerActivity:
+        return BrokerActivity(0, 0)
 
     async def until(self, instant: datetime) -> None:
         async with asyncio.timeout(TIMEOUT):

@@ -3,6 +3,7 @@
 | call | body | effect |
 |---|---|---|
 | `GET /sim/clock` | | the clock state, market time now, the engine's grid step |
+| `GET /sim/progress` | | how far the engine has got and what could still move (cheap, for lockstep) |
 | `POST /sim/clock` | `{"start": ISO-8601 with offset, "speed": n, "paused": false}` | restart market time |
 | `POST /sim/clock/pause`, `/resume` | | pause / resume market time |
 | `POST /sim/clock/run-until` | `{"run_until": ISO-8601 with offset, or null}` | stop market time there |
@@ -160,6 +161,24 @@ def clock_view(targets: ControlTargets) -> dict[str, Any]:
     }
 
 
+def progress_view(targets: ControlTargets) -> dict[str, Any]:
+    """What a driver holding the clock at each step polls: cheap (no serialised books)."""
+    activity = targets.broker.activity()
+    run_until = targets.controller.state.run_until
+    return {
+        "now": targets.controller.now().isoformat(),
+        "run_until": None if run_until is None else run_until.isoformat(),
+        "next_step": targets.engine.next_instant.isoformat(),
+        "order_update_frames": targets.order_updates.frames_sent,
+        "feed_subscriptions": [
+            {"segment": segment, "security_id": security_id}
+            for segment, security_id in targets.feed.subscribed()
+        ],
+        "working_orders": activity.working_orders,
+        "open_positions": activity.open_positions,
+    }
+
+
 def apply_fault(targets: ControlTargets, fault: AnyFault) -> None:
     """Apply `fault` and keep the parts that mirror the fault state in step with it."""
     targets.faults.apply(fault, targets.monotonic())
@@ -206,6 +225,10 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
     @router.get("/clock")
     async def get_clock() -> JSONResponse:
         return JSONResponse(clock_view(targets))
+
+    @router.get("/progress")
+    async def get_progress() -> JSONResponse:
+        return JSONResponse(progress_view(targets))
 
     @router.post("/clock")
     async def set_clock(request: Request) -> JSONResponse:

@@ -4,6 +4,10 @@ fills (trade + position + alert) and alert delivery.
 Everything here is deterministic: ids come from counters and the injected clock, quotes from the
 `MarketView` at the instant asked. Nothing here decides *whether* an order fills; `orders`,
 `super_orders` and the engine do.
+
+Every status change goes through `set_status` (and every new order through `add`, or `accept`
+for an exit leg), which keeps an index of the open orders: `open_orders()` costs what is open,
+not the whole day's book.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Book:
         self.now = now
         self.config = config
         self.orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}  # the open ones of `orders`, in the same (creation) order
         self.trades: list[Trade] = []
         self.positions = PositionBook()
         self._listeners: list[AlertListener] = []
@@ -85,12 +90,20 @@ class Book:
                 log.exception("sim_broker_alert_listener_failed", order_id=order.order_id)
 
     # state changes -----------------------------------------------------------------------------
+    def _track(self, order: Order) -> None:
+        if order.status.is_open:
+            self._open.setdefault(order.order_id, order)
+        else:
+            self._open.pop(order.order_id, None)
+
     def add(self, order: Order) -> None:
         self.orders[order.order_id] = order
+        self._track(order)
         self.emit(order, order.created_at)
 
     def set_status(self, order: Order, status: OrderStatus, at: datetime, reason: str = "") -> None:
         order.status = status
+        self._track(order)
         order.updated_at = at
         if reason:
             order.oms_error = reason
@@ -121,4 +134,5 @@ class Book:
         return trade
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self.orders.values() if o.status.is_open]
+        """The orders not in a final state, oldest first (from the index: O(open orders))."""
+        return list(self._open.values())

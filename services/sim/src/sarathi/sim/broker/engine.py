@@ -38,7 +38,7 @@ from sarathi.sim.broker.models import (
     Side,
     order_error,
 )
-from sarathi.sim.broker.port import AlertListener
+from sarathi.sim.broker.port import AlertListener, BrokerActivity
 from sarathi.sim.broker.super_model import SuperOrder
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.view import MarketView
@@ -85,6 +85,25 @@ class PaperBroker:
             "killSwitch": self.controls.kill_switch_status(),
             "pnlExit": self.controls.pnl_exit_status(),
         }
+
+    def activity(self) -> BrokerActivity:
+        """Open orders (armed exit legs among them) plus the live exit legs of super orders whose
+        entry has not filled yet (no order of their own yet, but they will work once it fills);
+        positions with a non-zero net quantity. Costs the open orders and the positions only."""
+        working = self._book.open_orders()
+        waiting_legs = 0
+        for order in working:
+            so = (
+                self._supers.get(order.super_id)
+                if order.leg is LegName.ENTRY_LEG and order.super_id
+                else None
+            )
+            if so is not None and not so.closed:
+                waiting_legs += sum(1 for leg in so.live_legs() if leg.order is None)
+        return BrokerActivity(
+            working_orders=len(working) + waiting_legs,
+            open_positions=len(self._book.positions.open_positions()),
+        )
 
     # orders --------------------------------------------------------------------------------------
     def _refuse_when_killed(self) -> None:

@@ -1,8 +1,8 @@
 """Test doubles for the sim's market model and paper broker (deterministic, tiny).
 
 `ToyMarket` prices every instrument as a pure function of (seed, security id, instant), so the
-same seed gives the same quotes; `RecordingBroker` records the steps it is given and emits
-whatever alerts a test hands it.
+same seed gives the same quotes; `RecordingBroker` records the steps it is given, emits
+whatever alerts a test hands it and reports whatever activity a test sets.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.domain.instruments import Underlying
-from sarathi.sim.broker.port import AlertListener, OrderAlert
+from sarathi.sim.broker.port import AlertListener, BrokerActivity, OrderAlert
 from sarathi.sim.instruments import SimInstrument, Universe
 from sarathi.sim.market.view import Quote
 
@@ -93,6 +93,8 @@ class RecordingBroker:
     def __init__(self) -> None:
         self.steps: list[datetime] = []
         self._listeners: list[AlertListener] = []
+        self.working_orders = 0
+        self.open_positions = 0
 
     def step(self, now: datetime) -> None:
         self.steps.append(now)
@@ -106,3 +108,6 @@ class RecordingBroker:
 
     def snapshot(self) -> dict[str, Any]:
         return {"orders": [], "trades": [], "positions": [], "steps": len(self.steps)}
+
+    def activity(self) -> BrokerActivity:
+        return BrokerActivity(self.working_orders, self.open_positions)

@@ -120,6 +120,12 @@ class FeedHub:
             self._disconnect(connection, TOKEN_EXPIRED)
         self._metrics.feed_connections.set(0)
 
+    def subscribed(self) -> list[tuple[str, str]]:
+        """Every instrument some socket subscribes now, as sorted unique (wire segment, security id)."""
+        return sorted(
+            {(i.segment.wire, i.security_id) for c in self._connections.values() for i in c.subscriptions}
+        )
+
     # -- requests ------------------------------------------------------------------------------
 
     def handle_request(self, connection: FeedConnection, text: str | bytes) -> None:

@@ -10,6 +10,13 @@ Then every alert of the paper broker goes to every logged-in socket as
 configured. While the `pause_order_updates` fault is active, alerts are held and delivered, in
 order, when it ends (wall time, as the fault is defined). Alerts that arrive while nobody is
 connected are gone, as at Dhan.
+
+One alert is one frame: the broker emits one alert per order state change and per fill (an
+exit leg's price or quantity change included), and the hub renders each into exactly one text
+frame for each socket logged in when it is delivered (never batched, never split).
+`OrderUpdateHub.frames_sent` counts those frames, once per (socket, frame), since the sim
+started; `GET /sim/progress` shows it, so a client that counts the frames it received can tell
+when it has seen everything sent so far.
 """
 
 from __future__ import annotations
@@ -72,7 +79,13 @@ def login_ok(frame: str | bytes, credentials: Credentials) -> bool:
 
 
 class OrderUpdateHub:
-    """Logged-in sockets and the alerts held back by the pause fault."""
+    """Logged-in sockets and the alerts held back by the pause fault.
+
+    One alert becomes one frame per logged-in socket. `frames_sent` counts the frames handed to
+    sockets' outboxes, once per (socket, frame): a held alert counts when it is released, not
+    when it is held; an alert with no socket, or refused by a socket that is closing (or too
+    slow), counts nothing.
+    """
 
     def __init__(
         self,
@@ -87,6 +100,7 @@ class OrderUpdateHub:
         self._case = status_case
         self._monotonic = monotonic
         self._outboxes: list[Outbox] = []
+        self._frames_sent = 0
         self._held: deque[str] = deque()
         self._release: asyncio.TimerHandle | None = None
         self._changed = asyncio.Event()
@@ -97,6 +111,11 @@ class OrderUpdateHub:
     @property
     def held(self) -> int:
         return len(self._held)
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames handed to sockets since the sim started, once per (socket, frame)."""
+        return self._frames_sent
 
     def _connections_changed(self) -> None:
         self._metrics.order_update_connections.set(len(self._outboxes))
@@ -143,6 +162,7 @@ class OrderUpdateHub:
     def _deliver(self, message: str) -> None:
         for outbox in self._outboxes:
             if outbox.put(message):
+                self._frames_sent += 1
                 self._metrics.order_updates.inc()
 
     def reschedule(self) -> None:
