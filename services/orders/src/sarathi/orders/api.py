@@ -78,6 +78,8 @@ def build_router(
             "order_update_connected": orders.updates.connected.is_set(),
             "order_update_connections": orders.updates.connections,
             "events_published": orders.publisher.published,
+            "order_update_frames": orders.updates.frames,
+            "outbox_pending": await orders.publisher.pending(),
         }
 
     return router

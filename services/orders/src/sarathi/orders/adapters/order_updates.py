@@ -10,6 +10,11 @@
   or in the instant before the login, is recorded from there.
 - Disconnects reconnect with capped exponential backoff and jitter; a connection that stayed up
   for a while resets the backoff.
+- `frames` counts the frames read, for the whole process (across reconnects), each once its
+  handling has finished: every alert recorded (its events committed to the outbox), skipped as
+  unmappable or, failing to record, left to the re-read; or the frame skipped as unparseable.
+  A frame whose handling is cancelled (the socket restarted under it) is not counted. The sim's
+  lockstep compares it with the frames the sim sent.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class OrderUpdateClient:
         self._on_alert = on_alert
         self._restart = asyncio.Event()
         self.connections = 0
+        self.frames = 0
         self.connected = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -134,6 +140,7 @@ class OrderUpdateClient:
             task = asyncio.get_running_loop().create_task(self._reread())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+            self.frames += 1
             return
         for alert in alerts:
             self._on_alert()
@@ -146,3 +153,4 @@ class OrderUpdateClient:
                 await self._on_report(report)
             except Exception:  # the database hiccupped: the re-read / reconciliation will record it
                 log.exception("order_update_record_failed", order=report.broker_order_id)
+        self.frames += 1  # only now: each recorded alert's outbox rows are committed

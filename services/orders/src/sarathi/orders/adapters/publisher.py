@@ -3,6 +3,10 @@
 Woken after every commit that queued events, and every `poll_seconds` in case a wake-up was lost
 (or a previous process crashed with events queued). A crash between publishing and marking
 republishes with the same `Nats-Msg-Id`, which JetStream de-duplicates.
+
+`pending()` is how many events are queued and not yet published, read from the outbox itself, so
+it is exact whoever queued them (the recorder, placement, an earlier process): a row counts from
+its commit until JetStream has acked it and it is marked published.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ class OutboxPublisher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def pending(self) -> int:
+        """Events committed to the outbox and not yet published (acked and marked)."""
+        return await self._store.unpublished_count()
 
     async def flush(self) -> int:
         """Publish everything queued now; returns how many events went out."""

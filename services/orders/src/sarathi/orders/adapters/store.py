@@ -217,6 +217,15 @@ class Store:
             rows = await connection.execute(query)
             return [(row[0], row[1], row[2], row[3]) for row in rows]
 
+    async def unpublished_count(self) -> int:
+        """How many queued events are not yet published: committed rows with no `published_at`.
+
+        Cheap enough to ask often: `published_at` is indexed, and only the (few) NULL entries are read.
+        """
+        query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
+
     async def mark_published(self, ids: Sequence[int], now: datetime) -> None:
         if ids:
             async with self.engine.begin() as connection:
