@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +22,11 @@ from sarathi.common.domain.control import TradingState
 from sarathi.common.messages.fields import ExitReason
 from sarathi.risk.api import build_router
 
-from ..builders import position_opened
+from ..builders import OPEN, position_opened
 from .support import TOKEN, Rig, risk_running
 
 MUTATING = ["/pause", "/resume", "/flatten", "/kill"]
-READING = ["/state", "/positions", "/pnl"]
+READING = ["/state", "/positions", "/pnl", "/progress"]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -138,6 +139,45 @@ async def test_positions_and_pnl_report_gross_net_hwm_and_tick_age() -> None:
         day = (await client.get("/pnl", headers=AUTH)).json()
         assert (day["gross"], day["unrealized_gross"], day["open_positions"]) == ("1600.00", "1600.00", 1)
         assert Decimal(day["net"]) == Decimal(day["gross"]) - Decimal(day["charges"])
+
+
+async def test_progress_reports_each_held_contract_and_its_latest_fully_processed_tick() -> None:
+    async with api(risk_evaluate_on_tick=True) as (rig, client):
+        rig.clock.advance(timedelta(seconds=1))
+        await rig.event(position_opened("sub-0001", when=rig.clock.now(), net=80, average="100"))
+        assert (await client.get("/progress")).status_code == 401
+        rig.clock.advance(timedelta(seconds=2))
+        await rig.tick("101")  # exchange time 09:15:03
+        reply = await client.get("/progress", headers=AUTH)
+        assert reply.status_code == 200
+        assert reply.json() == {
+            "now": (OPEN + timedelta(seconds=3)).isoformat(),
+            "contracts": [
+                {
+                    "segment": "NSE_FNO",
+                    "security_id": "52175",
+                    "held_since": (OPEN + timedelta(seconds=1)).isoformat(),
+                    "ticks_through": (OPEN + timedelta(seconds=3)).isoformat(),
+                }
+            ],
+            "positions_open": 1,
+            "positions_closing": 0,
+        }
+
+
+async def test_progress_lists_nothing_when_nothing_is_held() -> None:
+    async with api() as (_, client):
+        reply = (await client.get("/progress", headers=AUTH)).json()
+        assert (reply["contracts"], reply["positions_open"], reply["positions_closing"]) == ([], 0, 0)
+
+
+async def test_a_body_with_a_non_finite_number_gets_422_not_500() -> None:
+    async with api() as (rig, client):
+        headers = {**AUTH, "Content-Type": "application/json"}
+        for content in (b"[Infinity]", b'{"reason": NaN}'):
+            reply = await client.post("/pause", headers=headers, content=content)
+            assert reply.status_code == 422, reply.text
+        assert rig.service.control.state is TradingState.ACTIVE
 
 
 json_values = st.recursive(

@@ -1,4 +1,5 @@
-"""The operator control API (ARCHITECTURE §8): state, positions, P&L, pause, resume, flatten, kill.
+"""The operator control API (ARCHITECTURE §8): state, positions, P&L, progress, pause, resume,
+flatten, kill.
 
 Every route here needs `Authorization: Bearer <SARATHI_CONTROL_TOKEN>`, compared in constant time;
 a missing or wrong token gets 401 before anything else is looked at (the body included), so it
@@ -9,11 +10,14 @@ changes nothing. With no token configured, every call gets 401. `/healthz`, `/re
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -44,6 +48,23 @@ class ActionReply(BaseModel):
     exits: list[str]
 
 
+class _ControlRoute(APIRoute):
+    """A body that fails validation gets 422 without its input echoed back: FastAPI's own answer
+    repeats the input, and a JSON `Infinity` or `NaN` in it cannot be rendered (a 500)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+                return JSONResponse({"detail": errors}, status_code=422)
+
+        return route
+
+
 def _money(value: Decimal) -> str:
     return str(to_paise_precision(value))
 
@@ -60,7 +81,7 @@ def build_router(service: Callable[[], RiskService | None], token: SecretStr, op
             )
         request.state.actor = operator  # who the audit log names
 
-    router = APIRouter(tags=["control"], dependencies=[Depends(authorized)])
+    router = APIRouter(tags=["control"], dependencies=[Depends(authorized)], route_class=_ControlRoute)
 
     def running() -> RiskService:
         current = service()
@@ -129,6 +150,26 @@ def build_router(service: Callable[[], RiskService | None], token: SecretStr, op
             "daily_loss_breached": loss_limit_breached(day.pnl, risk.guardian.rules),
             "open_positions": day.open_positions,
             "closed_positions": day.closed_positions,
+        }
+
+    @router.get("/progress")
+    async def progress() -> dict[str, Any]:
+        """Per held contract, the exchange time through which its ticks are fully processed."""
+        risk = running()
+        report = risk.guardian.progress(risk.clock.now())
+        return {
+            "now": report.now.isoformat(),
+            "contracts": [
+                {
+                    "segment": held.contract[0].wire,
+                    "security_id": held.contract[1],
+                    "held_since": held.held_since.isoformat(),
+                    "ticks_through": None if held.ticks_through is None else held.ticks_through.isoformat(),
+                }
+                for held in report.contracts
+            ],
+            "positions_open": report.positions_open,
+            "positions_closing": report.positions_closing,
         }
 
     async def act(action: Action, request: Request, body: ControlRequest | None) -> ActionReply:
