@@ -3,7 +3,9 @@
 `FeedSocket` is picows's listener: binary frames are collected until picows says the read
 buffer is exhausted (`last_in_buffer`), then handed on as one batch with one receive time, so
 the decoder works on whole socket reads. Fragmented messages are reassembled. Pings are
-answered by picows. When the socket ends, a `None` marks the end of the batches.
+answered here, not by picows's auto-pong: picows does not show an auto-answered ping to the
+listener, so a ping that ended a socket read left that read's ticks waiting for the next one
+(seconds, in a quiet market). When the socket ends, a `None` marks the end of the batches.
 
 `open_socket` connects; the URL carries the access token, so nothing here logs it and errors
 are re-raised as `SocketOpenError` with the redacted URL only.
@@ -58,6 +60,8 @@ class FeedSocket(WSListener):
             if frame.fin:
                 self._frames.append(b"".join(self._fragments))
                 self._fragments = None
+        elif kind == WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
         elif kind == WSMsgType.CLOSE:
             code = frame.get_close_code()
             self.close_code = code.value
@@ -105,7 +109,7 @@ async def open_socket(
                 lambda: FeedSocket(queue, now),
                 url,
                 websocket_handshake_timeout=timeout_seconds,
-                enable_auto_pong=True,
+                enable_auto_pong=False,  # answered in `FeedSocket.on_ws_frame` (module docstring)
                 logger_name="sarathi.feed.ws",
             ),
             timeout_seconds * 2,
