@@ -2,9 +2,10 @@
 
 `run_day(plan)` starts NATS and PostgreSQL (wheels, unless NATS_URL / DATABASE_URL), the sim and
 the five services on free ports, runs the session and returns the figures and what was traded.
-The clock runs at the plan's speed whatever the services do, so "market seconds per wall second"
-is the speed by construction; whether the services kept up shows in the decision lag (bar close
-→ execution's decision, in market seconds) and in the signals refused as too old.
+The clock runs at the plan's speed except where the day holds it (at bar closes, and at every
+step while a position or order is at stake), so "market seconds per wall second" is below the
+speed by the holds' cost; whether the services kept up shows in the decision lag (bar close →
+execution's decision, in market seconds), the signals refused as too old and the holds let go.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
                 session_started = time.monotonic()
                 days.run_session(running, plan)
                 session = time.monotonic() - session_started
+                bar_holds, step_holds = running.barriers, running.steps
                 books, state = days.settle(running)
     total = time.monotonic() - started
     report = build_report(
@@ -67,11 +69,20 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
             "refused_too_old": report.signals.refused.get("signal_age", 0),
             "trades": len(report.trades),
             "books_match_broker": report.books_match,
+            "bar_close_holds": bar_holds.held,
+            "bar_close_hold_wall_seconds": round(bar_holds.waited_seconds, 1),
+            "step_holds": step_holds.held,
+            "step_hold_wall_seconds": round(step_holds.waited_seconds, 1),
+            "holds_let_go": len(bar_holds.timed_out) + len(step_holds.timed_out),
         },
         "trades": trades_json(report),
         "signals": sorted((s.signal_id, s.direction) for s in books.signals),
         "decisions": sorted((d.signal_id, d.outcome, d.gate or "") for d in books.decisions),
     }
+
+
+def _at(trades: list[dict[str, Any]], index: int) -> dict[str, Any] | None:
+    return trades[index] if index < len(trades) else None
 
 
 def compare(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
@@ -91,4 +102,5 @@ def compare(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
         "trades_first_run": len(a),
         "trades_second_run": len(b),
         "trades_equal_before_first_difference": differ if not exact else len(a),
+        "first_difference": None if exact else [_at(first["trades"], differ), _at(second["trades"], differ)],
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sarathi.cli.supervisor import SERVICES, Supervisor
+from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError, port_is_free
 from sarathi.common.db import migrate
 
 
@@ -65,3 +65,15 @@ def test_a_service_with_invalid_settings_exits_with_a_clear_message(tmp_path: Pa
     log = service.log_path.read_text()
     assert "invalid settings" in log
     assert "live mode needs SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN" in log
+
+
+def test_a_port_another_process_listens_on_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        supervisor = Supervisor(env={}, log_dir=tmp_path, ports={"sim": port})
+        with pytest.raises(SupervisorError, match=f"port {port} for sim is taken"):
+            supervisor.start("sim")
+        assert supervisor.processes == []
+    assert port_is_free(port)

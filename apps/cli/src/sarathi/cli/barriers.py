@@ -1,6 +1,6 @@
 """Bar-close barriers: the simulated day holds market time at every bar close until the system
 has decided about that bar, so a seed gives the same bars, signals and entries however busy the
-machine is (not yet the same exits: see the end of this docstring).
+machine is. The exits between bar closes are held step by step (`sarathi.cli.lockstep`).
 
 At 200× five milliseconds of wall time are a market second. Left running, the market would move
 on while execution is still choosing a strike: the option chain it reads, the price its order
@@ -15,9 +15,7 @@ the sim's `run_until` barrier one bar close at a time. At each close `at` it wai
 and only then lets the market run to the next close. An order placed while the clock stands
 fills at the next market step, on that step's quote, whenever the order arrived.
 
-Not covered, and said so in the report: exits decided between bar closes (risk's trailing exit)
-travel to the broker while the market runs, so on a heavily loaded machine one may fill a market
-step later. A barrier that is not met within `timeout_seconds` of wall time is let go and counted.
+A barrier that is not met within `timeout_seconds` of wall time is let go and counted.
 
 The checks read the owners' tables, never write them; the polling is wall-clock pacing of
 other processes' work, not a market-time decision.
@@ -117,6 +115,12 @@ class BarCloseBarriers:
         elapsed = after - session_open
         bars = elapsed // BAR + 1 if elapsed >= timedelta(0) else 1
         return min(session_open + BAR * bars, end)
+
+    @staticmethod
+    def is_close(at: datetime) -> bool:
+        """Whether `at` is a bar close (bars are aligned to 09:15)."""
+        session_open = at.replace(hour=9, minute=15, second=0, microsecond=0)
+        return at > session_open and (at - session_open) % BAR == timedelta(0)
 
     def pending(self, at: datetime, market_now: datetime) -> Pending:
         with self._engine.connect() as connection:

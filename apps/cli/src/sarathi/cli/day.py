@@ -5,15 +5,18 @@ instruments from it, starts the five services and yields a `System`; `run_sessio
 clock, shows the progress line until the plan's end (market time), pauses the clock and waits
 until our books have caught up with the broker's; `settle` returns what is needed for the report.
 
-Why these settings for a fast day: the sim steps its market at most `feed_steps_per_wall_second`
-times a wall second, so the market step is `speed / feed_steps_per_wall_second` market seconds
-(5 s at 200×, the risk loop's period). The feed's connection-staleness threshold is raised to a
-few steps, or every gap between two steps would count as a stale connection.
+Why these settings for a fast day: the sim steps its market at most `steps_per_wall_second`
+times a wall second, derived from the speed so that the market step stays 5 s (the risk loop's
+period) at any speed. The feed's connection-staleness threshold is raised to a few steps, or
+every gap between two steps would count as a stale connection. Orders reconciles every 15 market
+minutes instead of every minute (each pass re-reads the day's order book). With step holds risk
+checks a position on each of its ticks (`sarathi.cli.lockstep` says why).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import subprocess
@@ -22,14 +25,17 @@ import time as walltime
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from sarathi.cli.barriers import BarCloseBarriers, BarrierStats
 from sarathi.cli.books import Books, load_books
 from sarathi.cli.control import ControlClient
+from sarathi.cli.lockstep import StepHolds, StepStats
 from sarathi.cli.progress import ProgressLine, Sample, take_sample
 from sarathi.cli.report import reconcile
 from sarathi.cli.simclient import SimClient
@@ -39,9 +45,13 @@ from sarathi.common.domain.instruments import Underlying
 
 DEFAULT_DAY = date(2026, 9, 16)  # a Wednesday: no index expires that day
 DEFAULT_SEED = 20260915
-DEFAULT_SPEED = Decimal(200)  # 22,500 market seconds in under two minutes of wall time
+# The pace between holds: with the day held at every step while anything is at stake
+# (`sarathi.cli.lockstep`), the whole day takes a little over two minutes on two cores.
+DEFAULT_SPEED = Decimal(1000)
 SESSION_OPEN, SESSION_CLOSE = time(9, 15), time(15, 30)
 TRADING_SERVICES = ("orders", "feed", "signals", "execution", "risk")
+RECONCILE_EVERY_MARKET_SECONDS = 900
+MARKET_STEP_SECONDS = 5  # the sim's base step and the risk loop's period
 SYNC_JOB = ("-m", "sarathi.execution.refdata", "sync")
 
 
@@ -52,8 +62,9 @@ class DayPlan:
     speed: Decimal = DEFAULT_SPEED
     start: time = SESSION_OPEN
     end: time = SESSION_CLOSE
-    feed_steps_per_wall_second: int = 40
+    feed_steps_per_wall_second: int | None = None  # None: a 5-second market step at any speed
     hold_at_bar_closes: bool = True  # `sarathi.cli.barriers`: decisions independent of load
+    hold_at_steps: bool = True  # `sarathi.cli.lockstep`: exits too (needs hold_at_bar_closes)
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -75,8 +86,14 @@ class DayPlan:
         return (self.end_at - self.start_at).total_seconds()
 
     @property
+    def steps_per_wall_second(self) -> int:
+        if self.feed_steps_per_wall_second is not None:
+            return self.feed_steps_per_wall_second
+        return max(1, math.ceil(float(self.speed) / MARKET_STEP_SECONDS))
+
+    @property
     def market_step_seconds(self) -> float:
-        return max(1.0, float(self.speed) / self.feed_steps_per_wall_second)
+        return max(1.0, float(self.speed) / self.steps_per_wall_second)
 
 
 def service_env(
@@ -97,9 +114,16 @@ def service_env(
         "SARATHI_SIM_START": plan.start_at.isoformat(),
         "SARATHI_SIM_SPEED": str(plan.speed),
         "SARATHI_SIM_START_PAUSED": "true",
-        "SARATHI_SIM_MAX_FEED_STEPS_PER_WALL_SECOND": str(plan.feed_steps_per_wall_second),
+        "SARATHI_SIM_MAX_FEED_STEPS_PER_WALL_SECOND": str(plan.steps_per_wall_second),
         "SARATHI_FEED_CONNECTION_STALE_SECONDS": str(max(5.0, 3 * plan.market_step_seconds)),
         "SARATHI_FEED_RECORDER_DIRECTORY": str(run_dir / "feed-recordings"),
+        # With step holds a position is checked on its tick, while the clock stands at the step
+        # (`sarathi.cli.lockstep`): the same prices at the same market time in every run.
+        **({"SARATHI_RISK_EVALUATE_ON_TICK": "true"} if plan.hold_at_steps else {}),
+        # Each pass re-reads and re-records the day's whole order book; every 60 market seconds
+        # at 1000× that is 16 passes a wall second, most of a core. The order-update stream
+        # records everything as it happens; the passes are the backstop.
+        "SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS": str(RECONCILE_EVERY_MARKET_SECONDS),
         **plan.extra_env,
     }
 
@@ -112,6 +136,11 @@ class System:
     token: str
     env: dict[str, str]
     barriers: BarrierStats = field(default_factory=BarrierStats)
+    steps: StepStats = field(default_factory=StepStats)
+
+    @property
+    def orders_url(self) -> str:
+        return f"http://127.0.0.1:{self.supervisor.ports['orders']}"
 
     @property
     def database_url(self) -> str:
@@ -176,59 +205,151 @@ def run_session(
     """Resume the clock, sample until the plan's end (market time), pause. Returns the samples.
 
     With `plan.hold_at_bar_closes`, market time is held at every bar close until the system has
-    decided about the bar (`sarathi.cli.barriers`, figures in `running.barriers`).
+    decided about the bar (`sarathi.cli.barriers`) and, with `plan.hold_at_steps`, at every
+    market step while the broker holds a position or a working order (`sarathi.cli.lockstep`);
+    figures in `running.barriers` and `running.steps`.
     """
-    barriers = None
-    if plan.hold_at_bar_closes:
-        barriers = BarCloseBarriers(running.database_url, plan.underlyings, stats=running.barriers)
+    if not plan.hold_at_bar_closes:
+        return _run_free(running, plan, progress, on_sample, poll_seconds)
+    bars = BarCloseBarriers(running.database_url, plan.underlyings, stats=running.barriers)
+    steps = None
     try:
-        return _run_session(running, plan, progress, on_sample, poll_seconds, barriers)
+        if plan.hold_at_steps:
+            steps = StepHolds(
+                running.sim,
+                running.risk,
+                running.orders_url,
+                running.env["NATS_URL"],
+                speed=float(plan.speed),
+                stats=running.steps,
+                diagnose=lambda: _counters(running),
+            )
+        return _run_held(running, plan, _Sampler(running, progress, on_sample, poll_seconds), bars, steps)
     finally:
-        if barriers is not None:
-            barriers.close()
+        bars.close()
+        if steps is not None:
+            steps.close()
 
 
-def _run_session(  # noqa: PLR0917 (private; the public signature above is keyword-only)
+@dataclass
+class _Sampler:
+    """The progress samples, taken at most every `poll_seconds` of wall time."""
+
+    running: System
+    progress: ProgressLine | None
+    on_sample: Callable[[Sample], None] | None
+    poll_seconds: float
+    samples: list[Sample] = field(default_factory=list)
+    started: float = field(default_factory=walltime.monotonic)
+    last: float = 0.0
+
+    def due(self) -> bool:
+        return walltime.monotonic() - self.last >= self.poll_seconds
+
+    def take(self) -> None:
+        sample = take_sample(self.running.sim, self.running.risk, self.samples[-1] if self.samples else None)
+        self.samples.append(sample)
+        self.last = walltime.monotonic()
+        if self.progress is not None:
+            self.progress.show(sample, self.last - self.started)
+        if self.on_sample is not None:
+            self.on_sample(sample)
+
+    def finish(self) -> list[Sample]:
+        if self.progress is not None:
+            self.progress.done()
+        return self.samples
+
+
+def _run_free(
     running: System,
     plan: DayPlan,
     progress: ProgressLine | None,
     on_sample: Callable[[Sample], None] | None,
     poll_seconds: float,
-    barriers: BarCloseBarriers | None,
 ) -> list[Sample]:
-    samples: list[Sample] = []
-    started = walltime.monotonic()
-    barrier = BarCloseBarriers.next_close(plan.start_at, plan.end_at) if barriers else plan.end_at
-    running.sim.run_until(barrier)
+    """The day without holds: market time runs at the plan's speed whatever the system does."""
+    sampler = _Sampler(running, progress, on_sample, poll_seconds)
+    running.sim.run_until(plan.end_at)
     running.sim.resume()
-    last_sample = 0.0
     try:
         while True:
             now = running.sim.now()
-            if barriers is not None and now >= barrier:
-                barriers.wait(barrier, running.sim.now)
-            if now >= plan.end_at or walltime.monotonic() - last_sample >= poll_seconds:
-                sample = take_sample(running.sim, running.risk, samples[-1] if samples else None)
-                samples.append(sample)
-                last_sample = walltime.monotonic()
-                if progress is not None:
-                    progress.show(sample, last_sample - started)
-                if on_sample is not None:
-                    on_sample(sample)
+            if now >= plan.end_at or sampler.due():
+                sampler.take()
             if now >= plan.end_at:
                 break
-            if now >= barrier:
-                barrier = BarCloseBarriers.next_close(barrier, plan.end_at)
-                running.sim.run_until(barrier)
-                continue
             # Wall-clock pacing of an HTTP poll; market time is the sim's.
-            left = (barrier - now).total_seconds() / float(plan.speed)
+            left = (plan.end_at - now).total_seconds() / float(plan.speed)
             walltime.sleep(min(poll_seconds, max(0.002, left)))
     finally:
         running.sim.pause()
-    if progress is not None:
-        progress.done()
-    return samples
+    return sampler.finish()
+
+
+def _run_held(
+    running: System,
+    plan: DayPlan,
+    sampler: _Sampler,
+    bars: BarCloseBarriers,
+    steps: StepHolds | None,
+) -> list[Sample]:
+    """Move the barrier from hold to hold: the next step while exposed, else the next bar close."""
+    step = timedelta(seconds=float(running.sim.clock()["step_seconds"]))
+    at = BarCloseBarriers.next_close(plan.start_at, plan.end_at)
+    running.sim.run_until(at)
+    running.sim.resume()
+    exposed = False
+    try:
+        while True:
+            close = BarCloseBarriers.is_close(at) or at >= plan.end_at
+            if close or steps is None:
+                _until_clock(running, at, plan, sampler)
+                bars.wait(at, running.sim.now)
+            if steps is not None:
+                # The short way only right after the previous step (`StepHolds.wait`).
+                exposed = steps.wait(at, quick=exposed and not close).exposed
+            if at >= plan.end_at or sampler.due():
+                sampler.take()
+            if at >= plan.end_at:
+                break
+            at = min(at + step, plan.end_at) if exposed else BarCloseBarriers.next_close(at, plan.end_at)
+            running.sim.run_until(at)
+    finally:
+        running.sim.pause()
+    return sampler.finish()
+
+
+_COUNTERS = {
+    "sim": ("sarathi_sim_feed_messages_sent_total",),
+    "feed": ("sarathi_feed_ticks_received_total", "sarathi_feed_ticks_published_total"),
+    "risk": ("sarathi_risk_ticks_total",),
+}
+
+
+def _counters(running: System) -> str:
+    """The tick counters along sim → feed → risk, for the log line of a hold let go."""
+    found = []
+    for service, names in _COUNTERS.items():
+        try:
+            text = httpx.get(f"http://127.0.0.1:{running.supervisor.ports[service]}/metrics", timeout=2).text
+        except httpx.HTTPError as exc:
+            found.append(f"{service}: {exc!r}")
+            continue
+        for line in text.splitlines():
+            if line.startswith(names):
+                found.append(line)
+    return "; ".join(found)
+
+
+def _until_clock(running: System, at: datetime, plan: DayPlan, sampler: _Sampler) -> None:
+    """Until the sim's clock stands at `at` (it stops there), sampling on the way."""
+    while (now := running.sim.now()) < at:
+        if sampler.due():
+            sampler.take()
+        # Wall-clock pacing of an HTTP poll; market time is the sim's.
+        left = (at - now).total_seconds() / float(plan.speed)
+        walltime.sleep(min(sampler.poll_seconds, max(0.001, left)))
 
 
 def settle(running: System, timeout_seconds: float = 20.0) -> tuple[Books, dict[str, Any]]:

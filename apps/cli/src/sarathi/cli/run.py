@@ -52,6 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.rmtree(run_dir / leftover, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan = plan_of(args)
+    # SIGTERM (a `kill`, a CI timeout) stops what this run started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     say(f"Sarathi: a simulated trading day in sim mode (logs in {run_dir / 'logs'})")
     started = time.monotonic()
     pids: list[int] = []
@@ -73,6 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 if plan.hold_at_bar_closes:
                     say(f"Bar closes: {running.barriers.summary()}.")
+                if plan.hold_at_bar_closes and plan.hold_at_steps:
+                    say(f"Steps while exposed: {running.steps.summary()}.")
                 books, state = days.settle(running)
                 info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds)
                 indices = _indices(running.sim, plan.day, samples, books_underlyings(books))
@@ -161,6 +165,10 @@ def _processes_under(run_dir: Path) -> list[int]:
     return found
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -175,7 +183,8 @@ def add_command(commands: Any) -> None:
     run.add_argument("--seed", type=int, default=days.DEFAULT_SEED, help="market seed (default %(default)s)")
     run.add_argument(
         "--speed", type=Decimal, default=days.DEFAULT_SPEED,
-        help="market seconds per wall second, 1–2000 (default %(default)s: the day in about two minutes)",
+        help="market seconds per wall second between holds, 1–2000 (default %(default)s: the day,"
+        " held at every step while a position or order is at stake, in about two minutes)",
     )  # fmt: skip
     run.add_argument(
         "--date", type=date.fromisoformat, default=days.DEFAULT_DAY,

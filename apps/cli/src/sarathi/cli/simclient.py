@@ -38,6 +38,10 @@ class SimClient:
     def now(self) -> datetime:
         return datetime.fromisoformat(self.clock()["now"])
 
+    def progress(self) -> dict[str, Any]:
+        """How far the sim has stepped, what its broker and feed hold (`sarathi.cli.lockstep`)."""
+        return self._ok(self._http.get("/sim/progress"))
+
     def pause(self) -> dict[str, Any]:
         return self._ok(self._http.post("/sim/clock/pause"))
 

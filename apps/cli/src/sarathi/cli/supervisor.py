@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,17 @@ SERVICES: dict[str, int] = {
     "execution": 8603,
     "risk": 8605,
 }
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now (as uvicorn does, with SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class SupervisorError(RuntimeError):
@@ -57,6 +69,12 @@ class Supervisor:
 
     def start(self, name: str) -> ServiceProcess:
         port = self.ports[name]
+        if not port_is_free(port):
+            # Or a readiness check would find the other process and call this one ready.
+            raise SupervisorError(
+                f"port {port} for {name} is taken: is another `sarathi run` or `sarathi up` running?"
+                " (`sarathi down` stops one started with `sarathi up`)"
+            )
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         env = {**os.environ, **self.env, f"SARATHI_{name.upper()}_HTTP_PORT": str(port)}

@@ -1,0 +1,41 @@
+"""The day plan's derived settings, the environment each service gets, and `sarathi run`'s SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sarathi.cli import run
+from sarathi.cli.day import RECONCILE_EVERY_MARKET_SECONDS, DayPlan, service_env
+
+
+@pytest.mark.parametrize(("speed", "steps"), [(200, 40), (1000, 200), (7, 2)])
+def test_the_market_step_stays_five_seconds_at_any_speed(speed: int, steps: int) -> None:
+    plan = DayPlan(speed=Decimal(speed))
+    assert plan.steps_per_wall_second == steps
+    assert plan.market_step_seconds == pytest.approx(max(1.0, speed / steps))
+
+
+def test_an_explicit_step_rate_is_kept() -> None:
+    plan = DayPlan(speed=Decimal(200), feed_steps_per_wall_second=20)
+    assert (plan.steps_per_wall_second, plan.market_step_seconds) == (20, 10.0)
+
+
+def test_step_holds_check_positions_on_their_ticks_and_reconcile_less_often(tmp_path: Path) -> None:
+    held = service_env(DayPlan(), {}, 8600, "t", tmp_path)
+    assert held["SARATHI_RISK_EVALUATE_ON_TICK"] == "true"
+    assert held["SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS"] == str(RECONCILE_EVERY_MARKET_SECONDS)
+    free = service_env(DayPlan(hold_at_steps=False), {}, 8600, "t", tmp_path)
+    assert "SARATHI_RISK_EVALUATE_ON_TICK" not in free
+    overridden = service_env(
+        DayPlan(extra_env={"SARATHI_RISK_EVALUATE_ON_TICK": "false"}), {}, 8600, "t", tmp_path
+    )
+    assert overridden["SARATHI_RISK_EVALUATE_ON_TICK"] == "false"
+
+
+def test_sigterm_unwinds_the_run_like_ctrl_c() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run._interrupt(signal.SIGTERM, None)

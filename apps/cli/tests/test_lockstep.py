@@ -1,0 +1,151 @@
+"""Step holds: how one read of the system is judged, and the JetStream probe on a real NATS server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+from sarathi.cli.barriers import BarCloseBarriers
+from sarathi.cli.lockstep import Consumers, JetStreamProbe, step_state
+from sarathi.common.domain.calendar import IST
+
+T = datetime(2026, 9, 16, 10, 0, 5, tzinfo=IST)
+BEFORE = T - timedelta(seconds=5)
+IDLE = Consumers(0, (), (("ORDER_CMD/orders", 3, 3),))
+
+
+def sim(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "now": T.isoformat(),
+        "next_step": (T + timedelta(seconds=5)).isoformat(),
+        "order_update_frames": 4,
+        "feed_subscriptions": [
+            {"segment": "IDX_I", "security_id": "13"},
+            {"segment": "NSE_FNO", "security_id": "4711"},
+        ],
+        "working_orders": 2,
+        "open_positions": 1,
+    }
+    return base | changes
+
+
+def orders(**changes: Any) -> dict[str, Any]:
+    return {"order_update_frames": 4, "outbox_pending": 0, "events_published": 9} | changes
+
+
+def contract(
+    held_since: datetime, ticks_through: datetime | None, security_id: str = "4711"
+) -> dict[str, Any]:
+    return {
+        "segment": "NSE_FNO",
+        "security_id": security_id,
+        "held_since": held_since.isoformat(),
+        "ticks_through": None if ticks_through is None else ticks_through.isoformat(),
+    }
+
+
+def risk(*contracts: dict[str, Any], closing: int = 0) -> dict[str, Any]:
+    return {
+        "now": T.isoformat(),
+        "contracts": list(contracts),
+        "positions_open": len(contracts),
+        "positions_closing": closing,
+    }
+
+
+def test_a_step_is_done_when_every_part_has_caught_up() -> None:
+    state = step_state(T, sim(), orders(), IDLE, risk(contract(BEFORE, T)))
+    assert state.done
+    assert state.exposed
+    assert state.describe() == "nothing"
+
+
+def test_a_step_the_sim_has_not_stepped_is_not_done() -> None:
+    state = step_state(T, sim(next_step=T.isoformat()), orders(), IDLE, risk())
+    assert not state.done
+    assert state.describe() == "the sim has not stepped it"
+
+
+def test_order_updates_orders_has_not_handled_and_unpublished_events_hold_the_step() -> None:
+    state = step_state(T, sim(order_update_frames=6), orders(outbox_pending=1), IDLE, risk())
+    assert not state.done
+    assert state.frames_behind == 2
+    assert state.describe() == "2 order update(s) not handled by orders, 1 orders event(s) not published"
+
+
+def test_a_busy_consumer_holds_the_step() -> None:
+    busy = Consumers(1, ("ORDER_CMD/orders",), (("ORDER_CMD/orders", 4, 3),))
+    state = step_state(T, sim(), orders(), busy, risk())
+    assert not state.done
+    assert state.describe() == "consumers busy: ORDER_CMD/orders"
+
+
+def test_risk_must_have_the_tick_of_the_step_for_contracts_held_before_it() -> None:
+    behind = step_state(T, sim(), orders(), IDLE, risk(contract(BEFORE, BEFORE)))
+    never = step_state(T, sim(), orders(), IDLE, risk(contract(BEFORE, None)))
+    assert behind.ticks_behind == never.ticks_behind == ("NSE_FNO:4711",)
+    assert not behind.done
+    assert behind.describe() == "risk without the tick of NSE_FNO:4711"
+
+
+def test_a_contract_first_held_at_the_step_needs_no_tick_yet_but_must_be_on_the_feed() -> None:
+    opened_now = risk(contract(T, None, security_id="99"))
+    state = step_state(T, sim(), orders(), IDLE, opened_now)
+    assert state.ticks_behind == ()
+    assert state.unsubscribed == ("NSE_FNO:99",)
+    assert state.describe() == "feed not carrying NSE_FNO:99"
+    carried = sim(feed_subscriptions=[{"segment": "NSE_FNO", "security_id": "99"}])
+    assert step_state(T, carried, orders(), IDLE, opened_now).done
+
+
+def test_a_flat_broker_is_not_exposed_and_any_moved_counter_changes_the_marks() -> None:
+    flat = step_state(T, sim(working_orders=0, open_positions=0), orders(), IDLE, risk())
+    assert not flat.exposed
+    first = step_state(T, sim(), orders(), IDLE, risk(contract(BEFORE, T)))
+    assert first.marks == step_state(T, sim(), orders(), IDLE, risk(contract(BEFORE, T))).marks
+    assert (
+        first.marks
+        != step_state(T, sim(), orders(events_published=10), IDLE, risk(contract(BEFORE, T))).marks
+    )
+    later = risk(contract(BEFORE, T + timedelta(seconds=5)))
+    assert first.marks != step_state(T, sim(), orders(), IDLE, later).marks
+
+
+@pytest.mark.parametrize(
+    ("moment", "close"),
+    [((9, 20, 0), True), ((15, 30, 0), True), ((9, 15, 0), False), ((9, 20, 5), False), ((9, 22, 0), False)],
+)
+def test_bar_closes_are_the_five_minute_grid_from_0915(moment: tuple[int, int, int], close: bool) -> None:
+    assert BarCloseBarriers.is_close(datetime.combine(T.date(), time(*moment), IST)) is close
+
+
+async def test_the_probe_sees_a_consumer_s_backlog_until_it_acks(jetstream_clean: str) -> None:
+    nc = await nats.connect(jetstream_clean)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="ORDER_CMD", subjects=["order.cmd.>"]))
+    await js.add_consumer(
+        "ORDER_CMD",
+        ConsumerConfig(durable_name="orders", ack_policy=AckPolicy.EXPLICIT, filter_subject="order.cmd.>"),
+    )
+    probe = await asyncio.to_thread(JetStreamProbe, jetstream_clean, ("ORDER_CMD",))
+    try:
+        assert (await asyncio.to_thread(probe.read)).pending == 0
+        await js.publish("order.cmd.exit", b"{}")
+        queued = await asyncio.to_thread(probe.read)
+        assert (queued.pending, queued.busy) == (1, ("ORDER_CMD/orders",))
+        subscription = await js.pull_subscribe_bind("orders", stream="ORDER_CMD")
+        (message,) = await subscription.fetch(1, timeout=5)
+        delivered = await asyncio.to_thread(probe.read)
+        assert delivered.pending == 1  # delivered, not yet acknowledged
+        assert delivered.marks == (("ORDER_CMD/orders", 1, 0),)
+        await message.ack_sync()
+        done = await asyncio.to_thread(probe.read)
+        assert (done.pending, done.busy, done.marks) == (0, (), (("ORDER_CMD/orders", 1, 1),))
+    finally:
+        await asyncio.to_thread(probe.close)
+        await nc.close()
