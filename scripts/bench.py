@@ -27,11 +27,13 @@ Issue #6:
 
 Issue #9:
 - day.end_to_end: a whole simulated day (09:15–15:30, 22,500 market seconds) through sim and the
-  five services as separate processes, as `sarathi run` does: market seconds per wall second
-  (the session alone and including start-up), how far behind the bar closes execution decided,
-  how many signals it refused as too old (`scripts/bench_day.py`). Target: the day in under 3 min.
+  five services as separate processes, as `sarathi run` does, with its holds at bar closes and
+  at every step while exposed: market seconds per wall second (the session alone and including
+  start-up), the holds and their wall time, holds let go, how far behind the bar closes
+  execution decided, signals refused as too old (`scripts/bench_day.py`). Target: the day in
+  under 3 min.
 - day.determinism: the same day with the same seed run a second time: are the signals, the
-  decisions and the trades the same?
+  decisions and the trades the same (and the first trade that differs, if one does)?
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from sarathi.cli.barriers import BarCloseBarriers
-from sarathi.cli.lockstep import Consumers, JetStreamProbe, step_state
+from sarathi.cli.lockstep import Consumers, JetStreamProbe, Readers, StepHolds, step_state
 from sarathi.common.domain.calendar import IST
 
 T = datetime(2026, 9, 16, 10, 0, 5, tzinfo=IST)
@@ -114,6 +114,96 @@ def test_a_flat_broker_is_not_exposed_and_any_moved_counter_changes_the_marks() 
     )
     later = risk(contract(BEFORE, T + timedelta(seconds=5)))
     assert first.marks != step_state(T, sim(), orders(), IDLE, later).marks
+
+
+class Script:
+    """Readers that answer from scripted values and count how often each was read."""
+
+    def __init__(self, sim_reads: list[dict[str, Any]], risk_reads: list[dict[str, Any]]) -> None:
+        self.sims, self.risks = sim_reads, risk_reads
+        self.reads = {"sim": 0, "orders": 0, "consumers": 0, "risk": 0}
+
+    def _next(self, name: str, values: list[dict[str, Any]]) -> dict[str, Any]:
+        self.reads[name] += 1
+        return values[min(self.reads[name], len(values)) - 1]
+
+    def readers(self) -> Readers:
+        def consumers() -> Consumers:
+            self.reads["consumers"] += 1
+            return IDLE
+
+        return Readers(
+            sim=lambda: self._next("sim", self.sims),
+            orders=lambda: self._next("orders", [orders()]),
+            consumers=consumers,
+            risk=lambda: self._next("risk", self.risks),
+        )
+
+
+def stepped(at: datetime, **changes: Any) -> dict[str, Any]:
+    return sim(now=at.isoformat(), next_step=(at + timedelta(seconds=5)).isoformat(), **changes)
+
+
+def holds(script: Script, timeout: float = 5.0) -> StepHolds:
+    return StepHolds(script.readers(), speed=1000, timeout_seconds=timeout, poll_seconds=0)
+
+
+def test_the_long_way_needs_two_equal_reads_that_are_both_done() -> None:
+    script = Script([stepped(T)], [risk(contract(BEFORE, T))])
+    steps = holds(script)
+    state = steps.wait(T, quick=False)
+    assert state.done
+    assert script.reads == {"sim": 2, "orders": 2, "consumers": 2, "risk": 2}
+    assert (steps.stats.held, steps.stats.short, steps.stats.timed_out) == (1, 0, [])
+
+
+def test_after_a_quiet_step_a_step_with_only_ticks_takes_the_short_way() -> None:
+    after = T + timedelta(seconds=5)
+    script = Script(
+        [stepped(T), stepped(T), stepped(after)],
+        [risk(contract(BEFORE, T)), risk(contract(BEFORE, T)), risk(contract(BEFORE, after))],
+    )
+    steps = holds(script)
+    steps.wait(T, quick=True)  # nothing quiet before it: the long way
+    assert steps.wait(after, quick=True).done
+    assert steps.stats.short == 1
+    assert (script.reads["orders"], script.reads["consumers"]) == (2, 2)  # not read for the short way
+
+
+def test_an_order_update_since_the_quiet_step_sends_the_next_one_the_long_way() -> None:
+    after = T + timedelta(seconds=5)
+    script = Script(
+        [stepped(T), stepped(T), stepped(after, order_update_frames=5)],
+        [risk(contract(BEFORE, T)), risk(contract(BEFORE, T)), risk(contract(BEFORE, after))],
+    )
+    steps = holds(script, timeout=0.05)
+    assert steps.wait(T, quick=True).done
+    state = steps.wait(after, quick=True)  # orders still says 4 frames: never done, let go
+    assert steps.stats.short == 0
+    assert state.frames_behind == 1
+    assert steps.stats.timed_out == ["10:00:10: 1 order update(s) not handled by orders"]
+
+
+def test_a_bar_close_never_takes_the_short_way() -> None:
+    after = T + timedelta(seconds=5)
+    script = Script(
+        [stepped(T), stepped(T), stepped(after)],
+        [risk(contract(BEFORE, T)), risk(contract(BEFORE, T)), risk(contract(BEFORE, after))],
+    )
+    steps = holds(script)
+    steps.wait(T, quick=True)
+    steps.wait(after, quick=False)
+    assert steps.stats.short == 0
+    assert script.reads["orders"] == 4
+
+
+def test_a_step_never_finished_is_let_go_after_the_timeout_and_reported() -> None:
+    script = Script([stepped(T)], [risk(contract(BEFORE, BEFORE))])
+    steps = holds(script, timeout=0.05)
+    state = steps.wait(T, quick=False)
+    assert not state.done
+    assert steps.stats.timed_out == ["10:00:05: risk without the tick of NSE_FNO:4711"]
+    assert "1 let go unmet" in steps.stats.summary()
 
 
 @pytest.mark.parametrize(

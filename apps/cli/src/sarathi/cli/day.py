@@ -35,7 +35,7 @@ import httpx
 from sarathi.cli.barriers import BarCloseBarriers, BarrierStats
 from sarathi.cli.books import Books, load_books
 from sarathi.cli.control import ControlClient
-from sarathi.cli.lockstep import StepHolds, StepStats
+from sarathi.cli.lockstep import StepHolds, StepStats, system_readers
 from sarathi.cli.progress import ProgressLine, Sample, take_sample
 from sarathi.cli.report import reconcile
 from sarathi.cli.simclient import SimClient
@@ -215,11 +215,9 @@ def run_session(
     steps = None
     try:
         if plan.hold_at_steps:
+            readers = system_readers(running.sim, running.risk, running.orders_url, running.env["NATS_URL"])
             steps = StepHolds(
-                running.sim,
-                running.risk,
-                running.orders_url,
-                running.env["NATS_URL"],
+                readers,
                 speed=float(plan.speed),
                 stats=running.steps,
                 diagnose=lambda: _counters(running),

@@ -235,6 +235,37 @@ class StepStats:
         return line + f"; {len(self.timed_out)} let go unmet ({'; '.join(self.timed_out[:3])})"
 
 
+@dataclass(frozen=True)
+class Readers:
+    """The four reads of a step (each returns the service's JSON, or JetStream's backlog)."""
+
+    sim: Callable[[], dict[str, Any]]  # the sim's `/sim/progress`
+    orders: Callable[[], dict[str, Any]]  # orders' `/status`
+    consumers: Callable[[], Consumers]
+    risk: Callable[[], dict[str, Any]]  # risk's `/progress`
+    close: Callable[[], None] = lambda: None
+
+
+def system_readers(
+    sim: SimClient, risk: ControlClient, orders_url: str, nats_url: str, timeout_seconds: float = 5.0
+) -> Readers:
+    """Readers over the running system's HTTP APIs and NATS (close them when the day is done)."""
+    orders = httpx.Client(base_url=orders_url, timeout=timeout_seconds)
+    jetstream = JetStreamProbe(nats_url, timeout_seconds=timeout_seconds)
+
+    def close() -> None:
+        orders.close()
+        jetstream.close()
+
+    return Readers(
+        sim=sim.progress,
+        orders=lambda: orders.get("/status").raise_for_status().json(),
+        consumers=jetstream.read,
+        risk=lambda: risk.get("/progress"),
+        close=close,
+    )
+
+
 class StepHolds:
     """Reads the system's progress on a market step and waits until it is done with it.
 
@@ -248,10 +279,7 @@ class StepHolds:
 
     def __init__(
         self,
-        sim: SimClient,
-        risk: ControlClient,
-        orders_url: str,
-        nats_url: str,
+        readers: Readers,
         *,
         speed: float,
         timeout_seconds: float = 5.0,
@@ -259,11 +287,8 @@ class StepHolds:
         stats: StepStats | None = None,
         diagnose: Callable[[], str] | None = None,
     ) -> None:
+        self._read = readers
         self._diagnose = diagnose
-        self._sim = sim
-        self._risk = risk
-        self._orders = httpx.Client(base_url=orders_url, timeout=timeout_seconds)
-        self._jetstream = JetStreamProbe(nats_url, timeout_seconds=timeout_seconds)
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="step-read")
         self._timeout = timeout_seconds
         self._poll = poll_seconds
@@ -273,15 +298,14 @@ class StepHolds:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self._orders.close()
-        self._jetstream.close()
+        self._read.close()
 
     def read(self, at: datetime, sim: dict[str, Any] | None = None) -> StepState:
         """All four reads; the last three at once (two equal reads in `wait` rule out a race)."""
-        sim = sim if sim is not None else self._sim.progress()
-        orders = self._pool.submit(lambda: self._orders.get("/status").raise_for_status().json())
-        consumers = self._pool.submit(self._jetstream.read)
-        risk = self._pool.submit(self._risk.get, "/progress")
+        sim = sim if sim is not None else self._read.sim()
+        orders = self._pool.submit(self._read.orders)
+        consumers = self._pool.submit(self._read.consumers)
+        risk = self._pool.submit(self._read.risk)
         return step_state(at, sim, orders.result(), consumers.result(), risk.result())
 
     def wait(self, at: datetime, *, quick: bool) -> StepState:
@@ -306,7 +330,7 @@ class StepHolds:
     def _stepped(self, at: datetime, started: float) -> dict[str, Any]:
         """The sim's progress once it has stepped `at` (or the timeout), paced by its clock."""
         while True:
-            sim = self._sim.progress()
+            sim = self._read.sim()
             if (
                 datetime.fromisoformat(sim["next_step"]) > at
                 or walltime.monotonic() - started > self._timeout
@@ -322,7 +346,7 @@ class StepHolds:
             return None
         if sim_activity(sim) != quiet.sim_activity:
             return None
-        risk = self._risk.get("/progress")
+        risk = self._read.risk()
         if risk_positions(risk) != quiet.risk_positions or ticks_behind(at, risk):
             return None
         return replace(quiet, at=at)
