@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from sarathi.cli import run
+from sarathi.cli import background, run
 from sarathi.cli.day import RECONCILE_EVERY_MARKET_SECONDS, DayPlan, service_env
 
 
@@ -30,6 +31,7 @@ def test_step_holds_check_positions_on_their_ticks_and_reconcile_less_often(tmp_
     assert held["SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS"] == str(RECONCILE_EVERY_MARKET_SECONDS)
     free = service_env(DayPlan(hold_at_steps=False), {}, 8600, "t", tmp_path)
     assert "SARATHI_RISK_EVALUATE_ON_TICK" not in free
+    assert "SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS" not in free
     overridden = service_env(
         DayPlan(extra_env={"SARATHI_RISK_EVALUATE_ON_TICK": "false"}), {}, 8600, "t", tmp_path
     )
@@ -39,3 +41,11 @@ def test_step_holds_check_positions_on_their_ticks_and_reconcile_less_often(tmp_
 def test_sigterm_unwinds_the_run_like_ctrl_c() -> None:
     with pytest.raises(KeyboardInterrupt):
         run._interrupt(signal.SIGTERM, None)
+
+
+def test_the_background_system_keeps_the_services_own_defaults(tmp_path: Path) -> None:
+    args = argparse.Namespace(date=None, seed=7, speed=Decimal(1), mode="sim")
+    env = background._env(args, {}, "t", tmp_path)
+    assert "SARATHI_RISK_EVALUATE_ON_TICK" not in env
+    assert "SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS" not in env
+    assert env["SARATHI_SIM_SPEED"] == "1"

@@ -39,7 +39,14 @@ PAPER_FEED_URL = "wss://api-feed.dhan.co"
 
 
 def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Path) -> dict[str, str]:
-    plan = days.DayPlan(day=args.date or days.DEFAULT_DAY, seed=args.seed, speed=args.speed)
+    # Nothing holds the market in the background: the services keep their own defaults.
+    plan = days.DayPlan(
+        day=args.date or days.DEFAULT_DAY,
+        seed=args.seed,
+        speed=args.speed,
+        hold_at_bar_closes=False,
+        hold_at_steps=False,
+    )
     env = days.service_env(plan, urls, SERVICES["sim"], token, run_dir)
     env["SARATHI_SIM_START_PAUSED"] = "false"
     if args.date is None:

@@ -117,14 +117,20 @@ def service_env(
         "SARATHI_SIM_MAX_FEED_STEPS_PER_WALL_SECOND": str(plan.steps_per_wall_second),
         "SARATHI_FEED_CONNECTION_STALE_SECONDS": str(max(5.0, 3 * plan.market_step_seconds)),
         "SARATHI_FEED_RECORDER_DIRECTORY": str(run_dir / "feed-recordings"),
-        # With step holds a position is checked on its tick, while the clock stands at the step
+        **(_held_day_env() if plan.hold_at_steps else {}),
+        **plan.extra_env,
+    }
+
+
+def _held_day_env() -> dict[str, str]:
+    return {
+        # A position is checked on its tick, while the clock stands at the step
         # (`sarathi.cli.lockstep`): the same prices at the same market time in every run.
-        **({"SARATHI_RISK_EVALUATE_ON_TICK": "true"} if plan.hold_at_steps else {}),
+        "SARATHI_RISK_EVALUATE_ON_TICK": "true",
         # Each pass re-reads and re-records the day's whole order book; every 60 market seconds
         # at 1000× that is 16 passes a wall second, most of a core. The order-update stream
         # records everything as it happens; the passes are the backstop.
         "SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS": str(RECONCILE_EVERY_MARKET_SECONDS),
-        **plan.extra_env,
     }
 
 
