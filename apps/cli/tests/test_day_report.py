@@ -175,3 +175,19 @@ def test_the_html_report_is_self_contained_with_both_charts() -> None:
     assert "<title>buy NIFTY 24200 CE 22-Sep" in html
     assert "<title>sell NIFTY 24200 CE 22-Sep at 120.00 (trailing" in html
     assert "http" not in html.replace("http://www.w3.org", "")  # nothing fetched from elsewhere
+
+
+def test_every_axis_label_fits_left_of_the_axis() -> None:
+    """At 11 px a digit is at most ~0.6 em wide: a right-aligned y label needs that much room."""
+    books, broker = a_trailed_day()
+    index = [(at(m), Decimal(24000) + m) for m in range(0, 376, 5)]
+    report = build_report(books, broker, INFO, index)
+    html = render_html(report, {"NIFTY": index}, OPEN, at(375))
+    labels = re.findall(
+        r'<text class="axis" font-size="11" x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]+)<', html
+    )
+    assert labels, "no y-axis labels found"
+    assert {text for _, text in labels} >= {"24,405"}  # the index's top, five digits and a comma
+    for x, text in labels:
+        assert float(x) >= len(text) * 11 * 0.6, f"{text!r} at x={x} would be clipped"
+    assert float(labels[0][0]) >= len("-13,515") * 11 * 0.6  # room for a loss in five figures too

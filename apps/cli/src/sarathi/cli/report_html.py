@@ -17,6 +17,7 @@ from sarathi.cli.report import REASON_WORDS, DayReport, Trade
 from sarathi.common.domain.calendar import IST
 
 WIDTH, HEIGHT, PAD = 920, 280, 48
+LEFT = 72  # room for a y label such as "-13,515" or "24,314"
 Series = Sequence[tuple[datetime, Decimal]]
 
 STYLE = """
@@ -40,7 +41,7 @@ class _Scale:
         self.v0, self.v1 = low - margin, high + margin
 
     def x(self, at: datetime) -> float:
-        return PAD + (at.timestamp() - self.t0) / (self.t1 - self.t0) * (WIDTH - 2 * PAD)
+        return LEFT + (at.timestamp() - self.t0) / (self.t1 - self.t0) * (WIDTH - LEFT - PAD)
 
     def y(self, value: Decimal | float) -> float:
         return HEIGHT - PAD + (self.v0 - float(value)) / (self.v1 - self.v0) * (HEIGHT - 2 * PAD)
@@ -48,8 +49,8 @@ class _Scale:
 
 def _axes(scale: _Scale, times: Sequence[datetime]) -> str:
     parts = [
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
-        f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{HEIGHT - PAD}" stroke="#999"/>',
     ]
     first, last = min(times), max(times)
     hour = first.astimezone(IST).replace(minute=0, second=0, microsecond=0)
@@ -58,12 +59,16 @@ def _axes(scale: _Scale, times: Sequence[datetime]) -> str:
             parts.append(_label(scale.x(hour), HEIGHT - PAD + 16, "middle", f"{hour:%H:%M}"))
         hour += timedelta(hours=1)
     for value in (scale.v0, (scale.v0 + scale.v1) / 2, scale.v1):
-        parts.append(_label(PAD - 6, scale.y(value) + 4, "end", f"{value:,.0f}"))
+        parts.append(_label(LEFT - 6, scale.y(value) + 4, "end", f"{value:,.0f}"))
     return "".join(parts)
 
 
 def _label(x: float, y: float, anchor: str, text: str) -> str:
-    return f'<text class="axis" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+    # The size on the element too: the SVG keeps its layout outside this page's style sheet.
+    return (
+        f'<text class="axis" font-size="11" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">'
+        f"{escape(text)}</text>"
+    )
 
 
 def _marker(x: float, y: float, up: bool, tip: str) -> str:
@@ -107,7 +112,7 @@ def index_chart(name: str, series: Series, trades: Sequence[Trade]) -> str:
         f"{_axes(scale, times)}"
         f'<polyline fill="none" stroke="#0969da" stroke-width="1.4" points="{points}"/>'
         f"{''.join(marks)}"
-        f'<text x="{PAD}" y="{PAD - 14}" font-weight="600">{escape(name)}  ▲ entry  ▼ exit</text></svg>'
+        f'<text x="{LEFT}" y="{PAD - 14}" font-weight="600">{escape(name)}  ▲ entry  ▼ exit</text></svg>'
     )
 
 
@@ -123,10 +128,10 @@ def equity_chart(report: DayReport, start: datetime, end: datetime) -> str:
     return (
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="equity curve">'
         f"{_axes(scale, [t for t, _ in steps])}"
-        f'<line x1="{PAD}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
+        f'<line x1="{LEFT}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
         'stroke="#bbb" stroke-dasharray="4 3"/>'
         f'<polyline fill="none" stroke="#8250df" stroke-width="1.6" points="{points}"/>'
-        f'<text x="{PAD}" y="{PAD - 14}" font-weight="600">'
+        f'<text x="{LEFT}" y="{PAD - 14}" font-weight="600">'
         "Equity: realised P&amp;L net of charges (₹)</text></svg>"
     )
 
