@@ -1,4 +1,8 @@
-"""The Dhan market-feed socket over picows (chosen over aiohttp by measurement: `make bench`).
+"""The Dhan market-feed socket over picows.
+
+picows was chosen when `make bench` (`feed.ws_client`) measured it 1.6–2.9× aiohttp's frame
+rate; the runs of 2026-11-23 and -24 measured 0.54× and 0.61× on the same machine. The choice
+is open until that is understood (the feed's ingest still meets its target either way).
 
 `FeedSocket` is picows's listener: binary frames are collected until picows says the read
 buffer is exhausted (`last_in_buffer`), then handed on as one batch with one receive time, so
