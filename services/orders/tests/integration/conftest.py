@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from sarathi.common.db.engine import create_async_engine
+from sarathi.orders.adapters.store import Store
 from sarathi.sim.testing.harness import SimPool, sim_pool
 
 from .harness import Sim, migrated, start_sim
@@ -28,3 +30,12 @@ async def sim(sims: SimPool) -> AsyncIterator[Sim]:
 async def database(fresh_database_url: str) -> str:
     await migrated(fresh_database_url)
     return fresh_database_url
+
+
+@pytest.fixture
+async def store(database: str) -> AsyncIterator[Store]:
+    engine = create_async_engine(database)
+    try:
+        yield Store(engine)
+    finally:
+        await engine.dispose()

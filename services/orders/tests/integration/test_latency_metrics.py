@@ -3,7 +3,7 @@ reports each new fill of our entry (not of its resting legs) once it is committe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -11,7 +11,6 @@ from typing import Any, cast
 import pytest
 
 from sarathi.common.clock import FakeClock
-from sarathi.common.db.engine import create_async_engine
 from sarathi.common.dhan.errors import DhanRejectedError
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.fields import Leg, OrderStatus, Side
@@ -28,15 +27,6 @@ pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
 CONTRACT = Contract(ExchangeSegment.NSE_FNO, "41000")
-
-
-@pytest.fixture
-async def store(database: str) -> AsyncIterator[Store]:
-    engine = create_async_engine(database)
-    try:
-        yield Store(engine)
-    finally:
-        await engine.dispose()
 
 
 def entry_values(command_id: str) -> dict[str, Any]:

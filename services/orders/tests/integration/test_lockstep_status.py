@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Bus, PublishResult
 from sarathi.common.clock import FakeClock
-from sarathi.common.db.engine import create_async_engine
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.base import Message
 from sarathi.common.messages.fields import Leg, OrderStatus, Side
@@ -34,15 +33,6 @@ pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
 CONTRACT = Contract(ExchangeSegment.NSE_FNO, "41000")
-
-
-@pytest.fixture
-async def store(database: str) -> AsyncIterator[Store]:
-    engine = create_async_engine(database)
-    try:
-        yield Store(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
