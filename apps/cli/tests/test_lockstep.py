@@ -127,6 +127,10 @@ class Script:
         self.reads[name] += 1
         return values[min(self.reads[name], len(values)) - 1]
 
+    def answer_risk(self, value: dict[str, Any]) -> None:
+        """From now on risk's every read answers `value`."""
+        self.risks, self.reads["risk"] = [value], 0
+
     def readers(self) -> Readers:
         def consumers() -> Consumers:
             self.reads["consumers"] += 1
@@ -204,6 +208,30 @@ def test_a_step_never_finished_is_let_go_after_the_timeout_and_reported() -> Non
     assert not state.done
     assert steps.stats.timed_out == ["10:00:05: risk without the tick of NSE_FNO:4711"]
     assert "1 let go unmet" in steps.stats.summary()
+
+
+def test_after_three_holds_in_a_row_let_go_the_day_stops_holding_steps() -> None:
+    script = Script([stepped(T)], [risk(contract(BEFORE, BEFORE))])
+    steps = holds(script, timeout=0.01)
+    for _ in range(2):
+        steps.wait(T, quick=False)
+    assert not steps.given_up
+    steps.wait(T, quick=False)
+    assert steps.given_up
+    assert steps.stats.summary().endswith("steps no longer held from 10:00:05 (only bar closes)")
+
+
+def test_a_hold_met_in_between_starts_the_count_again() -> None:
+    script = Script([stepped(T)], [risk(contract(BEFORE, BEFORE))])
+    steps = holds(script, timeout=0.01)
+    steps.wait(T, quick=False)
+    steps.wait(T, quick=False)
+    script.answer_risk(risk(contract(BEFORE, T)))
+    assert steps.wait(T, quick=False).done
+    script.answer_risk(risk(contract(BEFORE, BEFORE)))
+    steps.wait(T, quick=False)
+    steps.wait(T, quick=False)
+    assert not steps.given_up
 
 
 @pytest.mark.parametrize(

@@ -312,7 +312,7 @@ def _run_held(
                 bars.wait(at, running.sim.now)
             if steps is not None:
                 # The short way only right after the previous step (`StepHolds.wait`).
-                exposed = steps.wait(at, quick=exposed and not close).exposed
+                exposed = steps.wait(at, quick=exposed and not close).exposed and not steps.given_up
             if at >= plan.end_at or sampler.due():
                 sampler.take()
             if at >= plan.end_at:

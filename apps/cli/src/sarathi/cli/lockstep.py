@@ -27,7 +27,8 @@ every run; the 5-second loop, which fires as the clock reaches T and may run bef
 tick, then finds nothing new to do with the same price.
 
 A hold not met within `timeout_seconds` of wall time is let go, logged with the tick counters
-along sim → feed → risk, and reported. All reads are read-only: the sim's `/sim/progress`,
+along sim → feed → risk, and reported; after `give_up_after` such holds in a row the day stops
+holding steps. All reads are read-only: the sim's `/sim/progress`,
 orders' `/status`, risk's `/progress`, and JetStream's consumer info. The polling is wall-clock
 pacing of other processes' work, not a market-time decision.
 """
@@ -224,6 +225,7 @@ class StepStats:
     short: int = 0  # steps found done by the short way (sim and risk only)
     waited_seconds: float = 0.0
     timed_out: list[str] = field(default_factory=list)  # "HH:MM:SS: what was still pending"
+    given_up: str | None = None  # "HH:MM:SS" from when steps were no longer held
 
     def summary(self) -> str:
         line = (
@@ -232,7 +234,10 @@ class StepStats:
         )
         if not self.timed_out:
             return line + "; every one was met"
-        return line + f"; {len(self.timed_out)} let go unmet ({'; '.join(self.timed_out[:3])})"
+        line += f"; {len(self.timed_out)} let go unmet ({'; '.join(self.timed_out[:3])})"
+        if self.given_up is not None:
+            line += f"; steps no longer held from {self.given_up} (only bar closes)"
+        return line
 
 
 @dataclass(frozen=True)
@@ -286,8 +291,11 @@ class StepHolds:
         poll_seconds: float = 0.001,
         stats: StepStats | None = None,
         diagnose: Callable[[], str] | None = None,
+        give_up_after: int = 3,
     ) -> None:
         self._read = readers
+        self._give_up_after = give_up_after
+        self._let_go_in_a_row = 0
         self._diagnose = diagnose
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="step-read")
         self._timeout = timeout_seconds
@@ -323,9 +331,20 @@ class StepHolds:
         else:
             state = self._long_way(at, sim, started)
         self._quiet = state if state.done else None
+        self._let_go_in_a_row = 0 if state.done else self._let_go_in_a_row + 1
+        if self._let_go_in_a_row >= self._give_up_after and self.stats.given_up is None:
+            # Something no step will finish (say orders lost its order-update socket and the
+            # frame counts no longer meet): 5 s a step would take hours. Bar closes stay held.
+            self.stats.given_up = f"{at:%H:%M:%S}"
+            log.error("step_holds_given_up", at=at.isoformat(), pending=state.describe())
         self.stats.held += 1
         self.stats.waited_seconds += walltime.monotonic() - started
         return state
+
+    @property
+    def given_up(self) -> bool:
+        """`give_up_after` holds in a row were let go: the day stops holding steps."""
+        return self.stats.given_up is not None
 
     def _stepped(self, at: datetime, started: float) -> dict[str, Any]:
         """The sim's progress once it has stepped `at` (or the timeout), paced by its clock."""
