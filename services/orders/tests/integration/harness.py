@@ -18,7 +18,7 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import ConsumerOptions
 from sarathi.common.bus.streams import ORDER_CMD, ORDER_EVT
-from sarathi.common.clock import SimClock
+from sarathi.common.clock import FakeClock, SimClock
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_async_engine
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
@@ -26,6 +26,7 @@ from sarathi.common.messages.base import Message, envelope
 from sarathi.common.messages.fields import EntryOrderType, ExitReason
 from sarathi.common.messages.orders import ExitPosition, OptionContract, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.orders.adapters.store import Store
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
 from sarathi.sim.instruments import SimInstrument
@@ -256,3 +257,11 @@ __all__ = [
     "start_sim",
     "wait_until",
 ]
+
+
+async def a_stored_submit(store: Store, command_id: str, clock: FakeClock) -> None:
+    async with store.transaction() as tx:
+        await tx.insert_command(
+            command_id=command_id, kind="SUBMIT", correlation_id=f"trade-{command_id}",
+            payload={"underlying": "NIFTY"}, now=clock.now(),
+        )  # fmt: skip

@@ -23,6 +23,8 @@ from sarathi.orders.ports import Placed
 from sarathi.orders.recorder import Recorder
 from sarathi.orders.resolver import Resolver
 
+from .harness import a_stored_submit
+
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
@@ -38,14 +40,6 @@ def entry_values(command_id: str) -> dict[str, Any]:
         "stop_loss_price": Decimal("90"), "status": "TRANSIT", "leg_name": "ENTRY_LEG",
         "underlying": "NIFTY", "correlation_id": f"trade-{command_id}",
     }  # fmt: skip
-
-
-async def a_stored_submit(store: Store, command_id: str, clock: FakeClock) -> None:
-    async with store.transaction() as tx:
-        await tx.insert_command(
-            command_id=command_id, kind="SUBMIT", correlation_id=f"trade-{command_id}",
-            payload={"underlying": "NIFTY"}, now=clock.now(),
-        )  # fmt: skip
 
 
 def a_placement(

@@ -27,7 +27,7 @@ from sarathi.orders.api import build_router
 from sarathi.orders.domain.model import BrokerOrder, Contract
 from sarathi.orders.recorder import Recorder
 
-from .harness import Orders, Sim, a_submit, orders_running, settings_for, wait_until
+from .harness import Orders, Sim, a_stored_submit, a_submit, orders_running, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +60,6 @@ class HeldBus:
         result = await self._bus.publish_durable(subject, msg)
         self.acked.append(result)
         return result
-
-
-async def a_stored_submit(store: Store, command_id: str, clock: FakeClock) -> None:
-    async with store.transaction() as tx:
-        await tx.insert_command(
-            command_id=command_id, kind="SUBMIT", correlation_id=f"trade-{command_id}",
-            payload={"underlying": "NIFTY"}, now=clock.now(),
-        )  # fmt: skip
 
 
 def a_filled_entry(command_id: str) -> BrokerOrder:
