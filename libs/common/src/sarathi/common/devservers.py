@@ -164,8 +164,20 @@ def _prepare_for_system_user(pgroot: Path, pgbin: Path) -> str | None:
     return _PG_SYSTEM_USER
 
 
-def start_postgres(workdir: Path | None = None, database: str = "sarathi") -> DevServer:
-    """initdb a fresh cluster and start PostgreSQL on a free loopback port, trust auth, one database."""
+#: Settings that trade crash safety for speed. Only a throwaway cluster of the test suite may use
+#: them: a runtime that places orders relies on the commit that records "about to send" surviving
+#: a crash (the exactly-once order protocol), so `sarathi run` and `sarathi up` never pass them.
+_THROWAWAY_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def start_postgres(
+    workdir: Path | None = None, database: str = "sarathi", *, durable: bool = True
+) -> DevServer:
+    """initdb a cluster (unless `workdir` holds one) and start PostgreSQL on a free loopback port.
+
+    Trust auth, one database. `durable=False` turns fsync, synchronous commit and full-page writes
+    off: for test fixtures only, never for a runtime that places orders.
+    """
     owns = workdir is None
     root = Path(tempfile.mkdtemp(prefix="sarathi-pg-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
@@ -184,8 +196,8 @@ def start_postgres(workdir: Path | None = None, database: str = "sarathi") -> De
                 "postgres",
                 "-E",
                 "UTF8",
-                "--no-sync",
                 "--locale=C",
+                *(() if durable else ("--no-sync",)),
             ],
             user=user,
             capture_output=True,
@@ -209,13 +221,7 @@ def start_postgres(workdir: Path | None = None, database: str = "sarathi") -> De
                 str(port),
                 "-k",
                 str(root),
-                # A throwaway cluster: durability is not wanted, speed is.
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
+                *(arg for setting in (() if durable else _THROWAWAY_SETTINGS) for arg in ("-c", setting)),
                 "-c",
                 "max_connections=200",
             ],

@@ -63,7 +63,7 @@ def postgres_server() -> Iterator[ServerHandle]:
         with PostgresContainer("postgres:16", driver=None) as container:
             yield ServerHandle(container.get_connection_url(), "testcontainers")
         return
-    server = devservers.start_postgres()
+    server = devservers.start_postgres(durable=False)  # a throwaway cluster: speed over durability
     try:
         yield ServerHandle(server.url, "wheel")
     finally:
