@@ -29,7 +29,11 @@ def runtime_postgres(tmp_path: Path) -> Iterator[str]:
 
 
 def test_runtime_postgres_commits_survive_a_crash(runtime_postgres: str) -> None:
-    assert _settings(runtime_postgres) == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+    assert _settings(runtime_postgres) == {
+        "fsync": "on",
+        "synchronous_commit": "on",
+        "full_page_writes": "on",
+    }
 
 
 def test_throwaway_postgres_trades_durability_for_speed(tmp_path: Path) -> None:
