@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.domain.control import TradingState
 from sarathi.common.messages.fields import ExitReason
+from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
 from ..builders import OPEN, position_opened
@@ -34,7 +35,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 async def api(**overrides: Any) -> AsyncIterator[tuple[Rig, httpx.AsyncClient]]:
     async with risk_running(**overrides) as rig:
         app = FastAPI()
-        app.include_router(build_router(lambda: rig.service, SecretStr(TOKEN), "ops-desk"))
+        protect(app, SecretStr(TOKEN))
+        app.include_router(build_router(lambda: rig.service, "ops-desk"))
         transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://risk") as client:
             yield rig, client
@@ -71,7 +73,8 @@ async def test_every_call_without_the_token_gets_401_and_changes_nothing(headers
 async def test_an_unset_token_closes_the_api() -> None:
     async with risk_running() as rig:
         app = FastAPI()
-        app.include_router(build_router(lambda: rig.service, SecretStr(""), "ops"))
+        protect(app, SecretStr(""))
+        app.include_router(build_router(lambda: rig.service, "ops"))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://risk"
         ) as client:
@@ -88,6 +91,7 @@ async def test_pause_resume_kill_and_flatten_are_audited_with_who_why_and_where(
             "state": "PAUSED",
             "previous_state": "ACTIVE",
             "exits": [],
+            "exited": [],
         }
         state = (await client.get("/state", headers=AUTH)).json()
         assert (state["state"], state["reason"], state["actor"]) == ("PAUSED", "news at 11", "ops-desk")
