@@ -156,15 +156,16 @@ def gate_passed(request: Request) -> None:
         raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _where(loc: Any) -> list[str | int]:
-    """A validation error's location, with any part that is not a plain field name (input the
-    caller chose, like an unknown key) replaced."""
-    parts: list[str | int] = []
-    for part in loc if isinstance(loc, list | tuple) else ():
-        if isinstance(part, int) or (isinstance(part, str) and _FIELD_NAME.fullmatch(part)):
-            parts.append(part)
-        else:
-            parts.append("(field)")
+def _where(error: Mapping[str, Any]) -> list[str | int]:
+    """A validation error's location without what the caller chose: the name of an unknown field
+    is input (replaced), and so is any part that is not a plain field name or index."""
+    loc = error.get("loc")
+    parts: list[str | int] = [
+        p if isinstance(p, int) or (isinstance(p, str) and _FIELD_NAME.fullmatch(p)) else "(field)"
+        for p in (loc if isinstance(loc, list | tuple) else ())
+    ]
+    if error.get("type") == "extra_forbidden" and parts:
+        parts[-1] = "(unknown field)"
     return parts
 
 
@@ -173,7 +174,7 @@ async def validation_error_without_input(_: Request, exc: Exception) -> Response
     it, which echoes whatever was sent, and a JSON `Infinity` in it cannot even be rendered)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     detail = [
-        {"type": str(e.get("type", "")), "loc": _where(e.get("loc")), "msg": str(e.get("msg", ""))[:200]}
+        {"type": str(e.get("type", "")), "loc": _where(e), "msg": str(e.get("msg", ""))[:200]}
         for e in errors
     ]
     return Response(json.dumps({"detail": detail}), status_code=422, media_type="application/json")
