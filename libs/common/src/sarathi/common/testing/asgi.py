@@ -76,7 +76,10 @@ async def send_request(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
     }
-    task = asyncio.create_task(app(scope, receive, send))
+    async def serve() -> None:
+        await app(scope, receive, send)
+
+    task = asyncio.create_task(serve())
     try:
         async with asyncio.timeout(within_seconds):
             await answered.wait()
