@@ -19,12 +19,13 @@ from pydantic import SecretStr
 
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.fields import ExitReason
 from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
-from ..builders import OPEN, position_opened
-from .support import TOKEN, Rig, risk_running
+from ..builders import NIFTY_CALL, OPEN, position_opened
+from .support import TOKEN, ListedNames, Rig, a_listed_nifty_call, risk_running
 
 MUTATING = ["/pause", "/resume", "/flatten", "/kill"]
 READING = ["/state", "/positions", "/pnl", "/progress"]
@@ -143,6 +144,26 @@ async def test_positions_and_pnl_report_gross_net_hwm_and_tick_age() -> None:
         day = (await client.get("/pnl", headers=AUTH)).json()
         assert (day["gross"], day["unrealized_gross"], day["open_positions"]) == ("1600.00", "1600.00", 1)
         assert Decimal(day["net"]) == Decimal(day["gross"]) - Decimal(day["charges"])
+
+
+async def test_positions_and_flatten_name_the_contract_with_its_quantity_and_keep_the_ids() -> None:
+    names = ListedNames({(ExchangeSegment.NSE_FNO, NIFTY_CALL): a_listed_nifty_call()})
+    async with api(names=names) as (rig, client):
+        await rig.event(position_opened("sub-0001", when=rig.clock.now(), net=130, average="100"))
+        await rig.event(position_opened("sub-0002", when=rig.clock.now(), net=65, security_id="99999"))
+
+        rows = (await client.get("/positions", headers=AUTH)).json()
+        flat = (await client.post("/flatten", headers=AUTH, json={"reason": "done"})).json()
+
+    assert [(r["contract"], r["lots"], r["security_id"]) for r in rows] == [
+        ("NIFTY 24200 CE 22-Sep", 2, NIFTY_CALL),
+        ("NIFTY (security id 99999)", None, "99999"),  # not in the Derivative table
+    ]
+    assert flat["exits"] == ["sub-0001", "sub-0002"]
+    assert [(e["contract"], e["quantity"], e["lots"]) for e in flat["exited"]] == [
+        ("NIFTY 24200 CE 22-Sep", 130, 2),
+        ("NIFTY (security id 99999)", 65, None),
+    ]
 
 
 async def test_progress_reports_each_held_contract_and_its_latest_fully_processed_tick() -> None:
