@@ -113,6 +113,8 @@ async def test_a_kill_and_a_daily_loss_halt_survive_a_restart_that_lost_the_kv()
     # A fresh bus: the KV is empty, as after `sarathi up` started a new NATS.
     async with risk_running(store=store, clock=FakeClock(now)) as rig, operator(rig) as api:
         assert rig.service.control.state is TradingState.HALTED
+        written = [a.new_state["state"] for a in store.audits if a.action == "initialize" and a.new_state]
+        assert written[-1] == "HALTED"  # the empty KV was never set ACTIVE, not even for an instant
         state = (await api.get("/state")).json()
         assert [h["cause"] for h in state["halts"]] == ["KILL", "DAILY_LOSS"]
         assert (await api.post("/clear-kill", json={"reason": "checked"})).status_code == 200

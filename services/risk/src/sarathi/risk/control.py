@@ -103,7 +103,13 @@ class ControlKeeper:
         entry = await self._bus.kv_get(TRADING_STATE_KEY)
         state = self._decode(entry.value) if entry is not None and entry.value else None
         if state is None:
-            state = self._record(self._initial, "initial state", SERVICE_ACTOR)
+            held = self.halts().in_force()  # never ACTIVE for an instant while a halt holds
+            initial, why = (
+                (TradingState.HALTED, f"{held[0].describe()} still holds")
+                if held
+                else (self._initial, "initial state")
+            )
+            state = self._record(initial, why, SERVICE_ACTOR)
             await self._bus.kv_put(TRADING_STATE_KEY, state.encode())
             await self._store.audit(
                 AuditEntry(
