@@ -102,7 +102,10 @@ def test_clear_kill_sends_its_required_reason(
     args = build_parser().parse_args(["clear-kill", "--reason", "broker is back"])
     assert (args.handler, args.reason) == (control.cmd_control, "broker is back")
     client = control.ControlClient("http://risk", "s3cret", transport=a_risk_api(seen))
-    assert control.run(client, "clear-kill", args.reason) == "clear_kill: HALTED → HALTED"
+    assert control.run(client, "clear-kill", args.reason).splitlines() == [
+        "clear_kill: HALTED → HALTED",
+        "the kill is cleared; trading stays HALTED until `sarathi resume`",
+    ]
     assert (seen[-1].url.path, json.loads(seen[-1].content)) == ("/clear-kill", {"reason": "broker is back"})
     for argv in (["clear-kill"], ["clear-kill", "--reason", "  "]):
         with pytest.raises(SystemExit) as exit_:

@@ -175,6 +175,8 @@ def render_action(reply: dict[str, Any]) -> str:
         text += f"\nexits sent for: {', '.join(reply['exits'])}"
     elif reply["action"] in ("flatten", "kill"):
         text += "\nno open positions to exit"
+    if reply["action"] == "clear_kill":
+        text += "\nthe kill is cleared; trading stays HALTED until `sarathi resume`"
     return text
 
 

@@ -102,8 +102,12 @@ class ControlGate:
             scope = {**scope, GATE_PASSED: True}
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self._max):
-            status, detail = (413, "body too large") if declared.isdigit() else (400, "bad Content-Length")
-            await _json_reply(status, f"{detail} (at most {self._max} bytes)")(scope, receive, send)
+            reply = (
+                _json_reply(413, f"body too large (at most {self._max} bytes)")
+                if declared.isdigit()
+                else _json_reply(400, "Content-Length is not a number")
+            )
+            await reply(scope, receive, send)
             return
         try:
             body = await self._read(receive)
@@ -174,8 +178,7 @@ async def validation_error_without_input(_: Request, exc: Exception) -> Response
     it, which echoes whatever was sent, and a JSON `Infinity` in it cannot even be rendered)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     detail = [
-        {"type": str(e.get("type", "")), "loc": _where(e), "msg": str(e.get("msg", ""))[:200]}
-        for e in errors
+        {"type": str(e.get("type", "")), "loc": _where(e), "msg": str(e.get("msg", ""))[:200]} for e in errors
     ]
     return Response(json.dumps({"detail": detail}), status_code=422, media_type="application/json")
 

@@ -213,7 +213,9 @@ def build_router(service: Callable[[], RiskService | None], operator: str) -> AP
             decision = ExitDecision(step.flatten, None, None, f"operator {action.value}: {reason}")
             exits = await risk.guardian.flatten(decision, operator)
             for entry in exits:
-                position = open_now[entry]
+                position = open_now.get(entry) or risk.guardian.book.get(entry)
+                if position is None:
+                    continue
                 name, lots = await _named(risk, position)
                 exited.append(Exited(entry_order_id=entry, contract=name, security_id=position.security_id,
                                      quantity=position.quantity, lots=lots))  # fmt: skip

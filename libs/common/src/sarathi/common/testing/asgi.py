@@ -76,6 +76,7 @@ async def send_request(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
     }
+
     async def serve() -> None:
         await app(scope, receive, send)
 
