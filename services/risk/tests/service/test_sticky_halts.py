@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from sarathi.common.bus.streams import TRADING_STATE_KEY
+from sarathi.common.clock import FakeClock
 from sarathi.common.domain.control import TradingState
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.risk import ControlState
@@ -107,8 +108,6 @@ async def test_a_kill_and_a_daily_loss_halt_survive_a_restart_that_lost_the_kv()
         await breach_then_recover(rig)
         await api.post("/kill", json={"reason": "and stay down"})
         now = rig.clock.now()
-
-    from sarathi.common.clock import FakeClock
 
     # A fresh bus: the KV is empty, as after `sarathi up` started a new NATS.
     async with risk_running(store=store, clock=FakeClock(now)) as rig, operator(rig) as api:
