@@ -25,6 +25,7 @@ OUR_TABLES = {
     ("orders", "outbox"),
     ("risk", "position_tracker"),
     ("risk", "audit_log"),
+    ("risk", "trading_halt"),
     ("signals", "signal"),
     ("execution", "decision"),
 }

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.web import protect
 from sarathi.orders.api import build_router
 from sarathi.orders.backstops import PnlExitArmer
 
@@ -32,7 +33,8 @@ async def test_kill_cancels_everything_exits_every_position_and_confirms_the_acc
             lambda: len(orders.events.of("OrderAccepted")) == 2, what="both accepted"
         )
         app = FastAPI()
-        app.include_router(build_router(lambda: orders.service, SecretStr(TOKEN), kill_switch_default=False))
+        protect(app, SecretStr(TOKEN))
+        app.include_router(build_router(lambda: orders.service, kill_switch_default=False))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://orders"
         ) as http:

@@ -13,7 +13,6 @@ from typing import cast
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Bus, PublishResult
@@ -118,7 +117,7 @@ async def test_status_reports_the_frames_handled_and_the_events_still_to_publish
         await wait_until(lambda: _settled(orders, sim), what="every frame handled, every event published")
 
         app = FastAPI()
-        app.include_router(build_router(lambda: orders.service, SecretStr(""), kill_switch_default=False))
+        app.include_router(build_router(lambda: orders.service, kill_switch_default=False))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://orders") as http:
             reply = await http.get("/status")

@@ -8,7 +8,6 @@ from typing import cast
 
 import httpx
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from sarathi.orders.api import build_router
 from sarathi.orders.service import OrdersService
@@ -40,7 +39,7 @@ def a_running_service(*, frames: int, pending: int, published: int) -> OrdersSer
 async def test_status_reports_the_order_update_frames_handled_and_the_events_not_yet_published() -> None:
     service = a_running_service(frames=7, pending=2, published=11)
     app = FastAPI()
-    app.include_router(build_router(lambda: service, SecretStr(""), kill_switch_default=False))
+    app.include_router(build_router(lambda: service, kill_switch_default=False))
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders") as http:
         reply = await http.get("/status")
@@ -59,7 +58,7 @@ async def test_status_reports_the_order_update_frames_handled_and_the_events_not
 
 async def test_status_is_unavailable_until_the_service_runs() -> None:
     app = FastAPI()
-    app.include_router(build_router(lambda: None, SecretStr(""), kill_switch_default=False))
+    app.include_router(build_router(lambda: None, kill_switch_default=False))
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders") as http:
         reply = await http.get("/status")

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.memory import InMemoryBroker, InMemoryBus
 from sarathi.common.clock import FakeClock
+from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
 from sarathi.common.messages.base import Message, decode, envelope
 from sarathi.common.messages.market import (
     SubscribeReply,
@@ -22,12 +23,13 @@ from sarathi.common.messages.market import (
     UnsubscribeRequest,
 )
 from sarathi.common.messages.orders import ExitPosition
+from sarathi.risk.adapters.refdata import ContractNames
 from sarathi.risk.adapters.store import MemoryStore
 from sarathi.risk.metrics import RiskMetrics
 from sarathi.risk.service import RiskService
 from sarathi.risk.settings import RiskSettings
 
-from ..builders import OPEN, a_tick
+from ..builders import LOT, NIFTY_CALL, OPEN, a_tick
 
 TOKEN = "test-token"
 
@@ -122,6 +124,7 @@ async def risk_running(
     store: MemoryStore | None = None,
     broker: InMemoryBroker | None = None,
     clock: FakeClock | None = None,
+    names: ContractNames | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
     clock = clock or FakeClock(OPEN)
@@ -132,7 +135,7 @@ async def risk_running(
     await bus.serve(subjects.FEED_UNSUBSCRIBE, feed.unsubscribe)
     await bus.serve(subjects.FEED_SNAPSHOT, feed.snapshot)
     store = store if store is not None else MemoryStore()
-    service = RiskService(settings(**overrides), bus, clock, store, RiskMetrics())
+    service = RiskService(settings(**overrides), bus, clock, store, RiskMetrics(), names=names)
     try:
         async with service.running():
             await bus.settle()
@@ -143,3 +146,21 @@ async def risk_running(
 
 def pnl(entry: str, price: str, quantity: int) -> Decimal:
     return (Decimal(price) - Decimal(entry)) * quantity
+
+
+@dataclass
+class ListedNames:
+    """The Derivative table in memory: contract by (segment, security id)."""
+
+    listed: dict[tuple[ExchangeSegment, str], Contract] = field(default_factory=dict)
+
+    async def contract(self, held: tuple[ExchangeSegment, str], opened_on: date) -> Contract | None:
+        return self.listed.get(held)
+
+
+def a_listed_nifty_call(security_id: str = NIFTY_CALL, strike: str = "24200") -> Contract:
+    return Contract(
+        security_id=SecurityId(security_id), segment=ExchangeSegment.NSE_FNO, underlying=Underlying.NIFTY,
+        expiry=date(2026, 9, 22), strike=Decimal(strike), option_type=OptionType.CALL, lot_size=LOT,
+        tick_size=Decimal("0.05"),
+    )  # fmt: skip

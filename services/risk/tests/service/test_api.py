@@ -19,11 +19,13 @@ from pydantic import SecretStr
 
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.fields import ExitReason
+from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
-from ..builders import OPEN, position_opened
-from .support import TOKEN, Rig, risk_running
+from ..builders import NIFTY_CALL, OPEN, position_opened
+from .support import TOKEN, ListedNames, Rig, a_listed_nifty_call, risk_running
 
 MUTATING = ["/pause", "/resume", "/flatten", "/kill"]
 READING = ["/state", "/positions", "/pnl", "/progress"]
@@ -34,7 +36,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 async def api(**overrides: Any) -> AsyncIterator[tuple[Rig, httpx.AsyncClient]]:
     async with risk_running(**overrides) as rig:
         app = FastAPI()
-        app.include_router(build_router(lambda: rig.service, SecretStr(TOKEN), "ops-desk"))
+        protect(app, SecretStr(TOKEN))
+        app.include_router(build_router(lambda: rig.service, "ops-desk"))
         transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://risk") as client:
             yield rig, client
@@ -71,7 +74,8 @@ async def test_every_call_without_the_token_gets_401_and_changes_nothing(headers
 async def test_an_unset_token_closes_the_api() -> None:
     async with risk_running() as rig:
         app = FastAPI()
-        app.include_router(build_router(lambda: rig.service, SecretStr(""), "ops"))
+        protect(app, SecretStr(""))
+        app.include_router(build_router(lambda: rig.service, "ops"))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://risk"
         ) as client:
@@ -88,6 +92,7 @@ async def test_pause_resume_kill_and_flatten_are_audited_with_who_why_and_where(
             "state": "PAUSED",
             "previous_state": "ACTIVE",
             "exits": [],
+            "exited": [],
         }
         state = (await client.get("/state", headers=AUTH)).json()
         assert (state["state"], state["reason"], state["actor"]) == ("PAUSED", "news at 11", "ops-desk")
@@ -139,6 +144,26 @@ async def test_positions_and_pnl_report_gross_net_hwm_and_tick_age() -> None:
         day = (await client.get("/pnl", headers=AUTH)).json()
         assert (day["gross"], day["unrealized_gross"], day["open_positions"]) == ("1600.00", "1600.00", 1)
         assert Decimal(day["net"]) == Decimal(day["gross"]) - Decimal(day["charges"])
+
+
+async def test_positions_and_flatten_name_the_contract_with_its_quantity_and_keep_the_ids() -> None:
+    names = ListedNames({(ExchangeSegment.NSE_FNO, NIFTY_CALL): a_listed_nifty_call()})
+    async with api(names=names) as (rig, client):
+        await rig.event(position_opened("sub-0001", when=rig.clock.now(), net=130, average="100"))
+        await rig.event(position_opened("sub-0002", when=rig.clock.now(), net=65, security_id="99999"))
+
+        rows = (await client.get("/positions", headers=AUTH)).json()
+        flat = (await client.post("/flatten", headers=AUTH, json={"reason": "done"})).json()
+
+    assert [(r["contract"], r["lots"], r["security_id"]) for r in rows] == [
+        ("NIFTY 24200 CE 22-Sep", 2, NIFTY_CALL),
+        ("NIFTY (security id 99999)", None, "99999"),  # not in the Derivative table
+    ]
+    assert flat["exits"] == ["sub-0001", "sub-0002"]
+    assert [(e["contract"], e["quantity"], e["lots"]) for e in flat["exited"]] == [
+        ("NIFTY 24200 CE 22-Sep", 130, 2),
+        ("NIFTY (security id 99999)", 65, None),
+    ]
 
 
 async def test_progress_reports_each_held_contract_and_its_latest_fully_processed_tick() -> None:

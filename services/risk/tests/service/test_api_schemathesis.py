@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
 from .support import TOKEN, risk_running
@@ -39,7 +40,8 @@ def _operations(schema: Any) -> list[Any]:
 
 def _app_for(service: Any) -> FastAPI:
     app = FastAPI()
-    app.include_router(build_router(lambda: service, SecretStr(TOKEN), "fuzzer"))
+    protect(app, SecretStr(TOKEN))
+    app.include_router(build_router(lambda: service, "fuzzer"))
     return app
 
 

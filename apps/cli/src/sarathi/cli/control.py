@@ -1,4 +1,4 @@
-"""`sarathi status|positions|pnl|pause|resume|flatten|kill`: the operator API of the risk service.
+"""`sarathi status|positions|pause|resume|flatten|kill|clear-kill`: the operator API of the risk service.
 
 The risk service's URL is `SARATHI_RISK_URL` (default http://127.0.0.1:8605) and the bearer token
 `SARATHI_CONTROL_TOKEN`, the same variable the service reads; with neither set, those of a system
@@ -11,30 +11,23 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 
 from sarathi.cli import runstate
+from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.money import format_inr
 
 DEFAULT_URL = "http://127.0.0.1:8605"
 TIMEOUT_SECONDS = 10.0
 
-POSITION_COLUMNS = (
-    ("entry", "entry_order_id"),
-    ("contract", "security_id"),
-    ("und", "underlying"),
-    ("status", "status"),
-    ("qty", "quantity"),
-    ("avg", "average_entry"),
-    ("ltp", "ltp"),
-    ("pnl", "pnl_gross"),
-    ("net", "pnl_net"),
-    ("hwm", "hwm"),
-    ("trail", "trail_armed"),
-    ("tick age", "last_tick_age_seconds"),
-    ("exit", "exit_reason"),
-)
+POSITION_HEADERS = (
+    "contract", "status", "qty", "lots", "entry", "opened (IST)", "ltp", "P&L", "net of charges",
+    "peak P&L", "trail", "tick age", "exit",
+)  # fmt: skip
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -98,33 +91,92 @@ class ControlError(RuntimeError):
     """The API refused (401, 409) or failed."""
 
 
+def _inr(value: Any) -> str | None:
+    """A JSON money string as `₹1,234.50`; None stays None, anything unreadable is shown as is."""
+    if value is None:
+        return None
+    try:
+        return format_inr(Decimal(str(value)))
+    except InvalidOperation:
+        return str(value)
+
+
+def _ist(value: Any, pattern: str = "%H:%M:%S") -> str | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(IST).strftime(pattern)
+    except ValueError:
+        return str(value)
+
+
+def _holds(halt: dict[str, Any]) -> str:
+    if halt["cause"] == "KILL":
+        return f"kill by {halt['actor']} at {_ist(halt['at'])} IST, until cleared: {halt['reason']}"
+    return f"daily loss limit, for the rest of {halt['trading_day']}: {halt['reason']}"
+
+
 def render_status(state: dict[str, Any], pnl: dict[str, Any]) -> str:
-    rows = [
+    """The state once: what it is, why, who and when, what holds it, whether resume would be refused."""
+    rows: list[tuple[str, Any]] = [
         ("trading state", state["state"]),
         ("reason", state["reason"]),
         ("changed by", state["actor"]),
-        ("changed at", state["updated_at"]),
-        ("P&L today (gross)", pnl["gross"]),
-        ("charges", pnl["charges"]),
-        ("P&L today (net)", pnl["net"]),
-        ("daily loss limit", pnl["daily_loss_limit"]),
-        ("limit breached", pnl["daily_loss_breached"]),
+        ("changed at", f"{_ist(state['updated_at'], '%Y-%m-%d %H:%M:%S')} IST"),
+    ]
+    rows += [("held by", _holds(halt)) for halt in state.get("halts", [])]
+    refusal = state.get("resume_refused")
+    rows += [
+        ("resume", f"refused: {refusal}" if refusal else "allowed"),
+        ("P&L today (gross)", _inr(pnl["gross"])),
+        ("charges", _inr(pnl["charges"])),
+        ("P&L today (net)", _inr(pnl["net"])),
+        ("daily loss limit", _inr(pnl["daily_loss_limit"])),
         ("open / closed", f"{pnl['open_positions']} / {pnl['closed_positions']}"),
     ]
     return table(("", ""), rows)
 
 
 def render_positions(positions: list[dict[str, Any]]) -> str:
+    """Contracts by name, ₹ amounts, entry time in IST (the ids stay in the JSON API)."""
     if not positions:
         return "No positions today."
-    rows = [[p.get(key) for _, key in POSITION_COLUMNS] for p in positions]
-    return table([title for title, _ in POSITION_COLUMNS], rows)
+    rows = [
+        [
+            p.get("contract") or p.get("security_id"),
+            p["status"],
+            p["quantity"],
+            p.get("lots"),
+            _inr(p["average_entry"]),
+            _ist(p.get("opened_at")),
+            _inr(p.get("ltp")),
+            _inr(p["pnl_gross"]),
+            _inr(p["pnl_net"]),
+            _inr(p.get("hwm")),
+            "armed" if p.get("trail_armed") else None,
+            None if p.get("last_tick_age_seconds") is None else f"{p['last_tick_age_seconds']:g}s",
+            p.get("exit_reason"),
+        ]
+        for p in positions
+    ]
+    return table(POSITION_HEADERS, rows)
 
 
 def render_action(reply: dict[str, Any]) -> str:
     text = f"{reply['action']}: {reply['previous_state']} → {reply['state']}"
-    if reply["exits"]:
+    exited = reply.get("exited")
+    if exited:
+        lines = []
+        for e in exited:
+            lots = "" if e.get("lots") is None else f" ({e['lots']} lot{'s' if e['lots'] != 1 else ''})"
+            lines.append(f"  {e['contract']}: sell {e['quantity']}{lots}")
+        text += "\nexits sent:\n" + "\n".join(lines)
+    elif reply["exits"]:
         text += f"\nexits sent for: {', '.join(reply['exits'])}"
+    elif reply["action"] in ("flatten", "kill"):
+        text += "\nno open positions to exit"
+    if reply["action"] == "clear_kill":
+        text += "\nthe kill is cleared; trading stays HALTED until `sarathi resume`"
     return text
 
 
@@ -151,8 +203,9 @@ def cmd_control(args: argparse.Namespace) -> int:
         print("SARATHI_CONTROL_TOKEN is not set (and no `sarathi up` is running): the operator API needs it.")
         return 2
     client = ControlClient(risk_url(), token)
+    reason = getattr(args, "reason", None)
     try:
-        print(run(client, args.command, getattr(args, "reason", None)))
+        print(run(client, args.command, reason))
     except ControlError as exc:
         print(f"sarathi {args.command}: refused: {exc}")
         return 1
@@ -170,20 +223,33 @@ def run(client: ControlClient, command: str, reason: str | None) -> str:
     return render_action(client.post(f"/{command}", reason))
 
 
+def _reason(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a reason is required (it is recorded in the audit log)")
+    if len(text) > 500:
+        raise argparse.ArgumentTypeError("at most 500 characters")
+    return text
+
+
 def add_commands(commands: Any) -> None:
     """Register the operator commands on the `sarathi` parser's subcommands."""
     helps = {
         "status": "trading state, who changed it and why, today's P&L",
         "positions": "today's positions: P&L gross and net, high-water mark, trail, tick age",
         "pause": "no new entries; open positions stay managed",
-        "resume": "allow entries again (refused after a daily loss breach)",
+        "resume": "allow entries again (refused after a kill, and all day after a daily loss halt)",
         "flatten": "exit every position now, stay ACTIVE",
-        "kill": "HALT and exit every position",
+        "kill": "HALT and exit every position; resume is refused until clear-kill",
+        "clear-kill": 'lift a kill (state stays HALTED until resume): --reason "why" is required',
     }
     for name, text in helps.items():
         if name == "status":
             continue  # `sarathi status` (sarathi.cli.health) shows service health, then this
         parser = commands.add_parser(name, help=text)
-        if name not in ("status", "positions"):
+        if name == "clear-kill":
+            parser.add_argument(
+                "--reason", required=True, type=_reason, help="why (required; recorded in the audit log)"
+            )
+        elif name not in ("status", "positions"):
             parser.add_argument("reason", nargs="?", default="", help="why (recorded in the audit log)")
         parser.set_defaults(handler=cmd_control)

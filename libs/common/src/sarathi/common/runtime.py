@@ -9,19 +9,19 @@ workers.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.db.engine import create_async_engine, ping
 from sarathi.common.logging import configure_logging, get_logger
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.settings import SarathiSettings, ServiceSettings
-from sarathi.common.web import ReadinessCheck, create_app, serve
+from sarathi.common.web import OPEN_PATHS, ReadinessCheck, create_app, serve
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,8 +99,11 @@ def build_service_app(
     description: str,
     metrics: ServiceMetrics | None = None,
     workers: WorkersFactory | None = None,
+    control_token: SecretStr | None = None,
+    open_paths: Collection[str] = OPEN_PATHS,
 ) -> tuple[FastAPI, Infrastructure]:
-    """The composition root's common part: infrastructure, lifespan, operational endpoints."""
+    """The composition root's common part: infrastructure, lifespan, operational endpoints, and
+    with `control_token` the bearer-token gate on every route but `open_paths` (`web.ControlGate`)."""
     infrastructure = Infrastructure(settings, service, database=database)
     service_metrics = metrics or ServiceMetrics(service)
 
@@ -119,6 +122,8 @@ def build_service_app(
         checks=infrastructure.checks(),
         lifespan=lifespan,
         description=description,
+        control_token=control_token,
+        open_paths=open_paths,
     )
     return app, infrastructure
 

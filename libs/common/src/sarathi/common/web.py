@@ -4,19 +4,32 @@
 - `/readyz`: every readiness check passes (its NATS connection, its database...), each within a
   timeout; 503 with the failing check's reason otherwise.
 - `/metrics`: the service's own Prometheus registry, in the text exposition format.
+
+With a control token (`create_app(control_token=...)`, risk's and orders' operator routes) every
+other route sits behind `ControlGate`, an ASGI middleware that answers before the app sees the
+request: a missing or wrong bearer token gets 401 before a byte of the body is read, and a body
+over `MAX_BODY_BYTES` gets 413 without the rest being read (its declared length, or once a
+streamed body passes the limit). Every app answers a body that fails validation with a 422 that
+names what is wrong and where, never the input itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sarathi.common.metrics import ServiceMetrics
 
@@ -36,6 +49,146 @@ async def _run_check(check: ReadinessCheck) -> str:
     return "ok"
 
 
+MAX_BODY_BYTES = 16 * 1024
+"""The largest request body a gated app reads (its operator calls carry a short reason)."""
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+"""Routes a gated app serves without the token: probes, metrics and the API's own description."""
+GATE_PASSED = "sarathi.gate_passed"
+"""The ASGI scope key `ControlGate` sets on a request whose bearer token it accepted."""
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _json_reply(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class ControlGate:
+    """ASGI middleware: the bearer token first, then a body of at most `max_body_bytes`.
+
+    For every HTTP request but those to `open_paths`: `Authorization: Bearer <token>` is compared
+    in constant time, and a missing or wrong one (or no token configured) gets 401 at once, the
+    body unread. Then, for every request, a declared `Content-Length` over the limit gets 413 at
+    once, and the body is read up to the limit (a streamed one that passes it gets 413 there, the
+    rest unread) and handed to the app.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: SecretStr,
+        open_paths: Collection[str] = OPEN_PATHS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self._app = app
+        self._token = token.get_secret_value().encode()
+        self._open = frozenset(open_paths)
+        self._max = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
+        if scope["path"] not in self._open:
+            if not self._authorized(headers.get("authorization", b"")):
+                reply = _json_reply(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+                await reply(scope, receive, send)
+                return
+            scope = {**scope, GATE_PASSED: True}
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self._max):
+            reply = (
+                _json_reply(413, f"body too large (at most {self._max} bytes)")
+                if declared.isdigit()
+                else _json_reply(400, "Content-Length is not a number")
+            )
+            await reply(scope, receive, send)
+            return
+        try:
+            body = await self._read(receive)
+        except _BodyTooLargeError:
+            await _json_reply(413, f"body too large (at most {self._max} bytes)")(scope, receive, send)
+            return
+        if body is None:
+            return  # the client went away
+        await self._app(scope, _replay(body, receive), send)
+
+    def _authorized(self, header: bytes) -> bool:
+        scheme, _, given = header.partition(b" ")
+        if not self._token or scheme.lower() != b"bearer":
+            return False
+        return hmac.compare_digest(given.strip(), self._token)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max:
+                raise _BodyTooLargeError
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def gate_passed(request: Request) -> None:
+    """A dependency for gated routes: 401 unless `ControlGate` accepted this request's token (so a
+    router mounted on an app without the gate is closed, not open)."""
+    if request.scope.get(GATE_PASSED) is not True:
+        raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _where(error: Mapping[str, Any]) -> list[str | int]:
+    """A validation error's location without what the caller chose: the name of an unknown field
+    is input (replaced), and so is any part that is not a plain field name or index."""
+    loc = error.get("loc")
+    parts: list[str | int] = [
+        p if isinstance(p, int) or (isinstance(p, str) and _FIELD_NAME.fullmatch(p)) else "(field)"
+        for p in (loc if isinstance(loc, list | tuple) else ())
+    ]
+    if error.get("type") == "extra_forbidden" and parts:
+        parts[-1] = "(unknown field)"
+    return parts
+
+
+async def validation_error_without_input(_: Request, exc: Exception) -> Response:
+    """422 naming each problem and where it is, never the input (FastAPI's own answer repeats
+    it, which echoes whatever was sent, and a JSON `Infinity` in it cannot even be rendered)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {"type": str(e.get("type", "")), "loc": _where(e), "msg": str(e.get("msg", ""))[:200]} for e in errors
+    ]
+    return Response(json.dumps({"detail": detail}), status_code=422, media_type="application/json")
+
+
+def protect(app: FastAPI, token: SecretStr, *, open_paths: Collection[str] = OPEN_PATHS) -> None:
+    """Put `app` behind a `ControlGate` and answer validation errors without their input."""
+    app.add_middleware(ControlGate, token=token, open_paths=open_paths)
+    app.add_exception_handler(RequestValidationError, validation_error_without_input)
+
+
 def create_app(
     *,
     service: str,
@@ -44,9 +197,16 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     version: str = "0.1.0",
     description: str = "",
+    control_token: SecretStr | None = None,
+    open_paths: Collection[str] = OPEN_PATHS,
 ) -> FastAPI:
-    """A FastAPI app with the three operational endpoints; the service adds its own routes."""
+    """A FastAPI app with the three operational endpoints; the service adds its own routes.
+
+    With `control_token`, every route but `open_paths` needs it (`ControlGate`)."""
     app = FastAPI(title=f"sarathi-{service}", version=version, description=description, lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, validation_error_without_input)
+    if control_token is not None:
+        protect(app, control_token, open_paths=open_paths)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

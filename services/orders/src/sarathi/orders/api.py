@@ -2,21 +2,23 @@
 
 `POST /kill` cancels every open order and leg, exits every position, confirms at the broker that
 the account is flat, and (with `activate_kill_switch`, or the setting) activates Dhan's kill
-switch. A missing or wrong bearer token gets 401 and changes nothing; with no token configured
-every call is refused. The reply says whether the account is flat, per contract what was done,
-and what is left.
+switch. The app's `ControlGate` (`sarathi.common.web`) checks the bearer token before the body is
+read: a missing or wrong one gets 401 and changes nothing; with no token configured every call is
+refused; a body over 16 KiB gets 413 unread; a 422 never repeats the input. `gate_passed` keeps
+`/kill` closed if the router is ever mounted without the gate. The reply says whether the account
+is flat, per contract what was done, and what is left. `GET /status` is open (the lockstep reads it).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
 
 from sarathi.common.logging import get_logger
+from sarathi.common.web import gate_passed
 from sarathi.orders.service import OrdersService
 
 log = get_logger(__name__)
@@ -31,16 +33,7 @@ class KillRequest(BaseModel):
     activate_kill_switch: bool | None = None
 
 
-def _authorized(expected: SecretStr, authorization: str | None) -> bool:
-    token = expected.get_secret_value()
-    if not token or not authorization or not authorization.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(authorization.removeprefix("Bearer ").encode(), token.encode())
-
-
-def build_router(
-    service: Callable[[], OrdersService | None], token: SecretStr, kill_switch_default: bool
-) -> APIRouter:
+def build_router(service: Callable[[], OrdersService | None], kill_switch_default: bool) -> APIRouter:
     router = APIRouter(tags=["orders"])
 
     def running() -> OrdersService:
@@ -49,10 +42,8 @@ def build_router(
             raise HTTPException(503, "the orders service is not running")
         return current
 
-    @router.post("/kill")
-    async def kill(request: KillRequest, authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        if not _authorized(token, authorization):
-            raise HTTPException(401, "a valid bearer token is required")
+    @router.post("/kill", dependencies=[Depends(gate_passed)])
+    async def kill(request: KillRequest) -> dict[str, Any]:
         orders = running()
         log.warning("kill_requested", kill_id=request.kill_id, by=request.requested_by, reason=request.reason)
         activate = (

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sarathi.common.clock_source import running_clock
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.web import OPEN_PATHS
 from sarathi.orders.api import build_router
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
@@ -44,11 +45,12 @@ def build_app(settings: OrdersSettings) -> FastAPI:
         description="The broker gateway: exactly-once orders, order updates, reconciliation.",
         metrics=metrics,
         workers=workers,
+        control_token=settings.orders_control_token,
+        open_paths=OPEN_PATHS | {"/status"},  # read by `sarathi run`'s lockstep without a token
     )
     app.include_router(
         build_router(
             lambda: holder.get("service"),
-            settings.orders_control_token,
             settings.orders_kill_activates_kill_switch,
         )
     )

@@ -2,7 +2,8 @@
 
 The lifespan connects NATS and PostgreSQL (`build_service_app`), follows the clock of the mode
 (the sim's market clock in `sim`), builds `RiskService` and runs it; the operator API is mounted
-on the same app and answers 503 until the service runs.
+on the same app (behind the common `ControlGate`: bearer token first, bodies capped) and answers
+503 until the service runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 
 from sarathi.common.clock_source import running_clock
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.risk.adapters.refdata import DerivativeNames
 from sarathi.risk.adapters.store import PostgresStore
 from sarathi.risk.api import build_router
 from sarathi.risk.metrics import RiskMetrics
@@ -28,8 +30,14 @@ def build_app(settings: RiskSettings) -> FastAPI:
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         async with running_clock(settings.mode, infrastructure.bus) as clock:
+            engine = infrastructure.engine
             service = RiskService(
-                settings, infrastructure.bus, clock, PostgresStore(infrastructure.engine), metrics
+                settings,
+                infrastructure.bus,
+                clock,
+                PostgresStore(engine),
+                metrics,
+                names=DerivativeNames(engine),
             )
             async with service.running():
                 holder["service"] = service
@@ -44,10 +52,9 @@ def build_app(settings: RiskSettings) -> FastAPI:
         database=True,
         metrics=metrics,
         workers=workers,
+        control_token=settings.control_token,
         description="Per-position P&L, trailing profit lock, daily limits, square-off and the operator API.",
     )
-    app.include_router(
-        build_router(lambda: holder.get("service"), settings.control_token, settings.control_operator)
-    )
+    app.include_router(build_router(lambda: holder.get("service"), settings.control_operator))
     app.state.risk = holder
     return app

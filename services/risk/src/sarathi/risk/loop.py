@@ -3,8 +3,9 @@
 Checks run at every multiple of the interval (09:15:00, 09:15:05, ... of market time, on the
 Clock), so they are predictable in tests and in the logs; lateness is measured. After each check
 of the positions, today's P&L net of charges is compared with the limit: on a breach the state
-goes HALTED (audited, actor `risk`), a `DailyLossBreached` is published once per day and every
-position is exited (DAILY_LOSS).
+goes HALTED (audited, actor `risk`) and today's daily-loss halt is recorded (it holds for the rest
+of the trading day, whatever the P&L does next), a `DailyLossBreached` is published once per day
+and every position is exited (DAILY_LOSS).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import datetime, timedelta
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock
-from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.money import to_paise_precision
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import envelope
@@ -77,12 +77,16 @@ class RiskLoop:
         if loss_limit_breached(day.pnl, self._guardian.rules):
             await self._breach(day)
         self._gauges(day, now)
+        try:
+            await self._control.save_unsaved()
+        except Exception as exc:  # still unreachable: the halt holds in memory, retried next round
+            log.error("trading_halt_save_failed", error=repr(exc))
         self.rounds += 1
         return day
 
     async def _breach(self, day: DayPnl) -> None:
         limit = self._guardian.rules.daily_loss_limit
-        if self._control.state is not TradingState.HALTED:
+        if self._control.halts().daily_loss is None:  # once a day, halted or not (a kill may hold)
             self._metrics.daily_loss_breaches.inc()
             net = to_paise_precision(day.pnl.net)
             reason = f"{DAILY_LOSS_REASON_PREFIX} ₹{limit} breached: net P&L today ₹{net}"

@@ -1,7 +1,8 @@
 """The risk service's parts, wired, and what runs while it is up.
 
 `RiskService(settings, bus, clock, store, metrics)` builds without I/O: the control keeper, the
-feed link, the writer, the exit sender, the guardian and its tick subscriptions, and the loop.
+feed link, the writer, the exit sender, the guardian and its tick subscriptions, and the loop;
+`names` gives the operator's views contract names (the Derivative table; none in unit tests).
 `running()` loads the control state and the trackers, subscribes the held contracts, starts the
 writer, the durable consumer of position events and the 5-second loop; leaving it stops them and
 flushes the trackers.
@@ -22,6 +23,7 @@ from sarathi.common.clock import Clock
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.logging import get_logger
 from sarathi.risk.adapters.feed import FeedLink
+from sarathi.risk.adapters.refdata import ContractNames, NoNames
 from sarathi.risk.adapters.store import RiskStore
 from sarathi.risk.control import ControlKeeper
 from sarathi.risk.exits import ExitSender
@@ -43,13 +45,21 @@ POSITION_OPTIONS = ConsumerOptions(
 
 class RiskService:
     def __init__(
-        self, settings: RiskSettings, bus: Bus, clock: Clock, store: RiskStore, metrics: RiskMetrics
+        self,
+        settings: RiskSettings,
+        bus: Bus,
+        clock: Clock,
+        store: RiskStore,
+        metrics: RiskMetrics,
+        *,
+        names: ContractNames | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.clock = clock
         self.store = store
         self.metrics = metrics
+        self.names: ContractNames = names or NoNames()
         self.calculator = ChargesCalculator()
         self.control = ControlKeeper(
             bus, clock, store, metrics, initial_state=settings.risk_initial_trading_state

@@ -166,3 +166,9 @@ class Contract:
     option_type: OptionType
     lot_size: int
     tick_size: Decimal
+
+    @property
+    def name(self) -> str:
+        """How a trader names it: `NIFTY 24200 CE 22-Sep`."""
+        strike = f"{self.strike.normalize():f}"
+        return f"{self.underlying.value} {strike} {self.option_type.value} {self.expiry:%d-%b}"

@@ -93,6 +93,12 @@ def to_paise_precision(amount: Decimal) -> Decimal:
     return amount.quantize(PAISA, rounding=ROUND_HALF_EVEN)
 
 
+def format_inr(amount: Decimal) -> str:
+    """An amount as a trader reads it: `₹23,722.51`, `-₹5,224.96` (to the paisa)."""
+    rounded = to_paise_precision(amount)
+    return f"{'-' if rounded < 0 else ''}₹{abs(rounded):,.2f}"
+
+
 def rupees_to_paise(amount: Decimal) -> int:
     """Integer paise of an amount that is already on the paisa."""
     paise = amount * 100

@@ -1,24 +1,27 @@
-"""Where trackers and the audit log live: PostgreSQL (schema `risk`) or memory (unit tests).
+"""Where trackers, sticky halts and the audit log live: PostgreSQL (schema `risk`) or memory (tests).
 
 Trackers are upserted by their entry order id, so saving the same state twice is harmless and a
-restart resumes every tracker — high-water mark and armed trail included — from `load`.
+restart resumes every tracker — high-water mark and armed trail included — from `load`. Halts are
+rows of `risk.trading_halt`: `load_halts` returns the kill not yet cleared and the daily-loss halt
+of the given trading day, so a restart keeps trading halted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sarathi.common.db.models.risk import AuditLog, PositionTracker
+from sarathi.common.db.models.risk import AuditLog, PositionTracker, TradingHalt
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.messages.fields import ExitReason
+from sarathi.risk.domain.control import Halt, HaltCause, Halts
 from sarathi.risk.domain.position import Status, TrackedPosition
 
 
@@ -45,6 +48,31 @@ class RiskStore(Protocol):
         ...
 
     async def audit(self, entry: AuditEntry) -> None: ...
+
+    async def load_halts(self, day: date) -> Halts:
+        """The kill not yet cleared (the latest) and the daily-loss halt of `day` (the first)."""
+        ...
+
+    async def record_halt(self, halt: Halt) -> None: ...
+
+    async def clear_kill(self, at: datetime, actor: str, reason: str) -> int:
+        """Mark every uncleared kill cleared; returns how many were."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ClearedHalt:
+    halt: Halt
+    cleared: tuple[datetime, str, str] | None = None
+
+
+def _halts(rows: Sequence[_ClearedHalt], day: date) -> Halts:
+    kills = [r.halt for r in rows if r.halt.cause is HaltCause.KILL and r.cleared is None]
+    losses = [r.halt for r in rows if r.halt.cause is HaltCause.DAILY_LOSS and r.halt.trading_day == day]
+    return Halts(
+        kill=max(kills, key=lambda h: h.at) if kills else None,
+        daily_loss=min(losses, key=lambda h: h.at) if losses else None,
+    )
 
 
 def _row(position: TrackedPosition) -> dict[str, Any]:
@@ -129,6 +157,46 @@ class PostgresStore:
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
+    async def load_halts(self, day: date) -> Halts:
+        table = TradingHalt.__table__  # type: ignore[attr-defined]
+        query = select(table).where(
+            or_(
+                (table.c.cause == HaltCause.KILL.value) & table.c.cleared_at.is_(None),
+                (table.c.cause == HaltCause.DAILY_LOSS.value) & (table.c.trading_day == day),
+            )
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        halts = [
+            _ClearedHalt(
+                Halt(HaltCause(r["cause"]), r["trading_day"], r["halted_at"], r["actor"], r["reason"])
+            )
+            for r in rows
+        ]
+        return _halts(halts, day)
+
+    async def record_halt(self, halt: Halt) -> None:
+        statement = insert(TradingHalt).values(
+            cause=halt.cause.value,
+            trading_day=halt.trading_day,
+            halted_at=halt.at,
+            actor=halt.actor,
+            reason=halt.reason,
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def clear_kill(self, at: datetime, actor: str, reason: str) -> int:
+        table = TradingHalt.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.cause == HaltCause.KILL.value, table.c.cleared_at.is_(None))
+            .values(cleared_at=at, cleared_by=actor, clear_reason=reason)
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
 
 @dataclass
 class MemoryStore:
@@ -136,6 +204,7 @@ class MemoryStore:
 
     rows: dict[str, TrackedPosition] = field(default_factory=dict)
     audits: list[AuditEntry] = field(default_factory=list)
+    halts: list[_ClearedHalt] = field(default_factory=list)
     saves: int = 0
 
     async def load(self, closed_since: datetime) -> list[TrackedPosition]:
@@ -152,3 +221,17 @@ class MemoryStore:
 
     async def audit(self, entry: AuditEntry) -> None:
         self.audits.append(entry)
+
+    async def load_halts(self, day: date) -> Halts:
+        return _halts(self.halts, day)
+
+    async def record_halt(self, halt: Halt) -> None:
+        self.halts.append(_ClearedHalt(halt))
+
+    async def clear_kill(self, at: datetime, actor: str, reason: str) -> int:
+        cleared = 0
+        for i, row in enumerate(self.halts):
+            if row.halt.cause is HaltCause.KILL and row.cleared is None:
+                self.halts[i] = _ClearedHalt(row.halt, (at, actor, reason))
+                cleared += 1
+        return cleared

@@ -3,11 +3,13 @@
 A `PositionTracker` is risk's view of one position opened by one entry order: quantity, average
 entry, the trailing stop's high-water mark and, once closed, why. `AuditLog` records every state
 change made through the operator API: who, when, what, why and from where (ARCHITECTURE §8).
+`TradingHalt` records each sticky halt (a daily-loss halt holds for its trading day, a kill until an
+operator clears it with a reason), so a restarted risk service keeps trading halted.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -89,4 +91,33 @@ class AuditLog(SarathiTable, table=True):
     new_state: Any | None = Field(default=None, sa_type=JSON_DOCUMENT)
 
 
-__all__ = ["AuditLog", "PositionStatus", "PositionTracker"]
+class HaltCauseCode(StrEnum):
+    DAILY_LOSS = "DAILY_LOSS"  # holds for the rest of `trading_day`
+    KILL = "KILL"  # holds until cleared (cleared_at set)
+
+
+class TradingHalt(SarathiTable, table=True):
+    """One sticky halt: set by the daily loss limit or a kill; a kill is cleared by an operator."""
+
+    __tablename__: ClassVar[str] = "trading_halt"
+    __table_args__ = (
+        one_of("cause", [c.value for c in HaltCauseCode]),
+        CheckConstraint(
+            "(cleared_at IS NULL) = (cleared_by IS NULL AND clear_reason IS NULL)", name="cleared_whole"
+        ),
+        Index(None, "cause", "trading_day"),
+        {"schema": Schema.RISK.value},
+    )
+
+    id: int | None = id_field()
+    cause: str  # DAILY_LOSS or KILL
+    trading_day: date  # IST
+    halted_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    actor: str  # who halted: `risk` for the daily loss limit, the operator for a kill
+    reason: str = Field(sa_type=Text)
+    cleared_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    cleared_by: str | None = None
+    clear_reason: str | None = Field(default=None, sa_type=Text)
+
+
+__all__ = ["AuditLog", "HaltCauseCode", "PositionStatus", "PositionTracker", "TradingHalt"]
