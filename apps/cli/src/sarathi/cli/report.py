@@ -6,7 +6,11 @@ the broker's `/sim/state` books and returns a `DayReport`; `render_text` prints 
 A trade is one position in one contract, from flat to long to flat again, walked from our fills
 (pyramids add to it; one exit can close it). Its exit reason is the one risk recorded on the
 position's tracker, else the reason on our exit order, else the super-order leg that sold.
-Charges are one contract note per trade (`sarathi.common.domain.charges`), as risk counts them.
+A trade's P&L and charges are `sarathi.common.domain.pnl.trade_pnl` of its fills, the function
+risk counts its daily P&L with, so the report's net and risk's `/pnl` (the progress line, `sarathi
+status`, the dashboards) agree to the paisa: one contract note per trade, ₹20 brokerage per
+executed order (a pyramid, a super-order leg and an exit order each count). A trade still open is
+not marked to a price here: its gross is what it realized, its charges those of its executed orders.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from typing import Any
 from sarathi.cli.books import Books, FillRecord, OrderRecord
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator, Side
-from sarathi.common.domain.instruments import Exchange
+from sarathi.common.domain.instruments import Exchange, Underlying
+from sarathi.common.domain.pnl import TradeFill, trade_pnl
 
 ZERO = Decimal(0)
 PAISA = Decimal("0.01")
@@ -224,12 +229,12 @@ def _trade(
     underlying = contract.underlying if contract else (first.security_id if first else "?")
     closed = bought > 0 and sold >= bought
     reason = _exit_reason(first, sells, orders, trackers) if closed else None
-    per_order: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for f in fills:
-        per_order[(f.client_order_id, f.side)] += f.price * f.quantity
-    exchange = Exchange.BSE if underlying == "SENSEX" else Exchange.NSE
-    note = [(Side(side), value) for (_, side), value in per_order.items() if value > 0]
-    charges = calculator.contract_note(note, exchange, day).total if note else ZERO
+    pnl = trade_pnl(
+        [TradeFill(f.client_order_id, Side(f.side), f.quantity, f.price) for f in fills],
+        _exchange(underlying),
+        day,
+        calculator,
+    )
     lot = contract.lot_size if contract else 1
     return Trade(
         underlying=underlying,
@@ -244,9 +249,16 @@ def _trade(
         exit_at=sells[-1].traded_at if closed else None,
         exit_price=(sell_value / sold).quantize(PAISA) if closed and sold else None,
         exit_reason=reason,
-        gross=(sell_value - buy_value) if closed else ZERO,
-        charges=charges if closed else ZERO,
+        gross=pnl.gross,
+        charges=pnl.charges,
     )
+
+
+def _exchange(underlying: str) -> Exchange:
+    try:
+        return Underlying(underlying).spec.exchange
+    except ValueError:
+        return Exchange.NSE
 
 
 def _exit_reason(
