@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from textwrap import wrap
 from typing import Any
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord
@@ -30,6 +31,7 @@ from sarathi.common.domain.pnl import TradeFill, trade_pnl
 
 ZERO = Decimal(0)
 PAISA = Decimal("0.01")
+CONTRACT_WIDTH = len("BANKNIFTY 55000 CE 22-Sep")  # a contract name never wraps or shifts a column
 LEG_REASONS = {"TARGET_LEG": "TARGET", "STOP_LOSS_LEG": "STOP_LOSS"}
 REASON_WORDS = {
     "TARGET": "target",
@@ -70,6 +72,38 @@ class Trade:
 
 
 @dataclass(frozen=True, slots=True)
+class UnfilledEntry:
+    """An entry order the broker accepted that never traded: no position, no money moved."""
+
+    client_order_id: str
+    contract: str
+    order_type: str  # LIMIT or MARKET
+    quantity: int
+    price: Decimal | None  # the limit
+    placed_at: datetime
+    status: str  # the broker's last word: PENDING (still resting), CANCELLED, EXPIRED, ...
+    ended_at: datetime | None  # when it was cancelled or expired
+
+    @property
+    def why(self) -> str:
+        """Why it never filled, in words."""
+        limit = f"its limit ₹{self.price:.2f}" if self.price is not None else "its price"
+        if self.status == "CANCELLED":
+            when = f" at {_hms(self.ended_at)}" if self.ended_at else ""
+            return f"cancelled{when} before the market reached {limit}"
+        if self.status == "EXPIRED":
+            return f"expired at the close: the market never reached {limit}"
+        return f"still resting at the broker when the day ended ({self.status}): never reached {limit}"
+
+
+NEVER_FILLED_MEANS = (
+    "entry orders the broker accepted that never traded. A LIMIT entry waits at its price (the ask "
+    "when it was placed); if the market moves away it does not fill, and it is cancelled (by the "
+    "exit protocol, a kill or the square-off) or expires at the close. No position, no charges."
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     name: str
     ok: bool
@@ -104,7 +138,7 @@ class DayReport:
     index: tuple[tuple[datetime, Decimal], ...]  # NIFTY through the day, for the chart
     equity: tuple[tuple[datetime, Decimal], ...]  # realised net P&L after each trade
     orders_sent: int
-    pending_entries: tuple[str, ...]  # entry orders never filled (correlation ids)
+    unfilled_entries: tuple[UnfilledEntry, ...]  # entry orders never filled
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -159,10 +193,19 @@ def build_report(
     for trade in sorted((t for t in trades if t.exit_at is not None), key=lambda t: t.exit_at or t.entry_at):
         total += trade.net
         equity.append((trade.exit_at or trade.entry_at, total))
-    pending = tuple(
-        o.client_order_id
+    unfilled = tuple(
+        UnfilledEntry(
+            client_order_id=o.client_order_id,
+            contract=_contract_name(books, o.security_id),
+            order_type=o.order_type,
+            quantity=o.quantity,
+            price=o.price,
+            placed_at=o.created_at,
+            status=o.status,
+            ended_at=o.updated_at if o.status in ("CANCELLED", "EXPIRED") else None,
+        )
         for o in books.orders
-        if o.leg_name == "ENTRY_LEG" and o.filled_quantity == 0 and o.status not in ("REJECTED",)
+        if o.leg_name == "ENTRY_LEG" and o.filled_quantity == 0 and o.status != "REJECTED"
     )
     return DayReport(
         info=info,
@@ -172,7 +215,7 @@ def build_report(
         index=tuple(index),
         equity=tuple(equity),
         orders_sent=sum(1 for o in books.orders if o.leg_name not in ("TARGET_LEG", "STOP_LOSS_LEG")),
-        pending_entries=pending,
+        unfilled_entries=unfilled,
         notes=tuple(walk_notes),
     )
 
@@ -460,17 +503,35 @@ def _inr(value: Decimal) -> str:
 
 
 def render_text(report: DayReport) -> str:
+    """The summary first, then the trades, the entries that never filled, the signals, the checks."""
     from sarathi.cli.control import table
 
     info = report.info
+    closed = sum(1 for t in report.trades if t.closed)
+    rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
+    books = "match the broker's" if report.books_match else (
+        "DIFFER from the broker's: " + ", ".join(c.name for c in report.checks if not c.ok)
+    )  # fmt: skip
     lines = [
         f"Sarathi — simulated day {info.day:%a %d %b %Y}, seed {info.seed}, {info.speed}× "
         f"({info.market_seconds:,.0f} market s in {info.wall_seconds:.0f} wall s)",
         "",
+        "Summary",
+        f"  P&L           net {_inr(report.net)}  "
+        f"(gross {_inr(report.gross)}, charges {_inr(report.charges)})",
+        f"  Trades        {len(report.trades)}: {report.wins} won of {closed} closed, win rate {rate}"
+        + (f", {len(report.trades) - closed} open" if closed < len(report.trades) else ""),
+        f"  Max drawdown  {_inr(report.max_drawdown)} (realised, net of charges)",
+        f"  Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
+        f"  Never filled  {len(report.unfilled_entries)} entry order(s)"
+        + (" (below)" if report.unfilled_entries else ""),
+        f"  Our books     {books}",
+        "",
+        f"Trades ({len(report.trades)})",
     ]
     rows = [
         [
-            t.contract,
+            t.contract.ljust(CONTRACT_WIDTH),
             t.lots,
             t.entries,
             _hms(t.entry_at),
@@ -483,21 +544,19 @@ def render_text(report: DayReport) -> str:
         ]
         for t in report.trades
     ]
-    headers = ("contract", "lots", "buys", "entry", "price", "exit", "price", "reason", "gross", "net")
-    lines.append(f"Trades ({len(report.trades)})")
+    headers = (
+        "contract".ljust(CONTRACT_WIDTH), "lots", "buys", "entry", "price", "exit", "price", "reason",
+        "gross", "net",
+    )  # fmt: skip
     lines.append(table(headers, rows) if rows else "  none")
-    lines.append("")
-    rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
-    lines += [
-        f"P&L           gross {_inr(report.gross)}   charges {_inr(report.charges)}   net {_inr(report.net)}",
-        f"Win rate      {rate} ({report.wins} of {sum(1 for t in report.trades if t.closed)} closed trades)",
-        f"Max drawdown  {_inr(report.max_drawdown)} (realised, net of charges)",
-        f"Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
-    ]
-    if report.pending_entries:
-        lines.append(
-            f"Never filled  {len(report.pending_entries)} entry order(s): {', '.join(report.pending_entries)}"
-        )
+    if report.unfilled_entries:
+        lines += ["", *wrap(f"Never filled ({len(report.unfilled_entries)}): {NEVER_FILLED_MEANS}", 100)]
+        for u in report.unfilled_entries:
+            price = "" if u.price is None else f" at {u.price:.2f}"
+            lines.append(
+                f"  {u.contract:<{CONTRACT_WIDTH}}  {u.order_type} buy {u.quantity}{price}, "
+                f"placed {_hms(u.placed_at)} ({u.client_order_id}): {u.why}"
+            )
     s = report.signals
     lines += [
         "",
