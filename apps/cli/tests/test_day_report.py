@@ -259,16 +259,22 @@ def test_a_resting_entry_at_the_close_says_it_was_still_resting() -> None:
 
 
 def test_contract_names_never_wrap_in_the_html_tables() -> None:
-    books, broker = a_day_with_an_entry_that_never_filled()
+    books, broker = a_trailed_day()
     html = render_html(build_report(books, broker, INFO), {}, OPEN, at(375))
-    name = "NIFTY\u00a024200\u00a0CE\u00a022-Sep"
     cells = re.findall(r'<td class="contract">([^<]*)</td>', html)
-    assert cells == [name, name]  # the trade and the entry that never filled
+    assert cells == ["NIFTY\u00a024200\u00a0CE\u00a022-Sep"]
     assert ".contract{white-space:nowrap}" in html
 
 
-def test_contract_names_sit_in_a_fixed_width_column_of_the_text_tables() -> None:
+def test_the_never_filled_table_keeps_contract_names_on_one_line_too() -> None:
     books, broker = a_day_with_an_entry_that_never_filled()
+    html = render_html(build_report(books, broker, INFO), {}, OPEN, at(375))
+    name = "NIFTY\u00a024200\u00a0CE\u00a022-Sep"
+    assert re.findall(r'<td class="contract">([^<]*)</td>', html) == [name, name]
+
+
+def test_contract_names_sit_in_a_fixed_width_column_of_the_text_tables() -> None:
+    books, broker = a_trailed_day()
     lines = render_text(build_report(books, broker, INFO)).splitlines()
     header = next(line for line in lines if line.startswith("contract"))
     row = next(line for line in lines if line.startswith("NIFTY 24200 CE 22-Sep"))

@@ -19,7 +19,7 @@ from sarathi.risk.domain.control import Action, ActionRefusedError, transition
 from sarathi.risk.domain.daily import day_pnl, loss_limit_breached
 from sarathi.risk.domain.ids import exit_command_id
 from sarathi.risk.domain.pnl import position_pnl
-from sarathi.risk.domain.position import Status, booked
+from sarathi.risk.domain.position import Status, booked, fills_of, legacy_fills, stored_fills
 
 from ..builders import (
     NIFTY_CALL,
@@ -187,3 +187,16 @@ def test_a_short_entry_id_stays_readable_in_the_exit_id() -> None:
     long_id = exit_command_id(f"NIFTY-st_rsi_adx-20260915T0930-{NIFTY_CALL}", ExitReason.KILL)
     assert long_id.startswith("xKL-NIFTY-st_rsi")
     assert len(long_id) == 24
+
+
+def test_fills_survive_their_stored_form() -> None:
+    position = a_nifty_call(fills=(booked("sub-1", 130, Side.BUY, 130, Decimal("100.05")),))
+    assert fills_of(stored_fills(position)) == position.fills
+
+
+def test_a_tracker_saved_before_fills_were_kept_loads_as_one_buy_and_one_sell_order() -> None:
+    fills = legacy_fills(65, Decimal(100), Decimal(650), Decimal(13000), Decimal(7150))
+    assert [(f.fill.side, f.fill.quantity) for f in fills] == [(Side.BUY, 130), (Side.SELL, 65)]
+    position = a_nifty_call(quantity=65, fills=fills)
+    assert position.realized_pnl == Decimal(650)
+    assert position_pnl(position, Decimal(100), CALC, DAY).gross == Decimal(650)
