@@ -191,3 +191,111 @@ def test_every_axis_label_fits_left_of_the_axis() -> None:
     for x, text in labels:
         assert float(x) >= len(text) * 11 * 0.6, f"{text!r} at x={x} would be clipped"
     assert float(labels[0][0]) >= len("-13,515") * 11 * 0.6  # room for a loss in five figures too
+
+
+# -- readable output (issue 15, item 4) -------------------------------------------------------------
+
+
+def a_day_with_an_entry_that_never_filled() -> tuple[Books, dict[str, Any]]:
+    """The trailed day, plus a LIMIT entry at 112.35 placed at 10:05 that the market ran away from
+    and that was cancelled at 10:35."""
+    books, broker = a_trailed_day()
+    limit = replace(
+        an_order("N3-E0", "59010", "BUY", 65, leg="ENTRY_LEG", status="CANCELLED"),
+        order_type="LIMIT",
+        price=Decimal("112.35"),
+        created_at=at(50),
+        updated_at=at(80),
+    )
+    books = replace(books, orders=(*books.orders, limit))
+    broker["orders"].append(broker_order(limit, "N3-E0"))
+    return books, broker
+
+
+def test_the_text_report_puts_its_summary_before_the_trades() -> None:
+    books, broker = a_trailed_day()
+    text = render_text(build_report(books, broker, INFO))
+    assert text.index("Summary") < text.index("net ₹1,") < text.index("Trades (1)")
+    assert text.index("Our books     match the broker's") < text.index("Trades (1)")
+
+
+def test_the_html_report_puts_its_summary_before_the_trades_and_the_charts() -> None:
+    books, broker = a_trailed_day()
+    index = [(at(m), Decimal(24000) + m) for m in range(0, 376, 5)]
+    html = render_html(build_report(books, broker, INFO, index), {"NIFTY": index}, OPEN, at(375))
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Trades (1)</h2>") < html.index("<svg")
+    assert html.index("P&amp;L net") < html.index("<h2>Trades (1)</h2>")
+
+
+def test_an_entry_that_never_filled_is_explained_with_its_reason() -> None:
+    books, broker = a_day_with_an_entry_that_never_filled()
+    report = build_report(books, broker, INFO)
+    (unfilled,) = report.unfilled_entries
+    assert (unfilled.client_order_id, unfilled.order_type, unfilled.price) == (
+        "N3-E0",
+        "LIMIT",
+        Decimal("112.35"),
+    )
+    assert unfilled.why == "cancelled at 10:35:00 before the market reached its limit ₹112.35"
+    text = render_text(report)
+    assert "Never filled (1): entry orders the broker accepted that never traded. A LIMIT" in text
+    assert "expires at the close. No position, no charges." in text
+    assert (
+        "NIFTY 24200 CE 22-Sep      LIMIT buy 65 at 112.35, placed 10:05:00 (N3-E0): cancelled at 10:35:00"
+        in text
+    )
+    html = render_html(report, {}, OPEN, at(375))
+    assert "<h2>Never filled (1)</h2><p>entry orders the broker accepted that never traded." in html
+    assert "cancelled at 10:35:00 before the market reached its limit ₹112.35" in html
+
+
+def test_a_resting_entry_at_the_close_says_it_was_still_resting() -> None:
+    books, broker = a_day_with_an_entry_that_never_filled()
+    resting = replace(books.orders[-1], status="PENDING")
+    report = build_report(replace(books, orders=(*books.orders[:-1], resting)), broker, INFO)
+    assert report.unfilled_entries[0].why == (
+        "still resting at the broker when the day ended (PENDING): never reached its limit ₹112.35"
+    )
+
+
+def test_contract_names_never_wrap_in_the_html_tables() -> None:
+    books, broker = a_trailed_day()
+    html = render_html(build_report(books, broker, INFO), {}, OPEN, at(375))
+    cells = re.findall(r'<td class="contract">([^<]*)</td>', html)
+    assert cells == ["NIFTY\u00a024200\u00a0CE\u00a022-Sep"]
+    assert ".contract{white-space:nowrap}" in html
+
+
+def test_the_never_filled_table_keeps_contract_names_on_one_line_too() -> None:
+    books, broker = a_day_with_an_entry_that_never_filled()
+    html = render_html(build_report(books, broker, INFO), {}, OPEN, at(375))
+    name = "NIFTY\u00a024200\u00a0CE\u00a022-Sep"
+    assert re.findall(r'<td class="contract">([^<]*)</td>', html) == [name, name]
+
+
+def test_contract_names_sit_in_a_fixed_width_column_of_the_text_tables() -> None:
+    books, broker = a_trailed_day()
+    lines = render_text(build_report(books, broker, INFO)).splitlines()
+    header = next(line for line in lines if line.startswith("contract"))
+    row = next(line for line in lines if line.startswith("NIFTY 24200 CE 22-Sep"))
+    width = len("BANKNIFTY 55000 CE 22-Sep")  # the longest name a day can have
+    assert header[width:].startswith("  lots")
+    assert row[:width] == "NIFTY 24200 CE 22-Sep".ljust(width)
+    assert row[width : width + 6] == "     1"  # the lots, right-aligned under their header
+
+
+def test_trades_json_is_a_versioned_object_with_ist_times() -> None:
+    from sarathi.cli.run import trades_json
+
+    books, broker = a_trailed_day()
+    document = trades_json(build_report(books, broker, INFO))
+    assert (document["schema_version"], document["day"], document["seed"]) == (1, "2026-09-16", 7)
+    (trade,) = document["trades"]
+    assert trade["entry_at"] == "2026-09-16T09:25:00+05:30"
+    assert trade["exit_at"] == "2026-09-16T09:55:00+05:30"
+    assert (trade["contract"], trade["gross"], trade["exit_reason"]) == (
+        "NIFTY 24200 CE 22-Sep",
+        "1300.00",
+        "TRAILING",
+    )
+    assert Decimal(trade["net"]) == Decimal(trade["gross"]) - Decimal(trade["charges"])

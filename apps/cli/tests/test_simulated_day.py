@@ -106,3 +106,8 @@ def test_a_scripted_up_trend_and_reversal_trade_through_every_service_and_the_bo
     broker_realised = sum((Decimal(str(p["realizedProfit"])) for p in broker["positions"]), Decimal(0))
     assert Decimal(risk_pnl["realized_gross"]) == broker_realised.quantize(Decimal("0.01"))
     assert report.gross == broker_realised.quantize(Decimal("0.0001"))
+
+    # One P&L: risk's /pnl (what the progress line and `sarathi status` show) is the report's.
+    paisa = Decimal("0.01")
+    assert Decimal(risk_pnl["charges"]) == report.charges.quantize(paisa), (risk_pnl, report.charges)
+    assert Decimal(risk_pnl["net"]) == report.net.quantize(paisa), (risk_pnl, report.net)

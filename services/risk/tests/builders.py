@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.clock import IST
+from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.market import Tick
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
-from sarathi.risk.domain.position import Ltp, Status, TrackedPosition
+from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionFill, PositionOpened
+from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, booked
 
 OPEN = datetime(2026, 9, 15, 9, 15, tzinfo=IST)  # a Tuesday session open
 NIFTY_CALL = "52175"
@@ -38,8 +39,9 @@ def a_nifty_call(
         "average_entry": Decimal(entry),
         "opened_at": opened_at,
         "correlation_id": f"trade-{entry_order_id}",
-        "buy_value": Decimal(entry) * quantity,
     }
+    if quantity > 0:
+        values["fills"] = (booked(entry_order_id, quantity, Side.BUY, quantity, Decimal(entry)),)
     values.update(changes)
     return TrackedPosition(**values)
 
@@ -61,8 +63,27 @@ def a_tick(price: str | Decimal, when: datetime, security_id: str = NIFTY_CALL) 
     )
 
 
+def a_fill(order: str, side: Side, quantity: int, price: str, cumulative: int | None = None) -> PositionFill:
+    """The fill a position event names: `quantity` at `price` of order `order`."""
+    return PositionFill(
+        order_key=order,
+        side=side,
+        quantity=quantity,
+        price=Decimal(price),
+        cumulative_quantity=quantity if cumulative is None else cumulative,
+    )
+
+
 def _position_fields(
-    *, event_id: str, cause: str, when: datetime, security_id: str, net: int, average: str, realized: str
+    *,
+    event_id: str,
+    cause: str,
+    when: datetime,
+    security_id: str,
+    net: int,
+    average: str,
+    realized: str,
+    fill: PositionFill | None = None,
 ) -> dict[str, Any]:
     return {
         **envelope(message_id=event_id, correlation_id=f"trade-{cause}", causation_id=cause, event_time=when),
@@ -72,6 +93,7 @@ def _position_fields(
         "net_quantity": net,
         "average_price": Decimal(average),
         "realized_pnl": Decimal(realized),
+        "fill": fill,
     }
 
 
@@ -92,13 +114,22 @@ def position_opened(
         net=net,
         average=average,
         realized=realized,
+        fill=a_fill(cause, Side.BUY, net, average),
     )
     return PositionOpened(**fields)
 
 
 def position_changed(
-    cause: str, *, when: datetime, net: int, average: str, realized: str = "0", security_id: str = NIFTY_CALL
+    cause: str,
+    *,
+    when: datetime,
+    net: int,
+    average: str,
+    realized: str = "0",
+    security_id: str = NIFTY_CALL,
+    fill: PositionFill | None = None,
 ) -> PositionChanged:
+    """Without `fill`: as a publisher older than the field sends it."""
     fields = _position_fields(
         event_id=f"pos-{cause}-{net}",
         cause=cause,
@@ -107,6 +138,7 @@ def position_changed(
         net=net,
         average=average,
         realized=realized,
+        fill=fill,
     )
     return PositionChanged(**fields)
 
@@ -118,7 +150,9 @@ def position_closed(
     realized: str,
     reason: ExitReason | None = None,
     security_id: str = NIFTY_CALL,
+    fill: PositionFill | None = None,
 ) -> PositionClosed:
+    """Without `fill`: as a publisher older than the field sends it."""
     fields = _position_fields(
         event_id=f"pos-{cause}-c",
         cause=cause,
@@ -127,5 +161,6 @@ def position_closed(
         net=0,
         average="0",
         realized=realized,
+        fill=fill,
     )
     return PositionClosed(**fields, exit_reason=reason)

@@ -68,6 +68,7 @@ from sarathi.common.messages.orders import (
     OrderStateUnknown,
     PositionChanged,
     PositionClosed,
+    PositionFill,
     PositionOpened,
     SubmitEntry,
 )
@@ -204,6 +205,13 @@ def a_position_changed(**changes: Any) -> PositionChanged:
         "net_quantity": 130,
         "average_price": Decimal("115.075"),
         "realized_pnl": Decimal("0.00"),
+        "fill": PositionFill(
+            order_key="trade-98765499",
+            side=Side.BUY,
+            quantity=65,
+            price=Decimal("117.80"),
+            cumulative_quantity=65,
+        ),
     }
     return PositionChanged(**{**fields, **changes})
 
@@ -376,6 +384,13 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
         net_quantity=65,
         average_price=Decimal("112.35"),
         realized_pnl=Decimal("0.00"),
+        fill=PositionFill(
+            order_key="trade-98765432",
+            side=Side.BUY,
+            quantity=65,
+            price=Decimal("112.35"),
+            cumulative_quantity=65,
+        ),
     ),
     "PositionChanged": a_position_changed,
     "PositionClosed": lambda: PositionClosed(
@@ -383,6 +398,13 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
         net_quantity=0,
         average_price=Decimal("115.075"),
         realized_pnl=Decimal("2265.25"),
+        fill=PositionFill(
+            order_key="xTR-trade-98765432",
+            side=Side.SELL,
+            quantity=130,
+            price=Decimal("132.50"),
+            cumulative_quantity=130,
+        ),
         exit_reason=ExitReason.TRAILING,
     ),
     "TrailingArmed": lambda: TrailingArmed(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarathi.common.domain.charges import ChargesCalculator
+from sarathi.common.domain.charges import ChargesCalculator, Side
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import Exchange
 from sarathi.common.messages.fields import ExitReason
@@ -19,16 +19,60 @@ from sarathi.risk.domain.control import Action, ActionRefusedError, transition
 from sarathi.risk.domain.daily import day_pnl, loss_limit_breached
 from sarathi.risk.domain.ids import exit_command_id
 from sarathi.risk.domain.pnl import position_pnl
-from sarathi.risk.domain.position import Status
+from sarathi.risk.domain.position import Status, booked, fills_of, legacy_fills, stored_fills
 
-from ..builders import NIFTY_CALL, OPEN, a_nifty_call, position_changed, position_closed, position_opened
+from ..builders import (
+    NIFTY_CALL,
+    OPEN,
+    a_fill,
+    a_nifty_call,
+    position_changed,
+    position_closed,
+    position_opened,
+)
 
 CALC = ChargesCalculator()
 DAY = OPEN.date()
 CONTRACT = a_nifty_call().contract
 
 
-def test_a_round_trip_from_events_books_turnover_and_realized_pnl() -> None:
+def test_a_round_trip_from_events_books_each_fill_at_its_own_price() -> None:
+    book = PositionBook()
+    book.apply(position_opened("sub-1", net=130, average="100"))
+    buy = a_fill("sub-2", Side.BUY, 65, "105")
+    book.apply(position_changed("sub-2", when=OPEN, net=195, average="101.6667", fill=buy))
+    part = a_fill("xTR-sub-1/TARGET_LEG", Side.SELL, 130, "110")
+    book.apply(
+        position_changed("sub-1", when=OPEN, net=65, average="101.6667", realized="1083.33", fill=part)
+    )
+    last = a_fill("xTR-sub-1", Side.SELL, 65, "110")
+    closed = book.apply(position_closed("xTR-sub-1", when=OPEN, realized="1625", fill=last))
+    assert closed is not None
+    position = closed.position
+    assert position.buy_value == Decimal(19825)  # 130 × 100 + 65 × 105, not from the averages
+    assert position.sell_value == Decimal(21450)
+    assert position.realized_pnl == Decimal(1625)
+    assert {f.fill.order_id for f in position.fills} == {
+        "sub-1",
+        "sub-2",
+        "xTR-sub-1/TARGET_LEG",
+        "xTR-sub-1",
+    }
+
+
+def test_a_fill_delivered_twice_is_booked_once() -> None:
+    book = PositionBook()
+    book.apply(position_opened("sub-1", net=130, average="100"))
+    half = a_fill("xSL-sub-1", Side.SELL, 65, "90", cumulative=65)
+    event = position_changed("sub-1", when=OPEN, net=65, average="100", realized="-650", fill=half)
+    assert book.apply(event) is not None
+    assert book.apply(event) is None
+    position = book.open_for(CONTRACT)
+    assert position is not None
+    assert position.sell_value == Decimal(5850)
+
+
+def test_a_round_trip_from_events_of_an_older_publisher_derives_its_fills() -> None:
     book = PositionBook()
     opened = book.apply(position_opened("sub-1", net=130, average="100"))
     assert opened is not None
@@ -94,9 +138,14 @@ def test_the_daily_loss_limit_is_breached_exactly_at_minus_the_limit_net(ticks: 
 
 
 def test_yesterdays_closed_positions_do_not_count_today() -> None:
-    closed_yesterday = a_nifty_call(
-        status=Status.CLOSED, quantity=0, closed_at=OPEN - timedelta(days=1), realized_pnl=Decimal(-9000)
+    bought, sold = (
+        booked("sub-1", 130, Side.BUY, 130, Decimal(100)),
+        booked("x-1", 130, Side.SELL, 130, Decimal(30)),
     )
+    closed_yesterday = a_nifty_call(
+        status=Status.CLOSED, quantity=0, closed_at=OPEN - timedelta(days=1), fills=(bought, sold)
+    )
+    assert closed_yesterday.realized_pnl == Decimal(-9100)
     day = day_pnl([closed_yesterday], {}, CALC, DAY)
     assert day.pnl.gross == 0
     assert day.closed_positions == 0
@@ -138,3 +187,16 @@ def test_a_short_entry_id_stays_readable_in_the_exit_id() -> None:
     long_id = exit_command_id(f"NIFTY-st_rsi_adx-20260915T0930-{NIFTY_CALL}", ExitReason.KILL)
     assert long_id.startswith("xKL-NIFTY-st_rsi")
     assert len(long_id) == 24
+
+
+def test_fills_survive_their_stored_form() -> None:
+    position = a_nifty_call(fills=(booked("sub-1", 130, Side.BUY, 130, Decimal("100.05")),))
+    assert fills_of(stored_fills(position)) == position.fills
+
+
+def test_a_tracker_saved_before_fills_were_kept_loads_as_one_buy_and_one_sell_order() -> None:
+    fills = legacy_fills(65, Decimal(100), Decimal(650), Decimal(13000), Decimal(7150))
+    assert [(f.fill.side, f.fill.quantity) for f in fills] == [(Side.BUY, 130), (Side.SELL, 65)]
+    position = a_nifty_call(quantity=65, fills=fills)
+    assert position.realized_pnl == Decimal(650)
+    assert position_pnl(position, Decimal(100), CALC, DAY).gross == Decimal(650)

@@ -38,6 +38,8 @@ class OrderRecord:
     average_price: Decimal | None
     exit_reason: str | None
     created_at: datetime
+    price: Decimal | None = None  # the limit price; None for a market order
+    updated_at: datetime | None = None  # the last change of status (a cancel, the last fill)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ def _order(o: Order) -> OrderRecord:
         security_id=o.security_id, side=o.side, order_type=o.order_type, quantity=o.quantity,
         status=o.status, leg_name=o.leg_name, filled_quantity=o.filled_quantity,
         average_price=o.average_price, exit_reason=o.exit_reason, created_at=o.created_at,
+        price=o.price, updated_at=o.updated_at,
     )  # fmt: skip
 
 

@@ -3,6 +3,10 @@
 One `Sample` per poll, from the sim (`/sim/state`: clock and the broker's order book; the NIFTY
 quote) and risk's operator API (`/pnl`). On a terminal the line is rewritten in place; elsewhere
 (CI logs) one line is printed every `plain_every_seconds` of market time.
+
+The P&L shown is risk's `/pnl` net, never computed here: risk and the day's report count it with
+the same function (`sarathi.common.domain.pnl.trade_pnl`), so the line at the close and the report
+agree to the paisa.
 """
 
 from __future__ import annotations

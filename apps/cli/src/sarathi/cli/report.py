@@ -6,7 +6,11 @@ the broker's `/sim/state` books and returns a `DayReport`; `render_text` prints 
 A trade is one position in one contract, from flat to long to flat again, walked from our fills
 (pyramids add to it; one exit can close it). Its exit reason is the one risk recorded on the
 position's tracker, else the reason on our exit order, else the super-order leg that sold.
-Charges are one contract note per trade (`sarathi.common.domain.charges`), as risk counts them.
+A trade's P&L and charges are `sarathi.common.domain.pnl.trade_pnl` of its fills, the function
+risk counts its daily P&L with, so the report's net and risk's `/pnl` (the progress line, `sarathi
+status`, the dashboards) agree to the paisa: one contract note per trade, ₹20 brokerage per
+executed order (a pyramid, a super-order leg and an exit order each count). A trade still open is
+not marked to a price here: its gross is what it realized, its charges those of its executed orders.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from textwrap import wrap
 from typing import Any
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator, Side
-from sarathi.common.domain.instruments import Exchange
+from sarathi.common.domain.instruments import Exchange, Underlying
+from sarathi.common.domain.pnl import TradeFill, trade_pnl
 
 ZERO = Decimal(0)
 PAISA = Decimal("0.01")
+CONTRACT_WIDTH = len("BANKNIFTY 55000 CE 22-Sep")  # a contract name never wraps or shifts a column
 LEG_REASONS = {"TARGET_LEG": "TARGET", "STOP_LOSS_LEG": "STOP_LOSS"}
 REASON_WORDS = {
     "TARGET": "target",
@@ -65,6 +72,38 @@ class Trade:
 
 
 @dataclass(frozen=True, slots=True)
+class UnfilledEntry:
+    """An entry order the broker accepted that never traded: no position, no money moved."""
+
+    client_order_id: str
+    contract: str
+    order_type: str  # LIMIT or MARKET
+    quantity: int
+    price: Decimal | None  # the limit
+    placed_at: datetime
+    status: str  # the broker's last word: PENDING (still resting), CANCELLED, EXPIRED, ...
+    ended_at: datetime | None  # when it was cancelled or expired
+
+    @property
+    def why(self) -> str:
+        """Why it never filled, in words."""
+        limit = f"its limit ₹{self.price:.2f}" if self.price is not None else "its price"
+        if self.status == "CANCELLED":
+            when = f" at {_hms(self.ended_at)}" if self.ended_at else ""
+            return f"cancelled{when} before the market reached {limit}"
+        if self.status == "EXPIRED":
+            return f"expired at the close: the market never reached {limit}"
+        return f"still resting at the broker when the day ended ({self.status}): never reached {limit}"
+
+
+NEVER_FILLED_MEANS = (
+    "entry orders the broker accepted that never traded. A LIMIT entry waits at its price (the ask "
+    "when it was placed); if the market moves away it does not fill, and it is cancelled (by the "
+    "exit protocol, a kill or the square-off) or expires at the close. No position, no charges."
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     name: str
     ok: bool
@@ -99,7 +138,7 @@ class DayReport:
     index: tuple[tuple[datetime, Decimal], ...]  # NIFTY through the day, for the chart
     equity: tuple[tuple[datetime, Decimal], ...]  # realised net P&L after each trade
     orders_sent: int
-    pending_entries: tuple[str, ...]  # entry orders never filled (correlation ids)
+    unfilled_entries: tuple[UnfilledEntry, ...]  # entry orders never filled
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -154,10 +193,19 @@ def build_report(
     for trade in sorted((t for t in trades if t.exit_at is not None), key=lambda t: t.exit_at or t.entry_at):
         total += trade.net
         equity.append((trade.exit_at or trade.entry_at, total))
-    pending = tuple(
-        o.client_order_id
+    unfilled = tuple(
+        UnfilledEntry(
+            client_order_id=o.client_order_id,
+            contract=_contract_name(books, o.security_id),
+            order_type=o.order_type,
+            quantity=o.quantity,
+            price=o.price,
+            placed_at=o.created_at,
+            status=o.status,
+            ended_at=o.updated_at if o.status in ("CANCELLED", "EXPIRED") else None,
+        )
         for o in books.orders
-        if o.leg_name == "ENTRY_LEG" and o.filled_quantity == 0 and o.status not in ("REJECTED",)
+        if o.leg_name == "ENTRY_LEG" and o.filled_quantity == 0 and o.status != "REJECTED"
     )
     return DayReport(
         info=info,
@@ -167,7 +215,7 @@ def build_report(
         index=tuple(index),
         equity=tuple(equity),
         orders_sent=sum(1 for o in books.orders if o.leg_name not in ("TARGET_LEG", "STOP_LOSS_LEG")),
-        pending_entries=pending,
+        unfilled_entries=unfilled,
         notes=tuple(walk_notes),
     )
 
@@ -224,12 +272,12 @@ def _trade(
     underlying = contract.underlying if contract else (first.security_id if first else "?")
     closed = bought > 0 and sold >= bought
     reason = _exit_reason(first, sells, orders, trackers) if closed else None
-    per_order: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for f in fills:
-        per_order[(f.client_order_id, f.side)] += f.price * f.quantity
-    exchange = Exchange.BSE if underlying == "SENSEX" else Exchange.NSE
-    note = [(Side(side), value) for (_, side), value in per_order.items() if value > 0]
-    charges = calculator.contract_note(note, exchange, day).total if note else ZERO
+    pnl = trade_pnl(
+        [TradeFill(f.client_order_id, Side(f.side), f.quantity, f.price) for f in fills],
+        _exchange(underlying),
+        day,
+        calculator,
+    )
     lot = contract.lot_size if contract else 1
     return Trade(
         underlying=underlying,
@@ -244,9 +292,16 @@ def _trade(
         exit_at=sells[-1].traded_at if closed else None,
         exit_price=(sell_value / sold).quantize(PAISA) if closed and sold else None,
         exit_reason=reason,
-        gross=(sell_value - buy_value) if closed else ZERO,
-        charges=charges if closed else ZERO,
+        gross=pnl.gross,
+        charges=pnl.charges,
     )
+
+
+def _exchange(underlying: str) -> Exchange:
+    try:
+        return Underlying(underlying).spec.exchange
+    except ValueError:
+        return Exchange.NSE
 
 
 def _exit_reason(
@@ -448,17 +503,35 @@ def _inr(value: Decimal) -> str:
 
 
 def render_text(report: DayReport) -> str:
+    """The summary first, then the trades, the entries that never filled, the signals, the checks."""
     from sarathi.cli.control import table
 
     info = report.info
+    closed = sum(1 for t in report.trades if t.closed)
+    rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
+    books = "match the broker's" if report.books_match else (
+        "DIFFER from the broker's: " + ", ".join(c.name for c in report.checks if not c.ok)
+    )  # fmt: skip
     lines = [
         f"Sarathi — simulated day {info.day:%a %d %b %Y}, seed {info.seed}, {info.speed}× "
         f"({info.market_seconds:,.0f} market s in {info.wall_seconds:.0f} wall s)",
         "",
+        "Summary",
+        f"  P&L           net {_inr(report.net)}  "
+        f"(gross {_inr(report.gross)}, charges {_inr(report.charges)})",
+        f"  Trades        {len(report.trades)}: {report.wins} won of {closed} closed, win rate {rate}"
+        + (f", {len(report.trades) - closed} open" if closed < len(report.trades) else ""),
+        f"  Max drawdown  {_inr(report.max_drawdown)} (realised, net of charges)",
+        f"  Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
+        f"  Never filled  {len(report.unfilled_entries)} entry order(s)"
+        + (" (below)" if report.unfilled_entries else ""),
+        f"  Our books     {books}",
+        "",
+        f"Trades ({len(report.trades)})",
     ]
     rows = [
         [
-            t.contract,
+            t.contract.ljust(CONTRACT_WIDTH),
             t.lots,
             t.entries,
             _hms(t.entry_at),
@@ -471,21 +544,19 @@ def render_text(report: DayReport) -> str:
         ]
         for t in report.trades
     ]
-    headers = ("contract", "lots", "buys", "entry", "price", "exit", "price", "reason", "gross", "net")
-    lines.append(f"Trades ({len(report.trades)})")
+    headers = (
+        "contract".ljust(CONTRACT_WIDTH), "lots", "buys", "entry", "price", "exit", "price", "reason",
+        "gross", "net",
+    )  # fmt: skip
     lines.append(table(headers, rows) if rows else "  none")
-    lines.append("")
-    rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
-    lines += [
-        f"P&L           gross {_inr(report.gross)}   charges {_inr(report.charges)}   net {_inr(report.net)}",
-        f"Win rate      {rate} ({report.wins} of {sum(1 for t in report.trades if t.closed)} closed trades)",
-        f"Max drawdown  {_inr(report.max_drawdown)} (realised, net of charges)",
-        f"Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
-    ]
-    if report.pending_entries:
-        lines.append(
-            f"Never filled  {len(report.pending_entries)} entry order(s): {', '.join(report.pending_entries)}"
-        )
+    if report.unfilled_entries:
+        lines += ["", *wrap(f"Never filled ({len(report.unfilled_entries)}): {NEVER_FILLED_MEANS}", 100)]
+        for u in report.unfilled_entries:
+            price = "" if u.price is None else f" at {u.price:.2f}"
+            lines.append(
+                f"  {u.contract:<{CONTRACT_WIDTH}}  {u.order_type} buy {u.quantity}{price}, "
+                f"placed {_hms(u.placed_at)} ({u.client_order_id}): {u.why}"
+            )
     s = report.signals
     lines += [
         "",

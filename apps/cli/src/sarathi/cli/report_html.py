@@ -1,8 +1,9 @@
 """The day's report as one self-contained HTML file: inline SVG charts, no script, no download.
 
-One chart per traded index (its 1-minute closes, entries ▲ and exits ▼ marked at the index level
-of their time, a tooltip each), the equity curve (realised P&L net of charges after each trade),
-then the tables of the text report.
+The summary first, then the trades, the entry orders that never filled (and why), one chart per
+traded index (its 1-minute closes, entries ▲ and exits ▼ marked at the index level of their time,
+a tooltip each), the equity curve (realised P&L net of charges after each trade), the signals and
+the checks. A contract name is one unbreakable line (non-breaking spaces, `nowrap`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
 
-from sarathi.cli.report import REASON_WORDS, DayReport, Trade
+from sarathi.cli.report import NEVER_FILLED_MEANS, REASON_WORDS, DayReport, Trade
 from sarathi.common.domain.calendar import IST
 
 WIDTH, HEIGHT, PAD = 920, 280, 48
 LEFT = 72  # room for a y label such as "-13,515" or "24,314"
 Series = Sequence[tuple[datetime, Decimal]]
+NBSP = "\u00a0"  # a no-break space: a contract name never wraps mid-name
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:960px;color:#222}
@@ -26,6 +28,7 @@ h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:2rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}
+.contract{white-space:nowrap}
 .ok{color:#1a7f37}.bad{color:#cf222e;font-weight:600}
 svg{background:#fafafa;border:1px solid #e5e5e5}
 .axis{font-size:11px;fill:#666}
@@ -138,8 +141,25 @@ def equity_chart(report: DayReport, start: datetime, end: datetime) -> str:
 
 def _rows(cells: Sequence[Sequence[object]], head: Sequence[str]) -> str:
     header = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in cells)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in cells)
     return f"<table><tr>{header}</tr>{body}</table>"
+
+
+class _Contract(str):
+    """A contract name: one line, whatever the width of the page."""
+
+    __slots__ = ()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, _Contract):
+        return f'<td class="contract">{escape(value.replace(" ", NBSP))}</td>'
+    return f"<td>{escape(str(value))}</td>"
+
+
+def _money(value: Decimal) -> str:
+    sign = "-" if value < 0 else ""
+    return f"{sign}₹{abs(value):,.2f}"
 
 
 def render_html(report: DayReport, indices: Mapping[str, Series], start: datetime, end: datetime) -> str:
@@ -151,7 +171,7 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
     trades = _rows(
         [
             [
-                t.contract,
+                _Contract(t.contract),
                 t.lots,
                 t.entries,
                 _hms(t.entry_at),
@@ -179,18 +199,45 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
             "net ₹",
         ),
     )
+    closed = sum(1 for t in report.trades if t.closed)
     rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
+    books = "match the broker's" if report.books_match else (
+        "DIFFER: " + ", ".join(c.name for c in report.checks if not c.ok)
+    )  # fmt: skip
     summary = _rows(
         [
-            ["P&L gross", f"₹{report.gross:,.2f}"],
-            ["charges", f"₹{report.charges:,.2f}"],
-            ["P&L net", f"₹{report.net:,.2f}"],
+            ["P&L net", _money(report.net)],
+            ["P&L gross", _money(report.gross)],
+            ["charges", _money(report.charges)],
+            ["trades", f"{len(report.trades)} ({closed} closed, {report.wins} won)"],
             ["win rate", rate],
-            ["max drawdown (realised, net)", f"₹{report.max_drawdown:,.2f}"],
-            ["orders sent", report.orders_sent],
+            ["max drawdown (realised, net)", _money(report.max_drawdown)],
+            ["orders sent (entries and exits)", report.orders_sent],
+            ["entry orders never filled", len(report.unfilled_entries)],
+            ["our books", books],
         ],
         ("", ""),
     )
+    unfilled = ""
+    if report.unfilled_entries:
+        unfilled = (
+            f"<h2>Never filled ({len(report.unfilled_entries)})</h2><p>{escape(NEVER_FILLED_MEANS)}</p>"
+            + _rows(
+                [
+                    [
+                        _Contract(u.contract),
+                        u.order_type,
+                        u.quantity,
+                        "-" if u.price is None else f"{u.price:.2f}",
+                        _hms(u.placed_at),
+                        u.why,
+                        u.client_order_id,
+                    ]
+                    for u in report.unfilled_entries
+                ],
+                ("contract", "type", "quantity", "limit ₹", "placed", "why it never filled", "order"),
+            )
+        )
     s = report.signals
     signals = _rows(
         [["signals (BULLISH / BEARISH)", s.signals], ["acted on", s.acted], ["never decided", s.undecided]]
@@ -211,8 +258,8 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
         f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>seed {info.seed}, {info.speed}× — {info.market_seconds:,.0f} market seconds in "
         f"{info.wall_seconds:.0f} wall seconds.</p>"
-        f"{charts}<h2>Equity curve</h2>{equity_chart(report, start, end)}"
-        f"<h2>Trades ({len(report.trades)})</h2>{trades}<h2>Summary</h2>{summary}"
+        f"<h2>Summary</h2>{summary}<h2>Trades ({len(report.trades)})</h2>{trades}{unfilled}"
+        f"<h2>Prices</h2>{charts}<h2>Equity curve</h2>{equity_chart(report, start, end)}"
         f"<h2>Signals</h2>{signals}<h2>Our books against the broker's</h2><table>{checks}</table>"
         "</body></html>\n"
     )

@@ -124,21 +124,34 @@ def _write(report: DayReport, indices: Mapping[str, Any], plan: days.DayPlan, re
     html = report_dir / f"{stem}.html"
     html.write_text(render_html(report, indices, plan.start_at, plan.end_at), encoding="utf-8")
     trades = report_dir / f"{stem}-trades.json"
-    trades.write_text(json.dumps(trades_json(report), indent=1) + "\n", encoding="utf-8")
+    trades.write_text(json.dumps(trades_json(report), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     say(f"\nReport: {html}\nTrades: {trades}")
 
 
-def trades_json(report: DayReport) -> list[dict[str, Any]]:
+TRADES_SCHEMA_VERSION = 1
+
+
+def trades_json(report: DayReport) -> dict[str, Any]:
+    """The day's trades as a JSON document: `{"schema_version", "day", "seed", "trades": [...]}`.
+
+    Times are ISO-8601 in IST (`+05:30`), money and prices strings of rupees to the paisa, an open
+    trade's exit fields null. Version 1; a change that breaks a reader bumps `schema_version`.
+    """
+    from sarathi.common.domain.calendar import IST
+
     def value(v: object) -> object:
         if isinstance(v, datetime):
-            return v.isoformat()
+            return v.astimezone(IST).isoformat()
         if isinstance(v, Decimal):
-            return str(v)
+            return f"{v:.2f}"  # rupees to the paisa
         return v
 
     keys = (
         "contract",
+        "underlying",
+        "security_id",
         "lots",
+        "quantity",
         "entries",
         "entry_at",
         "entry_price",
@@ -146,8 +159,14 @@ def trades_json(report: DayReport) -> list[dict[str, Any]]:
         "exit_price",
         "exit_reason",
         "gross",
+        "charges",
     )
-    return [{k: value(getattr(t, k)) for k in keys} | {"net": str(t.net)} for t in report.trades]
+    return {
+        "schema_version": TRADES_SCHEMA_VERSION,
+        "day": report.info.day.isoformat(),
+        "seed": report.info.seed,
+        "trades": [{k: value(getattr(t, k)) for k in keys} | {"net": value(t.net)} for t in report.trades],
+    }
 
 
 def _processes_under(run_dir: Path) -> list[int]:

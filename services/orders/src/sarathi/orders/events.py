@@ -22,6 +22,7 @@ from sarathi.common.messages.orders import (
     OrderStateUnknown,
     PositionChanged,
     PositionClosed,
+    PositionFill,
     PositionOpened,
 )
 from sarathi.orders.adapters.tables import OrderRow
@@ -156,6 +157,13 @@ def position(
         "net_quantity": state.net,
         "average_price": state.average_price if state.net > 0 else Decimal(0),
         "realized_pnl": state.realized_rupees,
+        "fill": PositionFill(
+            order_key=row.client_order_id,
+            side=row.side,
+            quantity=fill.quantity,
+            price=fill.price,
+            cumulative_quantity=fill.cumulative,
+        ),
     }
     message: Message
     if change is PositionChange.OPENED:

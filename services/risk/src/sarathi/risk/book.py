@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.pnl import TradeFill
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
 from sarathi.risk.domain import position as rules
@@ -31,6 +33,20 @@ class BookChange:
     position: TrackedPosition
     opened: bool = False  # a contract became held: subscribe its ticks
     closed: bool = False  # a contract became flat: release its ticks
+
+
+def fill_of(event: PositionEvent, position: TrackedPosition | None) -> rules.BookedFill | None:
+    """The fill `event` names, or (from an older publisher) the one its change implies."""
+    if event.fill is not None:
+        f = event.fill
+        return rules.booked(f.order_key, f.cumulative_quantity, Side(f.side.value), f.quantity, f.price)
+    return rules.derived_fill(
+        event.message_id,
+        position,
+        net_quantity=event.net_quantity,
+        average_price=event.average_price,
+        contract_realized=event.realized_pnl,
+    )
 
 
 def entry_order_id_of(event: PositionEvent) -> str:
@@ -75,11 +91,18 @@ class PositionBook:
         """The tracker after `event`, or None when the event changes nothing."""
         contract = (event.segment, str(event.security_id))
         current = self.open_for(contract)
+        fill = fill_of(event, current)
+        if current is not None and event.fill is not None and current.has(fill):
+            return None  # a repeat, perhaps after later events: its facts are old
         if isinstance(event, PositionClosed):
             if current is None:
                 return None
             after = rules.closed(
-                current, contract_realized=event.realized_pnl, reason=event.exit_reason, at=event.event_time
+                current,
+                contract_realized=event.realized_pnl,
+                fill=fill,
+                reason=event.exit_reason,
+                at=event.event_time,
             )
             return self._changed(current, after, closed=True)
         if current is None:
@@ -89,6 +112,7 @@ class PositionBook:
             net_quantity=event.net_quantity,
             average_price=event.average_price,
             contract_realized=event.realized_pnl,
+            fill=fill,
         )
         return self._changed(current, after)
 
@@ -98,8 +122,12 @@ class PositionBook:
         if known is not None:  # a repeat of the event that opened a position since closed
             log.info("position_event_repeat", entry_order_id=entry, status=known.status.value)
             return None
-        if isinstance(event, PositionChanged):
+        fill = fill_of(event, None)
+        if isinstance(event, PositionChanged) or fill is None or fill.fill.quantity != event.net_quantity:
+            # adopted (opened before risk listened, or by hand): what it holds is all we know
             log.warning("position_adopted", security_id=contract[1], entry_order_id=entry)
+            key = f"adopted-{event.message_id}"
+            fill = rules.BookedFill(key, TradeFill(key, Side.BUY, event.net_quantity, event.average_price))
         position = rules.opened(
             entry_order_id=entry,
             security_id=contract[1],
@@ -107,9 +135,10 @@ class PositionBook:
             underlying=event.underlying,
             net_quantity=event.net_quantity,
             average_price=event.average_price,
-            contract_realized=event.realized_pnl,
             at=event.event_time,
             correlation_id=event.correlation_id,
+            contract_realized=event.realized_pnl,
+            fill=fill,
         )
         self.put(position)
         return BookChange(position, opened=True)

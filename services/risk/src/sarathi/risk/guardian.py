@@ -35,7 +35,7 @@ from sarathi.risk.book import PositionBook
 from sarathi.risk.control import ControlKeeper
 from sarathi.risk.domain.control import Action, exit_reason_when_halted
 from sarathi.risk.domain.daily import DayPnl, day_pnl
-from sarathi.risk.domain.pnl import trail_pnl
+from sarathi.risk.domain.pnl import Pnl, position_pnl, trail_pnl
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, closing
 from sarathi.risk.domain.rules import PnlBasis, RiskRules
 from sarathi.risk.domain.trail import Assessment, ExitDecision, assess
@@ -121,6 +121,12 @@ class Guardian:
     def day(self, now: datetime) -> DayPnl:
         prices = {contract: ltp.price for contract, ltp in self._ltps.items()}
         return day_pnl(self.book.all(), prices, self._calculator, now.astimezone(IST).date())
+
+    def position_pnl(self, position: TrackedPosition, now: datetime) -> Pnl:
+        """`position`'s P&L at its latest price, as `day` counts it."""
+        ltp = self._ltps.get(position.contract)
+        price = None if ltp is None else ltp.price
+        return position_pnl(position, price, self._calculator, now.astimezone(IST).date())
 
     def progress(self, now: datetime) -> Progress:
         """Each contract of an OPEN or CLOSING position: held since when, ticks done through when."""

@@ -127,8 +127,7 @@ class RiskLoop:
         open_positions = guardian.book.open_positions()
         metrics.stale_contracts.set(sum(guardian.is_stale(p, now) for p in open_positions))
         for position in open_positions:
-            ltp = guardian.ltp(position.contract)
-            if ltp is not None:
-                metrics.position_pnl.labels(position.security_id, "gross").set(
-                    float(position.gross_pnl(ltp.price))
-                )
+            if guardian.ltp(position.contract) is not None:
+                pnl = guardian.position_pnl(position, now)
+                metrics.position_pnl.labels(position.security_id, "gross").set(float(pnl.gross))
+                metrics.position_pnl.labels(position.security_id, "net").set(float(pnl.net))

@@ -14,6 +14,9 @@ a carried position (sell on a later day) is two notes. Reconcile against Dhan's 
 (`/trades/{from}/{to}/{page}` rows carry stt, brokerageCharges, exchangeTransactionCharges,
 sebiTax, stampDuty, serviceTax) before trusting paise.
 
+A trade's P&L net of these charges is `sarathi.common.domain.pnl.trade_pnl`: every view of P&L
+(risk, the report) counts it there.
+
 Not modelled: STT on exercise of an in-the-money long option at expiry (0.15 % of intrinsic
 value since 1 Apr 2026, 0.125 % before); the robot squares off before expiry.
 """

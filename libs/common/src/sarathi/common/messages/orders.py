@@ -54,6 +54,9 @@ PyramidLevel = Annotated[int, Strict(), Field(ge=0, le=2)]
 DhanErrorCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 """Dhan's `errorCode` (`DH-906`) or an RMS / OMS error code."""
 
+OrderKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""Our key of an order record (`orders.order.client_order_id`), legs and outside orders included."""
+
 _CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
 
 
@@ -239,8 +242,24 @@ class OrderStateUnknown(_OrderEvent):
     detail: Text
 
 
+class PositionFill(FrozenModel):
+    """The execution that moved the position: `quantity` units at `price` (the price our fill
+    record holds, which is an average and may lie off the tick) of the order `order_key` (our
+    order record's key: the command id, `<command id>/<leg>` for a super-order leg, `ext/<id>` for
+    an order placed outside Sarathi), bringing that order to `cumulative_quantity`. Risk counts
+    charges from these, per order, as the day's report does from the fill records
+    (`sarathi.common.domain.pnl`)."""
+
+    order_key: OrderKey
+    side: Side
+    quantity: Quantity
+    price: PositiveDecimal
+    cumulative_quantity: Quantity
+
+
 class _PositionEvent(Message):
-    """The broker-side position in one contract after a fill: long or flat, never short."""
+    """The broker-side position in one contract after a fill: long or flat, never short.
+    `fill` names that fill (absent from publishers older than the field)."""
 
     security_id: WireSecurityId
     segment: Segment
@@ -248,6 +267,7 @@ class _PositionEvent(Message):
     net_quantity: NetQuantity
     average_price: AveragePrice
     realized_pnl: WireMoney
+    fill: PositionFill | None = None
 
 
 class _OpenPositionEvent(_PositionEvent):

@@ -22,7 +22,7 @@ from sarathi.common.db.models.risk import AuditLog, PositionTracker, TradingHalt
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.messages.fields import ExitReason
 from sarathi.risk.domain.control import Halt, HaltCause, Halts
-from sarathi.risk.domain.position import Status, TrackedPosition
+from sarathi.risk.domain.position import Status, TrackedPosition, fills_of, legacy_fills, stored_fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,27 @@ def _row(position: TrackedPosition) -> dict[str, Any]:
         "opened_at": position.opened_at,
         "closed_at": position.closed_at,
         "correlation_id": position.correlation_id,
+        "fills": stored_fills(position),
+        "contract_realized": position.contract_realized,
         "realized_pnl": position.realized_pnl,
-        "realized_base": position.realized_base,
         "buy_value": position.buy_value,
         "sell_value": position.sell_value,
     }
 
 
 def _position(row: PositionTracker) -> TrackedPosition:
+    fills = fills_of(row.fills)
+    contract_realized = Decimal(row.contract_realized)
+    if not fills:  # saved before trackers kept fills: `contract_realized` is still the base then
+        realized = Decimal(row.realized_pnl)
+        fills = legacy_fills(
+            row.quantity,
+            Decimal(row.average_entry),
+            realized,
+            Decimal(row.buy_value),
+            Decimal(row.sell_value),
+        )
+        contract_realized += realized
     return TrackedPosition(
         entry_order_id=row.entry_order_id,
         security_id=row.security_id,
@@ -112,10 +125,8 @@ def _position(row: PositionTracker) -> TrackedPosition:
         hwm=None if row.high_water_mark is None else Decimal(row.high_water_mark),
         exit_reason=ExitReason(row.exit_reason) if row.exit_reason else None,
         closed_at=row.closed_at,
-        realized_pnl=Decimal(row.realized_pnl),
-        realized_base=Decimal(row.realized_base),
-        buy_value=Decimal(row.buy_value),
-        sell_value=Decimal(row.sell_value),
+        fills=fills,
+        contract_realized=contract_realized,
     )
 
 

@@ -1,25 +1,31 @@
 """Risk's view of one position: from the entry fill to the confirmed exit (a `PositionTracker` row).
 
 The broker nets a contract, so at most one tracker per contract is open at a time. Position events
-from `orders` carry absolute facts (net quantity, average price, the contract's realized P&L so far
-today), so applying one twice changes nothing: redelivery is harmless.
+from `orders` carry absolute facts (net quantity, average price) and the fill that caused them,
+named by its order and that order's cumulative quantity, so applying one twice changes nothing:
+redelivery is harmless.
 
-Turnover for charges is derived from those facts: a rise in quantity bought
-`new average × new net − old average × old net`; a fall sold `sold × old average + realized change`.
+The tracker keeps the position's fills: its P&L and charges come from them through
+`sarathi.common.domain.pnl.trade_pnl`, the function the day's report uses on the same fills. An
+event without a fill (from a publisher older than the field) books one derived from the change:
+a rise in quantity bought `new average × new net − old average × old net`; a fall sold at the old
+average plus the change in the contract's realized P&L.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.pnl import TradeFill, realized_pnl
 from sarathi.common.messages.fields import ExitReason
 
 ZERO = Decimal(0)
-_MONEY = Decimal("0.0001")  # NUMERIC(18, 4)
 
 
 class Status(StrEnum):
@@ -37,6 +43,20 @@ class Ltp:
 
 
 @dataclass(frozen=True, slots=True)
+class BookedFill:
+    """A fill of the position and its identity: `<order key>#<order's cumulative quantity>`, or
+    the id of the event it was derived from."""
+
+    key: str
+    fill: TradeFill
+
+
+def booked(order_key: str, cumulative_quantity: int, side: Side, quantity: int, price: Decimal) -> BookedFill:
+    """A fill as a position event names it."""
+    return BookedFill(f"{order_key}#{cumulative_quantity}", TradeFill(order_key, side, quantity, price))
+
+
+@dataclass(frozen=True, slots=True)
 class TrackedPosition:
     entry_order_id: str
     security_id: str
@@ -51,10 +71,8 @@ class TrackedPosition:
     hwm: Decimal | None = None
     exit_reason: ExitReason | None = None
     closed_at: datetime | None = None
-    realized_pnl: Decimal = ZERO  # gross, of this position only
-    realized_base: Decimal = ZERO  # the contract's realized P&L today when this position opened
-    buy_value: Decimal = ZERO  # premium turnover bought
-    sell_value: Decimal = ZERO  # premium turnover sold
+    fills: tuple[BookedFill, ...] = ()  # every fill of this position, in the order booked
+    contract_realized: Decimal = ZERO  # the contract's realized P&L today, as of the latest event
 
     def __post_init__(self) -> None:
         if self.quantity < 0:
@@ -77,6 +95,35 @@ class TrackedPosition:
         """`(price − average entry) × quantity`, in exact Decimal rupees."""
         return (price - self.average_entry) * self.quantity
 
+    @property
+    def trade_fills(self) -> list[TradeFill]:
+        return [b.fill for b in self.fills]
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        """Gross realized P&L of this position (`sarathi.common.domain.pnl.realized_pnl`)."""
+        return realized_pnl(self.trade_fills)
+
+    @property
+    def buy_value(self) -> Decimal:
+        """Premium turnover bought."""
+        return sum((b.fill.value for b in self.fills if b.fill.side is Side.BUY), ZERO)
+
+    @property
+    def sell_value(self) -> Decimal:
+        """Premium turnover sold."""
+        return sum((b.fill.value for b in self.fills if b.fill.side is Side.SELL), ZERO)
+
+    def has(self, fill: BookedFill | None) -> bool:
+        """Whether `fill` is booked already."""
+        return fill is not None and any(b.key == fill.key for b in self.fills)
+
+    def with_fill(self, fill: BookedFill | None) -> TrackedPosition:
+        """This position with `fill` booked (once: a fill already booked changes nothing)."""
+        if fill is None or self.has(fill):
+            return self
+        return replace(self, fills=(*self.fills, fill))
+
 
 def opened(
     *,
@@ -86,11 +133,12 @@ def opened(
     underlying: Underlying,
     net_quantity: int,
     average_price: Decimal,
-    contract_realized: Decimal,
     at: datetime,
     correlation_id: str,
+    contract_realized: Decimal,
+    fill: BookedFill,
 ) -> TrackedPosition:
-    """A new tracker for a contract that became long."""
+    """A new tracker for a contract that became long by `fill`."""
     return TrackedPosition(
         entry_order_id=entry_order_id,
         security_id=security_id,
@@ -101,54 +149,121 @@ def opened(
         average_entry=average_price,
         opened_at=at,
         correlation_id=correlation_id,
-        realized_base=contract_realized,
-        buy_value=(average_price * net_quantity).quantize(_MONEY),
+        fills=(fill,),
+        contract_realized=contract_realized,
     )
 
 
 def changed(
-    position: TrackedPosition, *, net_quantity: int, average_price: Decimal, contract_realized: Decimal
+    position: TrackedPosition,
+    *,
+    net_quantity: int,
+    average_price: Decimal,
+    contract_realized: Decimal,
+    fill: BookedFill | None,
 ) -> TrackedPosition:
     """The position after a fill that left it long (a pyramid, or a partial exit)."""
-    realized = contract_realized - position.realized_base
-    buy_value, sell_value = position.buy_value, position.sell_value
-    if net_quantity > position.quantity:
-        old_cost = position.average_entry * position.quantity
-        buy_value += average_price * net_quantity - old_cost
-    elif net_quantity < position.quantity:
-        sold = position.quantity - net_quantity
-        sell_value += position.average_entry * sold + (realized - position.realized_pnl)
+    if net_quantity < position.quantity:
         average_price = position.average_entry  # selling at average cost leaves the average alone
     return replace(
-        position,
+        position.with_fill(fill),
         quantity=net_quantity,
         average_entry=average_price,
-        realized_pnl=realized,
-        buy_value=buy_value.quantize(_MONEY),
-        sell_value=sell_value.quantize(_MONEY),
+        contract_realized=contract_realized,
     )
 
 
 def closed(
-    position: TrackedPosition, *, contract_realized: Decimal, reason: ExitReason | None, at: datetime
+    position: TrackedPosition,
+    *,
+    contract_realized: Decimal,
+    fill: BookedFill | None,
+    reason: ExitReason | None,
+    at: datetime,
 ) -> TrackedPosition:
     """The position went flat. The broker's reason (the order that sold) wins over the one risk sent."""
     if position.status is Status.CLOSED:
         return position
-    realized = contract_realized - position.realized_base
-    sold = position.quantity
-    sell_value = position.sell_value + position.average_entry * sold + (realized - position.realized_pnl)
     return replace(
-        position,
+        position.with_fill(fill),
         status=Status.CLOSED,
         quantity=0,
-        realized_pnl=realized,
-        sell_value=sell_value.quantize(_MONEY),
         exit_reason=reason or position.exit_reason,
         closed_at=at,
+        contract_realized=contract_realized,
     )
 
 
 def closing(position: TrackedPosition, reason: ExitReason) -> TrackedPosition:
     """An exit command for `reason` is (being) sent."""
     return replace(position, status=Status.CLOSING, exit_reason=reason)
+
+
+def derived_fill(
+    key: str,
+    position: TrackedPosition | None,
+    *,
+    net_quantity: int,
+    average_price: Decimal,
+    contract_realized: Decimal,
+) -> BookedFill | None:
+    """The fill an event without one implies (see the module text); None when it implies none."""
+    held = position.quantity if position is not None else 0
+    average = position.average_entry if position is not None else ZERO
+    realized_change = contract_realized - position.contract_realized if position is not None else ZERO
+    if net_quantity > held:
+        quantity = net_quantity - held
+        value = average_price * net_quantity - average * held
+        side = Side.BUY
+    elif net_quantity < held:
+        quantity = held - net_quantity
+        value = average * quantity + realized_change
+        side = Side.SELL
+    else:
+        return None
+    if value <= 0:
+        return None
+    return BookedFill(key, TradeFill(key, side, quantity, value / quantity))
+
+
+def legacy_fills(
+    quantity: int, average_entry: Decimal, realized: Decimal, buy_value: Decimal, sell_value: Decimal
+) -> tuple[BookedFill, ...]:
+    """Fills standing in for a tracker saved before trackers kept fills: one buy order, one sell."""
+    fills: list[BookedFill] = []
+    sold = 0
+    if sell_value > 0:
+        cost = sell_value - realized
+        sold = max(int((cost / average_entry).to_integral_value()), 1) if average_entry > 0 else 1
+        fills.append(BookedFill("legacy-sell", TradeFill("legacy-sell", Side.SELL, sold, sell_value / sold)))
+    bought = quantity + sold
+    if buy_value > 0 and bought > 0:
+        fills.insert(
+            0, BookedFill("legacy-buy", TradeFill("legacy-buy", Side.BUY, bought, buy_value / bought))
+        )
+    return tuple(fills)
+
+
+def fills_of(rows: Iterable[dict[str, str]]) -> tuple[BookedFill, ...]:
+    """Fills from their stored form (`stored_fills`)."""
+    return tuple(
+        BookedFill(
+            row["key"],
+            TradeFill(row["order"], Side(row["side"]), int(row["quantity"]), Decimal(row["price"])),
+        )
+        for row in rows
+    )
+
+
+def stored_fills(position: TrackedPosition) -> list[dict[str, str | int]]:
+    """The position's fills as a JSON document (prices as strings)."""
+    return [
+        {
+            "key": b.key,
+            "order": b.fill.order_id,
+            "side": b.fill.side.value,
+            "quantity": b.fill.quantity,
+            "price": str(b.fill.price),
+        }
+        for b in position.fills
+    ]

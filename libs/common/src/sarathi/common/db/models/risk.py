@@ -65,9 +65,17 @@ class PositionTracker(SarathiTable, table=True):
     opened_at: datetime = Field(sa_type=TIMESTAMPTZ)
     closed_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     correlation_id: str = Field(index=True)  # follows the trade from signal to close
-    # P&L facts that must survive a restart (the daily loss limit counts realized losses).
+    # P&L facts that must survive a restart (the daily loss limit counts realized losses). The
+    # fills are the source (`sarathi.common.domain.pnl`); the three sums beside them are derived
+    # from them, for readers of the table. Rows older than `fills` have `[]` there.
+    fills: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column("fills", JSON_DOCUMENT, nullable=False, server_default=text("'[]'::jsonb")),
+    )
+    contract_realized: Decimal = Field(
+        default=Decimal(0), sa_column=_money_column("contract_realized")
+    )  # the contract's realized P&L today as of the latest event (before fills: as of the open)
     realized_pnl: Decimal = Field(default=Decimal(0), sa_column=_money_column("realized_pnl"))
-    realized_base: Decimal = Field(default=Decimal(0), sa_column=_money_column("realized_base"))
     buy_value: Decimal = Field(default=Decimal(0), sa_column=_money_column("buy_value"))
     sell_value: Decimal = Field(default=Decimal(0), sa_column=_money_column("sell_value"))
 
