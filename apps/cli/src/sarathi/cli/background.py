@@ -157,6 +157,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             from sarathi.cli.health import render_health
 
             print(render_health(state.ports))
+            for name, component in state.components.items():
+                if component.data:
+                    print(f"{name} data: {component.data}")
             print("\n`sarathi status` shows health and trading state; `sarathi down` stops everything.")
             return 0
         if child.poll() is not None:
