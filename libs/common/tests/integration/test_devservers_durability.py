@@ -26,6 +26,7 @@ def runtime_postgres(tmp_path: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+        devservers.remove_server_files(server.workdir)  # and its cluster, wherever it lives
 
 
 def test_runtime_postgres_commits_survive_a_crash(runtime_postgres: str) -> None:
@@ -42,4 +43,5 @@ def test_throwaway_postgres_trades_durability_for_speed(tmp_path: Path) -> None:
         settings = _settings(server.url)
     finally:
         server.stop()
+        devservers.remove_server_files(server.workdir)
     assert settings == {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}

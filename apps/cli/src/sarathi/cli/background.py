@@ -2,8 +2,16 @@
 
 `up` starts a detached `sarathi _serve` process that owns NATS, PostgreSQL (unless their URLs
 are given) and the six services, and returns once everything answers `/readyz`; the state file
-(`sarathi.cli.runstate`) says where everything is. `down` asks `_serve` to stop (SIGTERM: it
-stops the services in reverse order, then the servers), waits, and checks nothing is left.
+(`sarathi.cli.runstate`) says where everything is. `_serve` is a small supervisor: a component
+that dies (a service, NATS or PostgreSQL) is reaped and restarted with the same command line on
+the same port, after a capped exponential backoff (`sarathi.cli.watchdog`); the state file counts
+the restarts. `down` asks `_serve` to stop (SIGTERM: it stops the services in reverse order, then
+the servers), waits, and checks nothing is left.
+
+The run's data is kept across `down` / `up`: PostgreSQL's cluster, NATS's JetStream store, the
+sim's paper-broker state (`SARATHI_SIM_STATE_DIR`), the logs and the feed recordings, all under
+the run directory (`.run/up`; as root PostgreSQL's cluster may live outside it, linked from it:
+`sarathi.common.pg_system_user`). `up --fresh` wipes them first.
 
 sim mode: the sim's clock starts at `--date` 09:15 IST (default: the next session open) at
 `--speed` (default 1, real time). paper mode: the real Dhan feed (SARATHI_DHAN_CLIENT_ID and
@@ -15,26 +23,27 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sarathi.cli import day as days
-from sarathi.cli import runstate
-from sarathi.cli.infra import infrastructure
+from sarathi.cli import infra, runstate
 from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
+from sarathi.cli.watchdog import Supervised, Watchdog
 from sarathi.common import devservers
 from sarathi.common.db import migrate
 
 UP_TIMEOUT_SECONDS = 180.0
 DOWN_TIMEOUT_SECONDS = 60.0
+WATCH_EVERY_SECONDS = 0.5  # how often `_serve` looks for a dead component
 PAPER_FEED_URL = "wss://api-feed.dhan.co"
 
 
@@ -49,6 +58,7 @@ def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Pa
     )
     env = days.service_env(plan, urls, SERVICES["sim"], token, run_dir)
     env["SARATHI_SIM_START_PAUSED"] = "false"
+    env["SARATHI_SIM_STATE_DIR"] = str(run_dir / "sim")  # the paper broker survives a sim restart
     if args.date is None:
         del env["SARATHI_SIM_START"]  # the sim's default: the next session open
     if args.mode == "paper":
@@ -68,26 +78,27 @@ def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Pa
 def cmd_serve(args: argparse.Namespace) -> int:
     """The background owner of a system started by `sarathi up` (not for direct use)."""
     run_dir = runstate.run_dir().resolve()
-    for leftover in ("nats", "postgres", "logs", "feed-recordings"):  # each `up` starts from empty servers
-        shutil.rmtree(run_dir / leftover, ignore_errors=True)
+    if args.fresh:
+        infra.wipe(run_dir)
     token = secrets.token_urlsafe(24)
-    state = runstate.RunState(pid=os.getpid(), mode=args.mode, ports=dict(SERVICES), token=token)
+    state = runstate.RunState(
+        pid=os.getpid(), mode=args.mode, ports=dict(SERVICES), token=token, run_dir=str(run_dir)
+    )
     runstate.save(state)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        with infrastructure(run_dir, print) as urls:
-            migrate.upgrade(urls["DATABASE_URL"])
-            supervisor = Supervisor(env=_env(args, urls, token, run_dir), log_dir=run_dir / "logs")
+        with infra.servers(run_dir, lambda text: print(text, flush=True)) as servers:
+            migrate.upgrade(servers.urls["DATABASE_URL"])
+            supervisor = Supervisor(env=_env(args, servers.urls, token, run_dir), log_dir=run_dir / "logs")
             try:
                 supervisor.wait_ready(supervisor.start("sim"))
                 if args.mode == "sim":
                     print(days.sync_instruments(supervisor.env), flush=True)
                 supervisor.start_group(days.TRADING_SERVICES)
-                state.ready, state.service_pids = True, [p.process.pid for p in supervisor.processes]
-                runstate.save(state)
-                stop.wait()
+                services = [supervisor.unit(p.name) for p in supervisor.processes]
+                _supervise(state, [*servers.units, *services], stop)
             finally:
                 supervisor.stop_all()
     except (SupervisorError, devservers.DevServerError) as exc:
@@ -97,6 +108,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     runstate.state_path().unlink(missing_ok=True)
     return 0
+
+
+def _supervise(state: runstate.RunState, units: Sequence[Supervised], stop: threading.Event) -> None:
+    """Record every component, then restart what dies until `stop` is set."""
+    state.components = {
+        unit.name: runstate.Component(pid=unit.pid(), port=unit.port, url=unit.url, data=unit.data)
+        for unit in units
+    }
+    state.ready = True
+    _save_pids(state)
+    watchdog = Watchdog(units, state.components, say=lambda text: print(text, flush=True))
+    while not stop.wait(WATCH_EVERY_SECONDS):  # wall-clock watch over OS processes
+        if watchdog.check(time.monotonic()):
+            _save_pids(state)
+
+
+def _save_pids(state: runstate.RunState) -> None:
+    state.service_pids = [c.pid for c in state.components.values() if c.pid is not None]
+    runstate.save(state)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -114,10 +144,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     runstate.state_path().unlink(missing_ok=True)
     command = [sys.executable, "-m", "sarathi.cli", "_serve", "--mode", args.mode, "--seed", str(args.seed)]
     command += ["--speed", str(args.speed)] + (["--date", str(args.date)] if args.date else [])
+    command += ["--fresh"] if args.fresh else []
     log = run_dir / "serve.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    print(f"Starting Sarathi in {args.mode} mode in the background (log {log}) ...", flush=True)
+    kept = "from empty data (--fresh)" if args.fresh else f"with the data kept in {run_dir.resolve()}"
+    print(f"Starting Sarathi in {args.mode} mode in the background, {kept} (log {log}) ...", flush=True)
     deadline = time.monotonic() + UP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:  # wall-clock wait on another process
         state = runstate.load()
@@ -125,6 +157,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             from sarathi.cli.health import render_health
 
             print(render_health(state.ports))
+            for name, component in state.components.items():
+                if component.data:
+                    print(f"{name} data: {component.data}")
             print("\n`sarathi status` shows health and trading state; `sarathi down` stops everything.")
             return 0
         if child.poll() is not None:
@@ -177,6 +212,12 @@ def add_commands(commands: Any) -> None:
         parser.add_argument("--speed", type=Decimal, default=Decimal(1), help="sim clock speed (default 1)")
         parser.add_argument(
             "--date", type=date.fromisoformat, default=None, help="sim day (default: next open)"
+        )
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help="wipe the data kept from the last `up` (database, NATS store, sim broker state, logs)"
+            " and start empty; without it `up` carries on from that data",
         )
     up.set_defaults(handler=cmd_up)
     serve.set_defaults(handler=cmd_serve)

