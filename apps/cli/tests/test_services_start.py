@@ -102,10 +102,10 @@ def test_a_port_another_process_listens_on_is_refused_before_anything_starts(tmp
 def test_a_service_waiting_for_an_unreachable_nats_stops_on_sigterm_or_sigint(
     closed_port: int, tmp_path: Path
 ) -> None:
-    """Each service that connects NATS at start-up, started with NATS unreachable, still stops on
+    """Each service (all connect NATS at start-up), started with NATS unreachable, still stops on
     a signal (before: uvicorn noted the signal and waited for a start-up that never ended)."""
-    stops = {"feed": signal.SIGTERM, "signals": signal.SIGINT, "execution": signal.SIGTERM,
-             "orders": signal.SIGINT, "risk": signal.SIGTERM}  # fmt: skip
+    stops = {"sim": signal.SIGINT, "feed": signal.SIGTERM, "signals": signal.SIGINT,
+             "execution": signal.SIGTERM, "orders": signal.SIGINT, "risk": signal.SIGTERM}  # fmt: skip
     unreachable = f"127.0.0.1:{closed_port}"
     supervisor = Supervisor(
         env={"NATS_URL": f"nats://{unreachable}", "DATABASE_URL": f"postgresql://x@{unreachable}/x"},

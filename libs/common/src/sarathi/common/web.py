@@ -107,7 +107,7 @@ class Server(uvicorn.Server):
         return wrapped
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        self._serving = asyncio.current_task()  # type: ignore[assignment]
+        self._serving = asyncio.current_task()
         try:
             await super().serve(sockets)
         except asyncio.CancelledError:
@@ -115,9 +115,14 @@ class Server(uvicorn.Server):
                 raise
             log.warning("stopped before start-up was over", signal=self._stopped_starting)
 
+    def _lifespan_starting(self) -> bool:
+        """Whether the app's start-up has not finished (once it has, uvicorn stops by itself)."""
+        finished = getattr(getattr(self, "lifespan", None), "startup_event", None)
+        return not self.started and (finished is None or not finished.is_set())
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
-        if not self.started and self._serving is not None and self._stopped_starting is None:
+        if self._lifespan_starting() and self._serving is not None and self._stopped_starting is None:
             self._stopped_starting = sig
             # A signal handler runs between two bytecodes of the loop: schedule, do not act here.
             self._serving.get_loop().call_soon_threadsafe(self._serving.cancel)
