@@ -76,6 +76,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, int]]:
     """The run and report directories (created) and the services' ports; `_RefusedError` if not."""
     from sarathi.cli import day as days
 
+    try:
+        ports = days.service_ports(args.base_port)
+    except ValueError as exc:
+        raise _RefusedError(str(exc)) from None
     run_dir = Path(args.run_dir).resolve()
     report_dir = Path(args.report_dir)
     for what, directory in (("--run-dir", run_dir), ("--report-dir", report_dir)):
@@ -84,10 +88,6 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, int]]:
         except OSError as exc:
             why = exc.strerror or exc
             raise _RefusedError(f"argument {what}: cannot write to {directory}: {why}") from None
-    try:
-        ports = days.service_ports(args.base_port)
-    except ValueError as exc:
-        raise _RefusedError(str(exc)) from None
     for leftover in ("nats", "postgres", "logs", "feed-recordings"):  # each run starts from empty servers
         shutil.rmtree(run_dir / leftover, ignore_errors=True)
     return run_dir, report_dir, ports
