@@ -10,7 +10,6 @@ execution's decision, in market seconds), the signals refused as too old and the
 
 from __future__ import annotations
 
-import socket
 import statistics
 import tempfile
 import time
@@ -21,15 +20,7 @@ from sarathi.cli import day as days
 from sarathi.cli.infra import infrastructure
 from sarathi.cli.report import RunInfo, build_report
 from sarathi.cli.run import trades_json
-from sarathi.cli.supervisor import SERVICES
 from sarathi.common.db import migrate
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run_day(plan: days.DayPlan) -> dict[str, Any]:
@@ -38,8 +29,7 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
         run_dir = Path(tmp)
         with infrastructure(run_dir, lambda _: None) as urls:
             migrate.upgrade(urls["DATABASE_URL"])
-            ports = {name: _free_port() for name in SERVICES}
-            with days.system(plan, urls, run_dir, ports=ports) as running:
+            with days.system(plan, urls, run_dir) as running:  # free ports (`days.service_ports`)
                 ready = time.monotonic() - started
                 session_started = time.monotonic()
                 days.run_session(running, plan)

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from sarathi.cli import control
-from sarathi.cli.__main__ import build_parser, main
-from sarathi.cli.health import cmd_status
+from sarathi.cli.__main__ import build_parser, cmd_status, main
 
 POSITION = {
     "contract": "NIFTY 24200 CE 22-Sep", "lots": 2,
@@ -142,5 +141,6 @@ def test_every_operator_command_is_registered() -> None:
     parser = build_parser()
     for command in ("positions", "pause", "resume", "flatten", "kill"):
         assert parser.parse_args([command]).handler is control.cmd_control
-    assert parser.parse_args(["status"]).handler is cmd_status  # health first, then the control API
+    # health first, then the control API (`sarathi.cli.health`, imported when the command runs)
+    assert parser.parse_args(["status"]).handler is cmd_status
     assert parser.parse_args(["kill", "runaway"]).reason == "runaway"

@@ -11,7 +11,6 @@ books are compared with the broker's (`GET /sim/state`).
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
 from datetime import time
 from decimal import Decimal
@@ -42,13 +41,6 @@ UP_TREND = (Decimal("1.02"), 2400)  # +2 % over 40 market minutes, then flat
 REVERSAL = (Decimal("0.985"), 1200)  # −1.5 % over 20 market minutes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _path(level: Decimal, move: tuple[Decimal, int]) -> list[tuple[float, Decimal]]:
     ratio, seconds = move
     return [(0, level), (seconds, (level * ratio).quantize(Decimal("0.01")))]
@@ -60,10 +52,10 @@ def test_a_scripted_up_trend_and_reversal_trade_through_every_service_and_the_bo
 ) -> None:
     migrate.upgrade(fresh_database_url)
     urls = {"NATS_URL": jetstream_clean, "DATABASE_URL": fresh_database_url}
-    ports = {name: _free_port() for name in SERVICES}
     reversed_at: list[Sample] = []
 
-    with days.system(PLAN, urls, tmp_path, ports=ports) as running:
+    with days.system(PLAN, urls, tmp_path) as running:  # on free ports, as `sarathi run`
+        assert not set(running.supervisor.ports.values()) & {*SERVICES.values(), 4222, 5432}
         level = running.sim.index_level("NIFTY")
         assert level is not None
         running.sim.script_index("NIFTY", _path(level, UP_TREND))

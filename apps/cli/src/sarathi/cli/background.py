@@ -29,17 +29,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sarathi.cli import day as days
+from sarathi.cli import args as cli_args
 from sarathi.cli import infra, runstate
-from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
 from sarathi.cli.watchdog import Supervised, Watchdog
 from sarathi.common import devservers
-from sarathi.common.db import migrate
+
+# Imported by `sarathi --help` too: the heavy modules (httpx, SQLAlchemy) are imported by the handlers.
 
 UP_TIMEOUT_SECONDS = 180.0
 DOWN_TIMEOUT_SECONDS = 60.0
@@ -48,6 +46,9 @@ PAPER_FEED_URL = "wss://api-feed.dhan.co"
 
 
 def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Path) -> dict[str, str]:
+    from sarathi.cli import day as days
+    from sarathi.cli.supervisor import SERVICES
+
     # Nothing holds the market in the background: the services keep their own defaults.
     plan = days.DayPlan(
         day=args.date or days.DEFAULT_DAY,
@@ -77,6 +78,10 @@ def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Pa
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The background owner of a system started by `sarathi up` (not for direct use)."""
+    from sarathi.cli import day as days
+    from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
+    from sarathi.common.db import migrate
+
     run_dir = runstate.run_dir().resolve()
     if args.fresh:
         infra.wipe(run_dir)
@@ -205,13 +210,18 @@ def _stop(pid: int | None, service_pids: list[int]) -> list[int]:
 
 def add_commands(commands: Any) -> None:
     up = commands.add_parser("up", help="start everything in the background (sim or paper mode)")
-    serve = commands.add_parser("_serve")  # the background owner started by `up`
+    serve = commands.add_parser("_serve")  # the background owner started by `up`: no help, not listed
     for parser in (up, serve):
         parser.add_argument("--mode", choices=("sim", "paper"), default="sim", help="default %(default)s")
-        parser.add_argument("--seed", type=int, default=days.DEFAULT_SEED, help="sim market seed")
-        parser.add_argument("--speed", type=Decimal, default=Decimal(1), help="sim clock speed (default 1)")
         parser.add_argument(
-            "--date", type=date.fromisoformat, default=None, help="sim day (default: next open)"
+            "--seed", type=cli_args.seed, default=cli_args.DEFAULT_SEED, help="sim market seed, 0 or more"
+        )
+        parser.add_argument(
+            "--speed", type=cli_args.speed, default=cli_args.MIN_SPEED,
+            help="sim clock speed, 1–2000 (default 1)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--date", type=cli_args.trading_day, default=None, help="sim trading day (default: next open)"
         )
         parser.add_argument(
             "--fresh",

@@ -13,13 +13,14 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from sarathi.cli import runstate
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
+
+if TYPE_CHECKING:  # imported where used: `sarathi --help` imports this module
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8605"
 TIMEOUT_SECONDS = 10.0
@@ -63,6 +64,8 @@ def _is_number(text: str) -> bool:
 
 class ControlClient:
     def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
         self._client = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}"},
@@ -198,6 +201,8 @@ def risk_url() -> str:
 
 
 def cmd_control(args: argparse.Namespace) -> int:
+    import httpx
+
     token = control_token()
     if not token:
         print("SARATHI_CONTROL_TOKEN is not set (and no `sarathi up` is running): the operator API needs it.")

@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from sarathi.cli.args import DEFAULT_DAY, DEFAULT_SEED, DEFAULT_SPEED
 from sarathi.cli.barriers import BarCloseBarriers, BarrierStats
 from sarathi.cli.books import Books, load_books
 from sarathi.cli.control import ControlClient
@@ -40,19 +41,16 @@ from sarathi.cli.progress import ProgressLine, Sample, take_sample
 from sarathi.cli.report import reconcile
 from sarathi.cli.simclient import SimClient
 from sarathi.cli.supervisor import SERVICES, Supervisor, SupervisorError
+from sarathi.common.devservers import free_ports
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.instruments import Underlying
 
-DEFAULT_DAY = date(2026, 9, 16)  # a Wednesday: no index expires that day
-DEFAULT_SEED = 20260915
-# The pace between holds: with the day held at every step while anything is at stake
-# (`sarathi.cli.lockstep`), the whole day takes a little over two minutes on two cores.
-DEFAULT_SPEED = Decimal(1000)
 SESSION_OPEN, SESSION_CLOSE = time(9, 15), time(15, 30)
 TRADING_SERVICES = ("orders", "feed", "signals", "execution", "risk")
 RECONCILE_EVERY_MARKET_SECONDS = 900
 MARKET_STEP_SECONDS = 5  # the sim's base step and the risk loop's period
 SYNC_JOB = ("-m", "sarathi.execution.refdata", "sync")
+__all__ = ["DEFAULT_DAY", "DEFAULT_SEED", "DEFAULT_SPEED", "DayPlan", "System", "service_ports"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +132,31 @@ def _held_day_env() -> dict[str, str]:
     }
 
 
+def service_ports(base_port: int | None = None, environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The HTTP port of each service of a day, in start order.
+
+    `SARATHI_<SERVICE>_HTTP_PORT` in `environ` (default: this process's environment) fixes a
+    service's port; else `base_port` lays them out as the defaults do (sim on it, feed on it + 1,
+    ..., risk on it + 5); else a free port chosen by the kernel, so two days can run side by side
+    and a day never meets a system started with `sarathi up` (which keeps the default ports).
+    """
+    environ = os.environ if environ is None else environ
+    fixed: dict[str, int | None] = {}
+    for name, default in SERVICES.items():
+        given = environ.get(f"SARATHI_{name.upper()}_HTTP_PORT")
+        if given:
+            try:
+                fixed[name] = int(given)
+            except ValueError:
+                raise ValueError(f"SARATHI_{name.upper()}_HTTP_PORT={given!r} is not a port number") from None
+        elif base_port is not None:
+            fixed[name] = base_port + default - SERVICES["sim"]
+        else:
+            fixed[name] = None
+    free = iter(free_ports(sum(1 for port in fixed.values() if port is None)))
+    return {name: port if port is not None else next(free) for name, port in fixed.items()}
+
+
 @dataclass
 class System:
     supervisor: Supervisor
@@ -182,8 +205,10 @@ def system(
     say: Callable[[str], None] = lambda _: None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[System]:
-    """sim (clock paused at the plan's start) and the five services, ready; all stopped on exit."""
-    ports = dict(ports or SERVICES)
+    """sim (clock paused at the plan's start) and the five services, ready; all stopped on exit.
+
+    `ports`: each service's HTTP port; default `service_ports()` (free ports unless fixed)."""
+    ports = dict(ports) if ports else service_ports()
     token = secrets.token_urlsafe(24)
     env = service_env(plan, urls, ports["sim"], token, run_dir)
     supervisor = Supervisor(env=env, log_dir=run_dir / "logs", ports=ports)

@@ -20,36 +20,92 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sarathi.cli import day as days
-from sarathi.cli import infra
-from sarathi.cli.infra import infrastructure
-from sarathi.cli.progress import ProgressLine, Sample
-from sarathi.cli.report import DayReport, RunInfo, build_report, render_text
-from sarathi.cli.report_html import render_html
-from sarathi.cli.supervisor import SupervisorError
-from sarathi.common import devservers
-from sarathi.common.db import migrate
+from sarathi.cli import args as cli_args
+
+# Imported by `sarathi --help` too: the day's machinery (httpx, SQLAlchemy, NATS) is imported
+# by the handler, not here.
+if TYPE_CHECKING:
+    from sarathi.cli import day as days
+    from sarathi.cli.progress import Sample
+    from sarathi.cli.report import DayReport
+
+
+class _LiveLine:
+    """The one terminal line that is rewritten in place (waiting for a service): cleared before
+    it is rewritten and before any other output, so no text is left half overwritten."""
+
+    shown = False
+
+    def show(self, text: str) -> None:
+        if sys.stdout.isatty():
+            print(f"\r\033[K  {text}" if text else "\r\033[K", end="", flush=True)
+            self.shown = bool(text)
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\033[K", end="", flush=True)
+            self.shown = False
+
+
+_live = _LiveLine()
 
 
 def say(text: str) -> None:
+    _live.clear()
     print(text, flush=True)
 
 
 def _waiting(text: str) -> None:
-    if sys.stdout.isatty():
-        print(f"\r\033[K  {text}", end="", flush=True)
+    _live.show(text)
 
 
 def plan_of(args: argparse.Namespace) -> days.DayPlan:
+    from sarathi.cli import day as days
+
     return days.DayPlan(day=args.date, seed=args.seed, speed=args.speed)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+class _RefusedError(Exception):
+    """A problem with the command line or its environment, found before anything started."""
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, int]]:
+    """The run and report directories (created) and the services' ports; `_RefusedError` if not."""
+    from sarathi.cli import day as days
+
+    try:
+        ports = days.service_ports(args.base_port)
+    except ValueError as exc:
+        raise _RefusedError(str(exc)) from None
     run_dir = Path(args.run_dir).resolve()
+    report_dir = Path(args.report_dir)
+    for what, directory in (("--run-dir", run_dir), ("--report-dir", report_dir)):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)  # checked by `cli_args.writable_dir` already
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise _RefusedError(f"argument {what}: cannot write to {directory}: {why}") from None
+    from sarathi.cli import infra
+
     infra.wipe(run_dir)  # each run starts from empty servers (a cluster outside run_dir included)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir, report_dir, ports
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sarathi.cli import day as days
+    from sarathi.cli.infra import infrastructure
+    from sarathi.cli.progress import ProgressLine
+    from sarathi.cli.supervisor import SupervisorError
+    from sarathi.common import devservers
+    from sarathi.common.db import migrate
+
+    try:  # everything that can be refused is, before NATS, PostgreSQL or a service starts
+        run_dir, report_dir, ports = _prepare(args)
+    except _RefusedError as exc:
+        print(f"sarathi run: error: {exc}", file=sys.stderr)
+        return 2
     plan = plan_of(args)
     # SIGTERM (a `kill`, a CI timeout) stops what this run started, as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -61,9 +117,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             say("Migrating the database ...")
             migrate.upgrade(urls["DATABASE_URL"])
             say("Starting sim and the five services ...")
-            with days.system(plan, urls, run_dir, say=say, on_wait=_waiting) as running:
+            with days.system(plan, urls, run_dir, ports=ports, say=say, on_wait=_waiting) as running:
                 pids = running.pids()
                 _waiting("")
+                say("Ports: " + ", ".join(f"{name} {port}" for name, port in ports.items()))
                 say(f"All six services ready after {time.monotonic() - started:.0f}s. Trading "
                     f"{plan.start_at:%H:%M}–{plan.end_at:%H:%M} IST at {plan.speed}× ...")  # fmt: skip
                 session_started = time.monotonic()
@@ -76,13 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     say(f"Bar closes: {running.barriers.summary()}.")
                 if plan.hold_at_bar_closes and plan.hold_at_steps:
                     say(f"Steps while exposed: {running.steps.summary()}.")
-                books, state = days.settle(running)
-                info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds)
-                indices = _indices(running.sim, plan.day, samples, books_underlyings(books))
-                report = build_report(books, state["broker"], info, indices.get("NIFTY", ()))
-                say("")
-                say(render_text(report))
-                _write(report, indices, plan, Path(args.report_dir))
+                report = _report(running, plan, samples, wall, report_dir)
                 if args.keep_running:
                     say("\nThe services keep running (clock paused at the session's end) until Ctrl-C ...")
                     _wait_for_interrupt()
@@ -99,6 +150,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     say(f"Stopped. Nothing left running. Total wall time {time.monotonic() - started:.0f}s.")
     return 0 if report.books_match else 1
+
+
+def _report(
+    running: days.System, plan: days.DayPlan, samples: list[Sample], wall: float, report_dir: Path
+) -> DayReport:
+    """Once our books agree with the broker's (or the wait is over): the report, printed and written."""
+    from sarathi.cli import day as days
+    from sarathi.cli.report import RunInfo, build_report, render_text
+
+    books, state = days.settle(running)
+    info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds)
+    indices = _indices(running.sim, plan.day, samples, books_underlyings(books))
+    report = build_report(books, state["broker"], info, indices.get("NIFTY", ()))
+    say("")
+    say(render_text(report))
+    _write(report, indices, plan, report_dir)
+    return report
 
 
 def books_underlyings(books: Any) -> list[str]:
@@ -118,6 +186,8 @@ def _indices(sim: Any, day: date, samples: Sequence[Sample], names: Sequence[str
 
 
 def _write(report: DayReport, indices: Mapping[str, Any], plan: days.DayPlan, report_dir: Path) -> None:
+    from sarathi.cli.report_html import render_html
+
     report_dir.mkdir(parents=True, exist_ok=True)
     stem = f"sarathi-day-{plan.day}-seed{plan.seed}"
     html = report_dir / f"{stem}.html"
@@ -198,21 +268,34 @@ def add_command(commands: Any) -> None:
     run = commands.add_parser(
         "run", help="a whole simulated trading day through every service, with a report"
     )
-    run.add_argument("--seed", type=int, default=days.DEFAULT_SEED, help="market seed (default %(default)s)")
     run.add_argument(
-        "--speed", type=Decimal, default=days.DEFAULT_SPEED,
+        "--seed", type=cli_args.seed, default=cli_args.DEFAULT_SEED,
+        help="market seed, 0 or more (default %(default)s)",
+    )  # fmt: skip
+    run.add_argument(
+        "--speed", type=cli_args.speed, default=cli_args.DEFAULT_SPEED,
         help="market seconds per wall second between holds, 1–2000 (default %(default)s: the day,"
         " held at every step while a position or order is at stake, in about two minutes)",
     )  # fmt: skip
     run.add_argument(
-        "--date", type=date.fromisoformat, default=days.DEFAULT_DAY,
-        help="the trading day to simulate, YYYY-MM-DD (default %(default)s)",
+        "--date", type=cli_args.trading_day, default=cli_args.DEFAULT_DAY,
+        help="the trading day to simulate, YYYY-MM-DD; a weekend, an exchange holiday or a year"
+        " the market calendar does not cover is refused (default %(default)s)",
     )  # fmt: skip
     run.add_argument(
         "--keep-running", action="store_true", help="after the report, keep the system up until Ctrl-C"
     )
     run.add_argument(
-        "--report-dir", default=".run/reports", help="where the HTML report goes (default %(default)s)"
-    )
-    run.add_argument("--run-dir", default=".run/latest", help="logs and server data (default %(default)s)")
+        "--report-dir", type=cli_args.writable_dir, default=".run/reports",
+        help="where the HTML report goes (default %(default)s)",
+    )  # fmt: skip
+    run.add_argument(
+        "--run-dir", type=cli_args.writable_dir, default=".run/latest",
+        help="logs and server data (default %(default)s)",
+    )  # fmt: skip
+    run.add_argument(
+        "--base-port", type=cli_args.base_port, default=None,
+        help="the services' HTTP ports: sim on this one, feed +1, signals +2, execution +3, orders +4,"
+        " risk +5 (default: free ports; SARATHI_<SERVICE>_HTTP_PORT fixes one service's port)",
+    )  # fmt: skip
     run.set_defaults(handler=cmd_run)

@@ -16,6 +16,7 @@ server given a `workdir` that holds data (a JetStream store, a cluster) starts f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -37,11 +38,23 @@ class DevServerError(RuntimeError):
     """A local server could not be started; the message says why and where its log is."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 that nothing listens on now, chosen by the kernel.
+
+    Every port a test or a `sarathi run` picks comes from here: never a fixed default (8600-8605,
+    4222, 5432), so two runs, or a test run beside `sarathi up`, cannot meet. Each socket stays
+    bound until all are chosen, so the ports differ.
+    """
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+def free_port() -> int:
+    """One port on 127.0.0.1 that nothing listens on now (`free_ports`)."""
+    return free_ports(1)[0]
 
 
 def _wait_for(predicate: Callable[[], bool], what: str, log: Path, proc: subprocess.Popen[bytes]) -> None:
@@ -126,7 +139,7 @@ def start_nats(workdir: Path | None = None, *, port: int | None = None) -> DevSe
     owns = workdir is None
     root = Path(tempfile.mkdtemp(prefix="sarathi-nats-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     log = root / "nats.log"
     cmd = [
         str(nats_server_executable()),
@@ -255,7 +268,7 @@ def _start_postgres(root: Path, database: str, *, durable: bool, port: int | Non
         )
         if init.returncode != 0:
             raise DevServerError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
-    port = port or _free_port()
+    port = port or free_port()
     with log.open("ab") as log_file:
         proc = subprocess.Popen(
             [

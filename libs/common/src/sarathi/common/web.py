@@ -19,8 +19,10 @@ import asyncio
 import hmac
 import json
 import re
+import socket
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -31,7 +33,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sarathi.common.logging import get_logger
 from sarathi.common.metrics import ServiceMetrics
+
+log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable; raises with a readable reason when it is not."""
@@ -233,7 +238,57 @@ def create_app(
     return app
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM or SIGINT stops it during start-up too.
+
+    uvicorn only notes a signal and looks at the note once start-up is over, so a lifespan still
+    waiting for something (NATS unreachable: nats-py retries the first connection for ever) would
+    ignore both signals and need SIGKILL. Here a signal before start-up is over cancels the
+    start-up: what the lifespan entered is left through its `finally` blocks and the process exits.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._serving: asyncio.Task[None] | None = None
+        self._stopped_starting: int | None = None
+        config.app = self._quiet_when_stopped_starting(config.app)
+
+    def _quiet_when_stopped_starting(self, app: Any) -> Any:
+        """The app, except that a start-up cancelled by a signal is not reported as a failure."""
+
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            async def sending(message: Any) -> None:
+                if message["type"] == "lifespan.startup.failed" and self._stopped_starting is not None:
+                    message = {"type": "lifespan.startup.failed", "message": ""}  # asked for, not failed
+                await send(message)
+
+            await app(scope, receive, sending if scope["type"] == "lifespan" else send)
+
+        return wrapped
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._serving = asyncio.current_task()
+        try:
+            await super().serve(sockets)
+        except asyncio.CancelledError:
+            if self._stopped_starting is None:
+                raise
+            log.warning("stopped before start-up was over", signal=self._stopped_starting)
+
+    def _lifespan_starting(self) -> bool:
+        """Whether the app's start-up has not finished (once it has, uvicorn stops by itself)."""
+        finished = getattr(getattr(self, "lifespan", None), "startup_event", None)
+        return not self.started and (finished is None or not finished.is_set())
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._lifespan_starting() and self._serving is not None and self._stopped_starting is None:
+            self._stopped_starting = sig
+            # A signal handler runs between two bytecodes of the loop: schedule, do not act here.
+            self._serving.get_loop().call_soon_threadsafe(self._serving.cancel)
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run the app with uvicorn until SIGINT/SIGTERM; logging is ours (JSON), not uvicorn's."""
+    """Run the app with uvicorn until SIGINT/SIGTERM (start-up included); logging is ours (JSON)."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
-    uvicorn.Server(config).run()
+    Server(config).run()

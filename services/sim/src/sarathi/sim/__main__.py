@@ -1,18 +1,19 @@
 """`python -m sarathi.sim` / `sarathi-sim`: run the sim service.
 
 Like `sarathi.common.runtime.run_service`, but served with the sim's own uvicorn configuration
-(Dhan's WebSocket keep-alive: a ping every 10 s).
+(Dhan's WebSocket keep-alive: a ping every 10 s), by the same `sarathi.common.web.Server` (which
+stops on SIGTERM/SIGINT during start-up too).
 """
 
 from __future__ import annotations
 
 import sys
 
-import uvicorn
 from pydantic import ValidationError
 
 from sarathi.common.dhan.recording import RecordingError
 from sarathi.common.logging import configure_logging, get_logger
+from sarathi.common.web import Server
 from sarathi.sim.app import build_app, uvicorn_config
 from sarathi.sim.master_reader import MasterFileError
 from sarathi.sim.settings import SimSettings
@@ -36,7 +37,7 @@ def main() -> None:
     except MasterFileError as exc:  # SARATHI_SIM_MASTER_FILE is not a Dhan detailed master
         sys.stderr.write(f"sarathi-sim: cannot load the instrument master: {exc}\n")
         raise SystemExit(2) from None
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    Server(uvicorn_config(app, settings)).run()  # stops on a signal during start-up too
 
 
 if __name__ == "__main__":

@@ -216,7 +216,12 @@ class NatsBus:
         request_timeout_seconds: float = 5.0,
         fetch_timeout_seconds: float = 2.0,
     ) -> NatsBus:
-        """Connect to `url`; reconnect forever (by default) and log every disconnect/reconnect."""
+        """Connect to `url`; reconnect forever (by default) and log every disconnect/reconnect.
+
+        With `max_reconnect_attempts` >= 0 the first connection is tried that many times more,
+        then `ConnectionError` says NATS does not answer (a one-off job gives up; a service,
+        retrying for ever, stays stoppable: `sarathi.common.web.Server`).
+        """
 
         async def on_disconnected() -> None:
             log.warning("NATS %s disconnected", name)
@@ -230,18 +235,22 @@ class NatsBus:
         async def on_error(exc: Exception) -> None:
             log.warning("NATS %s error: %r", name, exc)
 
-        nc = await nats.connect(
-            url,
-            name=name,
-            connect_timeout=connect_timeout_seconds,
-            reconnect_time_wait=reconnect_wait_seconds,
-            max_reconnect_attempts=max_reconnect_attempts,
-            allow_reconnect=True,
-            disconnected_cb=on_disconnected,
-            reconnected_cb=on_reconnected,
-            closed_cb=on_closed,
-            error_cb=on_error,
-        )
+        try:
+            nc = await nats.connect(
+                url,
+                name=name,
+                connect_timeout=connect_timeout_seconds,
+                reconnect_time_wait=reconnect_wait_seconds,
+                max_reconnect_attempts=max_reconnect_attempts,
+                allow_reconnect=True,
+                disconnected_cb=on_disconnected,
+                reconnected_cb=on_reconnected,
+                closed_cb=on_closed,
+                error_cb=on_error,
+            )
+        except nats.errors.NoServersError:
+            # Not the URL: it may carry a token.
+            raise ConnectionError(f"NATS does not answer ({max_reconnect_attempts + 1} attempts)") from None
         return cls(
             nc, request_timeout_seconds=request_timeout_seconds, fetch_timeout_seconds=fetch_timeout_seconds
         )

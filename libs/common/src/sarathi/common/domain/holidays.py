@@ -91,6 +91,11 @@ class HolidayTable:
         self.require_covered(day)
         return (day, exchange) in self._closed
 
+    def holiday_on(self, day: date, exchange: Exchange) -> Holiday | None:
+        """The holiday of `exchange` on `day` (its name says why the market is shut), or None."""
+        self.require_covered(day)
+        return next((h for h in self.holidays if h.day == day and exchange in h.exchanges), None)
+
     def is_special_session(self, day: date, exchange: Exchange) -> bool:
         self.require_covered(day)
         return (day, exchange) in self._extra

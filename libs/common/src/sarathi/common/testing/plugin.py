@@ -8,19 +8,56 @@ Fixtures:
 - `jetstream_clean`: `nats_url`, after deleting every stream and KV bucket left by earlier tests.
 - `postgres_url`: URL of the session's PostgreSQL server (its default database).
 - `fresh_database_url`: URL of a new, empty database for this one test.
+
+The plugin also keeps the session off the default ports of a local system (`away_from_defaults`).
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from sarathi.common.testing import servers
 
+# Every default that points at a locally running system (`sarathi up`'s sim on 8600, risk on
+# 8605, its state file in .run/up) points, for the whole test session, at a port reserved here
+# that refuses connections, and at a directory of the session's own: a test that forgets to say
+# where its sim is fails instead of talking to someone else's. NATS_URL / DATABASE_URL are left
+# alone: the session servers come from them when they are set, else from free ports.
+_RESERVED = pytest.StashKey[tuple[socket.socket, tempfile.TemporaryDirectory[str]]]()
+
+
+def away_from_defaults(port: int, run_dir: str) -> dict[str, str]:
+    """The environment that keeps the suite off the default ports (`port` refuses connections)."""
+    here = f"127.0.0.1:{port}"
+    return {
+        "SARATHI_DHAN_REST_URL": f"http://{here}/v2",
+        "SARATHI_DHAN_FEED_URL": f"ws://{here}/feed",
+        "SARATHI_DHAN_ORDER_UPDATE_URL": f"ws://{here}/order-update",
+        "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL": f"http://{here}/api-data/api-scrip-master-detailed.csv",
+        "SARATHI_RISK_URL": f"http://{here}",
+        "SARATHI_RUN_DIR": run_dir,
+    }
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: uses the real NATS / PostgreSQL session servers")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    run_dir = tempfile.TemporaryDirectory(prefix="sarathi-test-run-")
+    config.stash[_RESERVED] = (closed, run_dir)
+    os.environ.update(away_from_defaults(closed.getsockname()[1], run_dir.name))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _RESERVED in config.stash:
+        closed, run_dir = config.stash[_RESERVED]
+        closed.close()
+        run_dir.cleanup()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -26,9 +26,18 @@ def _progress(line: str) -> None:
     sys.stderr.flush()
 
 
+# A one-off job gives up on NATS after a few seconds (a service retries for ever instead).
+NATS_CONNECT_ATTEMPTS = 3
+
+
 async def _now(settings: ExecutionSettings) -> datetime:
     """The service's 'now': the wall clock in live/paper, the sim's published clock in sim mode."""
-    bus = await NatsBus.connect(settings.nats_url, name="sarathi-instruments-sync")
+    bus = await NatsBus.connect(  # ConnectionError when NATS does not answer
+        settings.nats_url,
+        name="sarathi-instruments-sync",
+        connect_timeout_seconds=2,
+        max_reconnect_attempts=NATS_CONNECT_ATTEMPTS - 1,
+    )
     try:
         async with running_clock(settings.mode, bus, wait_seconds=10.0) as clock:
             return clock.now()
