@@ -279,9 +279,11 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
             one_lot = loss_if_stopped_out(first, 1)
             assert first.lots == 2 or loss_if_stopped_out(first, 2) > Decimal(5000)
 
-            # A loss so far leaves 1.5 lots' worth of the budget: the same 2 lots are cut to one.
+            # A loss so far leaves the first entry's planned loss (still pending: no fill in this
+            # test) plus 1.5 lots' worth: the same 2 lots are cut to one.
+            pending = loss_if_stopped_out(first, first.lots)
             left = (one_lot * Decimal("1.5")).quantize(Decimal("0.01"))
-            await put_budget(bus, sim_now(sim), net_pnl=left - Decimal(5000))
+            await put_budget(bus, sim_now(sim), net_pnl=pending + left - Decimal(5000))
             await bus.publish_durable(
                 subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
             )
@@ -290,6 +292,7 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
             second = next(c for c in await submits(bus, "test-reader-2") if c.message_id == cut["command_id"])
             assert second.lots == 1
             assert loss_if_stopped_out(second, 1) <= left < loss_if_stopped_out(second, 2)
+            assert cut["details"]["pending_risk"] == str(pending)  # type: ignore[index]
 
             # The real risk service, with a ₹500 daily loss limit, now writes the budget: nothing fits.
             risk = build_risk(
@@ -305,7 +308,7 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
                 await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, bar))
                 refused = (await wait_for_decisions(app, NIFTY, 3))[0]
             assert (refused["outcome"], refused["gate"]) == ("REFUSED", "loss_budget"), refused
-            assert "more than the ₹500.00 of daily loss budget left" in str(refused["reason"])
+            assert "₹500.00 of daily loss budget left" in str(refused["reason"])
             assert len(await submits(bus, "test-reader-3")) == 2
     finally:
         await bus.close()

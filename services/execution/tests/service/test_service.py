@@ -286,7 +286,7 @@ async def test_an_entry_whose_first_lot_does_not_fit_the_budget_left_is_refused_
         with TestClient(app) as client:
             (served,) = client.get("/decisions", params={"underlying": "NIFTY"}).json()["decisions"]
         assert (served["outcome"], served["gate"]) == ("REFUSED", "loss_budget")
-        assert "more than the ₹1000 of daily loss budget left" in served["reason"]
+        assert "more than the ₹1000.00 of daily loss budget left" in served["reason"]
 
 
 async def test_no_loss_budget_from_risk_means_no_entries() -> None:
@@ -296,3 +296,34 @@ async def test_no_loss_budget_from_risk_means_no_entries() -> None:
         assert h.decisions.records[0].gate == "loss_budget"
         assert "is risk running" in h.decisions.records[0].reason
         assert h.chains.fetches == 0  # refused before any chain fetch
+
+
+async def test_a_pyramid_gets_only_what_the_open_entry_could_not_lose_at_its_stop() -> None:
+    """The issue's day: an entry and its pyramid on one contract both stopped out, −₹6,273."""
+    async with running(ExecutionSettings(), net_pnl=Decimal("-2000")) as h:  # ₹3,000 left
+        await h.signal(START)
+        (first,) = h.commands()
+        assert first.quantity == 65
+        # filled ₹10 below its limit: the position is in profit, so a pyramid may follow
+        opened = PositionOpened(
+            message_id="po-1",
+            correlation_id=first.correlation_id,
+            event_time=h.clock.now(),
+            security_id=first.contract.security_id,
+            segment=first.contract.segment,
+            underlying=NIFTY,
+            net_quantity=65,
+            average_price=first.entry_price - 10,
+            realized_pnl=Decimal("0"),
+        )  # fmt: skip
+        await h.bus.publish_durable(subjects.position_event("PositionOpened"), opened)
+        await h.bus.settle()
+        await h.signal(START + timedelta(minutes=5))
+        assert len(h.commands()) == 1, "the pyramid alone would fit the ₹3,000, not with the entry's stop"
+        refused = h.decisions.records[-1]
+        assert (refused.outcome, refused.gate) == (DecisionOutcome.REFUSED, "loss_budget")
+        open_risk, budget_for_entry = (Decimal(refused.details[k]) for k in ("open_risk", "budget_for_entry"))
+        assert open_risk > 0
+        assert budget_for_entry == Decimal(3000) - open_risk
+        assert Decimal(refused.details["one_lot_loss_at_stop"]) > budget_for_entry
+        assert Decimal(refused.details["one_lot_loss_at_stop"]) <= Decimal(3000)

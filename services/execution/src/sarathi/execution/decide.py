@@ -28,6 +28,7 @@ from sarathi.execution.domain.chain import OptionChain
 from sarathi.execution.domain.entry import match_contract, submit_entry
 from sarathi.execution.domain.expiry import ExpiryDayPolicy, choose_expiry
 from sarathi.execution.domain.ids import entry_command_id
+from sarathi.execution.domain.open_risk import EntryBudget, budget_for_entry
 from sarathi.execution.domain.outcome import Allowed, Gate, Refused
 from sarathi.execution.domain.sizing import SizingRules, StopLossCost, plan_entry
 from sarathi.execution.domain.strikes import StrikeRules, option_type_for, select_strike
@@ -130,8 +131,9 @@ class EntryDecider:
             raise _Stop(Refused(Gate.CHAIN, str(exc))) from None
         index_key: Key = (ExchangeSegment.IDX_I, underlying.spec.security_id)
         held = book.held(underlying)
+        every_held = list(book.positions.values())  # all underlyings: the loss bound counts them all
         ticks = await self._latest_ticks(
-            [index_key, *((ExchangeSegment.from_wire(p.segment), p.security_id) for p in held)]
+            [index_key, *((ExchangeSegment.from_wire(p.segment), p.security_id) for p in every_held)]
         )
         index_tick = ticks.get(index_key)
         _check(gates.underlying_fresh_gate(index_tick.received_at if index_tick else None, now, rules.gates))
@@ -144,10 +146,13 @@ class EntryDecider:
         ltps = _held_prices(held, ticks, chain)
         _check(gates.pyramid_profit_gate(level, held, ltps, rules.gates))
         contract = listed.contract
+        marks = _held_prices(every_held, ticks, chain)
+        entry_budget: EntryBudget = _check(budget_for_entry(budget_left, book, marks))
+        details.update(entry_budget.details())
         cost = StopLossCost(contract.underlying.spec.exchange, require_aware(now).astimezone(IST).date())
         plan = _check(
             plan_entry(
-                quote.ask, contract.lot_size, rules.sizing, budget_left=budget_left, cost=cost,
+                quote.ask, contract.lot_size, rules.sizing, budget_left=entry_budget.left, cost=cost,
                 tick=contract.tick_size, freeze_quantity=listed.freeze_quantity,
             )
         )  # fmt: skip
@@ -157,7 +162,7 @@ class EntryDecider:
         command = submit_entry(signal, command_id, listed.contract, plan, level=level, now=now)
         pending = PendingEntry(
             command_id, listed.contract.security_id, underlying, option_type, signal.bar_close_time,
-            plan.quantity, plan.entry_price, now,
+            plan.quantity, plan.entry_price, now, plan.bound.stop_fill, plan.bound.loss,
         )  # fmt: skip
         details.update(
             lots=plan.lots,

@@ -88,7 +88,7 @@ class ExecutionSettings(ServiceSettings):
     sizing_mode: SizingMode = _field(SizingMode.LOTS, "sizing_mode", "lots | risk")
     lots: int = _field(1, "lots", "lots per entry with sizing_mode=lots", ge=1)
     risk_per_trade_inr: Decimal = _field(
-        Decimal("2000"), "risk_per_trade_inr", "most one entry may lose at its stop, charges included", gt=0
+        Decimal("5000"), "risk_per_trade_inr", "most one entry may lose at its stop, charges included", gt=0
     )
     stop_slippage_percent: Decimal = _field(
         Decimal("2"), "stop_slippage_percent", "the stop (and a MARKET entry) may fill this much worse",

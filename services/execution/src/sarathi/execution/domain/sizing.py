@@ -17,8 +17,9 @@
   slippage (`stop_slippage_percent`: the stop leg is a stop-loss-market order once triggered and
   fills at the bid, below the stop when the price gaps; a MARKET entry is assumed to fill that
   much above the ask). A fill worse than the allowance, or a gap through the stop larger than it,
-  is not covered; nor is the sum of several open positions all stopping out (risk's daily loss
-  halt is the guard over the day).
+  is not covered. The budget passed in is already net of what open positions and pending entries
+  could still lose at their stops (`open_risk.py`), so entries stopping out together stay within
+  the day's limit too.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class OffsetKind(StrEnum):
 class SizingRules:
     mode: SizingMode = SizingMode.LOTS
     lots: int = 1
-    risk_per_trade_inr: Decimal = Decimal("2000")
+    risk_per_trade_inr: Decimal = Decimal("5000")
     max_lots: int = 10
     order_type: EntryOrderType = EntryOrderType.LIMIT
     target_kind: OffsetKind = OffsetKind.PERCENT
