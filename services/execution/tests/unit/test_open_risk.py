@@ -1,17 +1,22 @@
 """What open positions and pending entries could still lose at their stops, and what that leaves
-a new entry of risk's loss budget (so that everything stopping out together stays in the limit)."""
+a new entry of risk's loss budget: everything stopping out together stays within the limit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sarathi.common.clock import IST
-from sarathi.common.domain.instruments import OptionType, Underlying
+from sarathi.common.domain.charges import ChargesCalculator
+from sarathi.common.domain.instruments import Exchange, OptionType, Underlying
 from sarathi.execution.adapters.book_store import dump, load
 from sarathi.execution.domain.book import HeldPosition, PendingEntry, PositionBook, StopLevel
 from sarathi.execution.domain.open_risk import EntryBudget, budget_for_entry, held_risk
 from sarathi.execution.domain.outcome import Allowed, Gate, Refused
+from sarathi.execution.domain.sizing import SizingMode, SizingRules, StopLossCost, plan_entry
 
 NOW = datetime(2026, 9, 15, 10, 20, tzinfo=IST)
 NIFTY = Underlying.NIFTY
@@ -82,3 +87,63 @@ def test_a_pending_entry_of_unknown_loss_counts_at_its_whole_cost() -> None:
     book.record_entry(an_entry("c0", "111", stop_fill=None, loss=None))
     outcome = budget_for_entry(Decimal("20000"), book, {})
     assert outcome == Allowed(EntryBudget(Decimal("4400.00"), Decimal("0.00"), Decimal("15600.00")))
+
+
+# --- the whole day: everything stopping out together stays within the limit --------------------
+
+LIMIT = Decimal(5000)
+COST = StopLossCost(Exchange.NSE, NOW.date())
+
+
+@st.composite
+def days(draw: st.DrawFn) -> list[tuple[Decimal, int, Decimal]]:
+    """Entries in turn: (ask, lot size, where the held price is when the next one is decided)."""
+    count = draw(st.integers(min_value=1, max_value=6))
+    return [
+        (
+            draw(st.decimals(min_value=Decimal("5"), max_value=Decimal("400"), places=2)),
+            draw(st.sampled_from([20, 30, 65])),
+            draw(st.decimals(min_value=Decimal("0.5"), max_value=Decimal("1.5"), places=2)),
+        )
+        for _ in range(count)
+    ]
+
+
+@given(days(), st.sampled_from(list(SizingMode)))
+def test_all_entries_of_a_day_stopping_out_together_lose_at_most_the_daily_limit(
+    day: list[tuple[Decimal, int, Decimal]], mode: SizingMode
+) -> None:
+    rules = SizingRules(mode=mode, lots=3, max_lots=10, max_capital_per_trade_inr=Decimal("1E7"))
+    book = PositionBook()
+    entries: list[tuple[str, Decimal, int, Decimal]] = []  # security, entry, quantity, stop fill
+    marks: dict[str, Decimal] = {}
+    worst = Decimal(0)  # every entry placed so far stopped out (charges included)
+    for n, (ask, lot_size, move) in enumerate(day):
+        # risk's figure: the limit plus today's net P&L, open positions marked (charges at the mark)
+        net = Decimal(0)
+        for security_id, entry, quantity, _ in entries:
+            trip = ChargesCalculator().round_trip(
+                entry, marks[security_id], quantity, Exchange.NSE, NOW.date()
+            )
+            net += trip.net_pnl
+        budget_left = max(LIMIT + net, Decimal(0))
+        allowed = budget_for_entry(budget_left, book, marks)
+        if isinstance(allowed, Refused):
+            continue
+        outcome = plan_entry(ask, lot_size, rules, budget_left=allowed.value.left, cost=COST)
+        if isinstance(outcome, Refused):
+            continue
+        plan = outcome.value
+        security_id = str(n)
+        book.record_entry(
+            PendingEntry(
+                f"c{n}", security_id, NIFTY, OptionType.CALL, NOW, plan.quantity, plan.entry_price, NOW,
+                plan.bound.stop_fill, plan.bound.loss,
+            )
+        )  # fmt: skip
+        book.position_opened_or_grew(f"e{n}", a_position(security_id, plan.quantity, str(plan.entry_price)))
+        entries.append((security_id, plan.entry_price, plan.quantity, plan.bound.stop_fill))
+        worst += plan.bound.loss
+        for security_id, entry, _, _ in entries:  # prices move before the next decision
+            marks[security_id] = max(Decimal("0.05"), (entry * move).quantize(Decimal("0.05")))
+    assert worst <= LIMIT
