@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.memory import InMemoryBus
-from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY, TRADING_STATE_KEY
 from sarathi.common.clock import IST, FakeClock
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
@@ -40,6 +40,7 @@ from sarathi.execution.testing import (
     MemoryDerivatives,
     SnapshotServer,
     a_chain_body,
+    a_loss_budget,
     a_signal,
     an_index_tick,
 )
@@ -69,9 +70,11 @@ async def _latencies(count: int) -> list[float]:
     await bus.kv_put(RECONCILIATION_KEY, ReconciliationRecord(
         status=ReconciliationStatus.DONE, reconciled=True, reason="bench", at=NOW, last_success_at=NOW
     ).encode())  # fmt: skip
+    await bus.kv_put(DAILY_LOSS_BUDGET_KEY, a_loss_budget(NOW).encode())
     decider = EntryDecider(
         rules_of(settings), calendar=MarketCalendar(), chains=chains, derivatives=derivatives,
         latest_ticks=FeedPrices(bus, clock, timeout_seconds=1).latest, trading_state=control.state,
+        loss_budget=control.loss_budget,
     )  # fmt: skip
     service = ExecutionService(
         bus=bus, clock=clock, decider=decider, derivatives=derivatives, decisions=MemoryDecisionStore(),

@@ -75,6 +75,7 @@ from sarathi.common.messages.orders import (
 from sarathi.common.messages.risk import (
     ControlState,
     DailyLossBreached,
+    DailyLossBudget,
     ExitTriggered,
     TradingStateChanged,
     TrailingArmed,
@@ -436,6 +437,15 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
         total_pnl=Decimal("-5105.50"),
         loss_limit=Decimal(5000),
     ),
+    "DailyLossBudget": lambda: DailyLossBudget(
+        **envelope(
+            message_id="budget-20260915T1105", correlation_id="risk-20260915", event_time=at("11:05:00")
+        ),
+        trading_day=date(2026, 9, 15),
+        net_pnl=Decimal("-3412.96"),
+        loss_limit=Decimal(5000),
+        remaining=Decimal("1587.04"),
+    ),
     "TradingStateChanged": lambda: TradingStateChanged(
         **envelope(
             message_id="state-20260915T1312", correlation_id="risk-20260915", event_time=at("13:12:35")
@@ -726,6 +736,18 @@ def test_daily_loss_total_is_realized_plus_unrealized() -> None:
 
     with pytest.raises(MessageDecodeError, match="total"):
         decode(json.dumps(data))
+
+
+def test_the_loss_budget_left_is_the_limit_plus_the_net_pnl_and_never_negative() -> None:
+    wrong = golden_json("DailyLossBudget") | {"remaining": "5000"}
+    spent = golden_json("DailyLossBudget") | {"net_pnl": "-6273.10", "remaining": "0"}
+    overdrawn = spent | {"remaining": "-1273.10"}
+
+    with pytest.raises(MessageDecodeError, match="remaining"):
+        decode(json.dumps(wrong))
+    assert decode_as(json.dumps(spent), DailyLossBudget).remaining == 0
+    with pytest.raises(MessageDecodeError, match="remaining"):
+        decode(json.dumps(overdrawn))
 
 
 def test_the_sim_clock_runs_market_time_at_its_speed_and_stands_still_when_paused() -> None:

@@ -2,7 +2,9 @@
 signals published on JetStream → execution → `order.cmd.submit`.
 
 Also: a 4th same-direction entry is refused by pyramiding, PAUSED refuses, and a corrupt master
-file is rejected with the old tables kept (through `sarathi instruments sync` as well).
+file is rejected with the old tables kept (through `sarathi instruments sync` as well); and the
+loss bound: an entry of fixed lots is cut to what fits in risk's loss budget left, and refused
+when not one lot fits in what the real risk service reports.
 """
 
 from __future__ import annotations
@@ -22,21 +24,25 @@ from fastapi import FastAPI
 from sarathi.cli.__main__ import main as sarathi_cli
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.nats import NatsBus
-from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY, TRADING_STATE_KEY
 from sarathi.common.clock import IST
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_engine
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
-from sarathi.common.domain.instruments import ExchangeSegment, Underlying
-from sarathi.common.messages.base import Message
+from sarathi.common.domain.instruments import Exchange, ExchangeSegment, Underlying
+from sarathi.common.domain.money import Rounding, round_to_tick
+from sarathi.common.messages.base import Message, decode_as
 from sarathi.common.messages.orders import PositionOpened, SubmitEntry
-from sarathi.common.messages.risk import ControlState
+from sarathi.common.messages.risk import ControlState, DailyLossBudget
 from sarathi.execution.app import build_app as build_execution
 from sarathi.execution.refdata.sync import SyncOptions, run_sync
 from sarathi.execution.settings import ExecutionSettings
-from sarathi.execution.testing import a_signal
+from sarathi.execution.testing import a_loss_budget, a_signal
 from sarathi.feed.app import build_app as build_feed
 from sarathi.feed.settings import FeedSettings
+from sarathi.risk.app import build_app as build_risk
+from sarathi.risk.settings import RiskSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
 from sarathi.sim.testing.server import ServedSim
 
@@ -91,6 +97,11 @@ async def put_control(bus: NatsBus, state: TradingState, at: datetime) -> None:
         actor="tester", updated_at=at,
     )  # fmt: skip
     await bus.kv_put(TRADING_STATE_KEY, value.encode())
+
+
+async def put_budget(bus: NatsBus, at: datetime, net_pnl: Decimal = Decimal(0)) -> None:
+    """What risk writes after a check at `at` (today's net P&L against the ₹5,000 limit)."""
+    await bus.kv_put(DAILY_LOSS_BUDGET_KEY, a_loss_budget(at, net_pnl=net_pnl).encode())
 
 
 async def submits(bus: NatsBus, reader: str) -> list[SubmitEntry]:
@@ -165,6 +176,7 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
         )
         await bus.kv_put(RECONCILIATION_KEY, record.encode())
         await put_control(bus, TradingState.ACTIVE, at)
+        await put_budget(bus, at)
         app = build_execution(settings_for(sim, jetstream_clean, fresh_database_url))
         async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
             await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
@@ -199,6 +211,7 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
             assert (refused["outcome"], refused["gate"]) == ("REFUSED", "pyramiding"), refused
             assert "3 entries" in str(refused["reason"])
 
+            await put_budget(bus, sim_now(sim))
             await put_control(bus, TradingState.PAUSED, sim_now(sim))
             await asyncio.sleep(0.3)  # the KV watch delivers the new state
             await bus.publish_durable(
@@ -208,6 +221,95 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
             assert (paused["outcome"], paused["gate"]) == ("REFUSED", "trading_state")
             assert "PAUSED" in str(paused["reason"])
             assert len(await submits(bus, "test-reader-2")) == 1
+    finally:
+        await bus.close()
+
+
+def loss_if_stopped_out(command: SubmitEntry, lots: int, slippage: Decimal = Decimal("0.02")) -> Decimal:
+    """`lots` of the command's contract bought at its entry price and sold at its stop less the
+    slippage allowance: premium lost plus the round trip's charges (the one charges function)."""
+    stop_fill = round_to_tick(command.stop_loss_price * (1 - slippage), rounding=Rounding.DOWN)
+    quantity = lots * command.lot_size
+    trip = ChargesCalculator().round_trip(
+        command.entry_price, stop_fill, quantity, Exchange.NSE, command.event_time.date()
+    )
+    return -trip.net_pnl
+
+
+async def risks_budget(bus: NatsBus, limit: Decimal) -> DailyLossBudget:
+    """The figure the real risk service wrote, once it has written one with `limit`."""
+
+    async def poll() -> DailyLossBudget:
+        while True:
+            entry = await bus.kv_get(DAILY_LOSS_BUDGET_KEY)
+            budget = decode_as(entry.value, DailyLossBudget) if entry is not None else None
+            if budget is not None and budget.loss_limit == limit:
+                return budget
+            await asyncio.sleep(0.1)  # polling KV for a state, bounded by the wait below
+
+    return await asyncio.wait_for(poll(), WAIT_SECONDS)
+
+
+async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refused_when_no_lot_fits(
+    sim: ServedSim, jetstream_clean: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(fresh_database_url)
+    assert sync(sim, fresh_database_url, master_url(sim))
+    bus = await NatsBus.connect(jetstream_clean, name="test")
+    try:
+        await bus.ensure_streams()
+        at = sim_now(sim)
+        record = ReconciliationRecord(
+            status=ReconciliationStatus.DONE, reconciled=True, reason="test", at=at, last_success_at=at
+        )
+        await bus.kv_put(RECONCILIATION_KEY, record.encode())
+        await put_control(bus, TradingState.ACTIVE, at)
+        await put_budget(bus, at)  # nothing lost yet: ₹5,000 left
+        settings = settings_for(sim, jetstream_clean, fresh_database_url).model_copy(
+            update={"lots": 2, "risk_per_trade_inr": Decimal(5000), "max_lots": 2}
+        )
+        app = build_execution(settings)
+        async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
+            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+            first_bar = START - timedelta(minutes=5)
+            await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
+            (placed,) = await wait_for_decisions(app, NIFTY, 1)
+            assert placed["outcome"] == "PLACED", placed
+            (first,) = await submits(bus, "test-reader-1")
+            one_lot = loss_if_stopped_out(first, 1)
+            assert first.lots == 2 or loss_if_stopped_out(first, 2) > Decimal(5000)
+
+            # A loss so far leaves the first entry's planned loss (still pending: no fill in this
+            # test) plus 1.5 lots' worth: the same 2 lots are cut to one.
+            pending = loss_if_stopped_out(first, first.lots)
+            left = (one_lot * Decimal("1.5")).quantize(Decimal("0.01"))
+            await put_budget(bus, sim_now(sim), net_pnl=pending + left - Decimal(5000))
+            await bus.publish_durable(
+                subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
+            )
+            cut = (await wait_for_decisions(app, NIFTY, 2))[0]
+            assert cut["outcome"] == "PLACED", cut
+            second = next(c for c in await submits(bus, "test-reader-2") if c.message_id == cut["command_id"])
+            assert second.lots == 1
+            assert loss_if_stopped_out(second, 1) <= left < loss_if_stopped_out(second, 2)
+            assert cut["details"]["pending_risk"] == str(pending)  # type: ignore[index]
+
+            # The real risk service, with a ₹500 daily loss limit, now writes the budget: nothing fits.
+            risk = build_risk(
+                RiskSettings(
+                    nats_url=jetstream_clean, database_url=fresh_database_url, control_token="t",
+                    risk_daily_loss_limit_inr=Decimal(500),
+                )
+            )  # fmt: skip
+            async with lifespan(risk):
+                budget = await risks_budget(bus, Decimal(500))
+                assert budget.remaining == Decimal(500)
+                bar = first_bar + timedelta(minutes=2)
+                await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, bar))
+                refused = (await wait_for_decisions(app, NIFTY, 3))[0]
+            assert (refused["outcome"], refused["gate"]) == ("REFUSED", "loss_budget"), refused
+            assert "₹500.00 of daily loss budget left" in str(refused["reason"])
+            assert len(await submits(bus, "test-reader-3")) == 2
     finally:
         await bus.close()
 

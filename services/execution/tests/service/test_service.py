@@ -1,9 +1,11 @@
 """The execution service on the in-memory bus with a fake clock: one signal → one submit command,
-gates refuse with reasons, redelivery never places twice, pyramiding stops at three entries."""
+gates refuse with reasons, redelivery never places twice, pyramiding stops at three entries, and
+no entry loses more at its stop than risk's loss budget has left."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,12 +16,14 @@ from fastapi.testclient import TestClient
 
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.memory import InMemoryBus
-from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY, TRADING_STATE_KEY
 from sarathi.common.clock import IST, FakeClock
 from sarathi.common.db.models.execution import DecisionOutcome
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
-from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.instruments import Exchange, Underlying
+from sarathi.common.domain.money import Rounding, round_to_tick
 from sarathi.common.messages.base import decode
 from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.orders import PositionOpened, SubmitEntry
@@ -40,6 +44,7 @@ from sarathi.execution.testing import (
     MemoryDerivatives,
     SnapshotServer,
     a_chain_body,
+    a_loss_budget,
     a_signal,
     an_index_tick,
 )
@@ -59,6 +64,14 @@ class Harness:
     snapshots: SnapshotServer
     chains: FakeChainSource
     derivatives: MemoryDerivatives
+    net_pnl: Decimal | None = Decimal(0)  # today's net P&L risk reports; None: risk writes nothing
+
+    async def report_budget(self) -> None:
+        """What risk's check at the current market time writes (it does so every 5 s)."""
+        if self.net_pnl is not None:
+            budget = a_loss_budget(self.clock.now(), net_pnl=self.net_pnl)
+            await self.bus.kv_put(DAILY_LOSS_BUDGET_KEY, budget.encode())
+            await self.bus.settle()
 
     async def set_state(self, state: TradingState) -> None:
         value = ControlState(
@@ -70,6 +83,7 @@ class Harness:
 
     async def signal(self, bar: datetime, direction: Direction = Direction.BULLISH) -> None:
         self.clock.set(max(self.clock.now(), bar + timedelta(seconds=1)))
+        await self.report_budget()
         self.snapshots.put(an_index_tick(NIFTY, LEVEL, self.clock.now()))
         await self.bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, bar, direction))
         await self.bus.settle()
@@ -81,13 +95,20 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
+    async with running(ExecutionSettings()) as h:
+        yield h
+
+
+@asynccontextmanager
+async def running(
+    settings: ExecutionSettings, net_pnl: Decimal | None = Decimal(0)
+) -> AsyncIterator[Harness]:
     clock = FakeClock(START)
     bus = InMemoryBus(clock=clock)
     await bus.ensure_streams()
     body = a_chain_body(NIFTY, EXPIRY, LEVEL)
     source = FakeChainSource({(NIFTY, EXPIRY): body})
     derivatives = MemoryDerivatives.of_chain(NIFTY, EXPIRY, body, lot_size=65)
-    settings = ExecutionSettings()
     metrics = ExecutionMetrics()
     control = ControlWatch(bus, require_reconciliation=True)
     record = ReconciliationRecord(
@@ -100,6 +121,7 @@ async def harness() -> AsyncIterator[Harness]:
     decider = EntryDecider(
         rules_of(settings), calendar=MarketCalendar(), chains=chains, derivatives=derivatives,
         latest_ticks=FeedPrices(bus, clock, timeout_seconds=1).latest, trading_state=control.state,
+        loss_budget=control.loss_budget,
     )  # fmt: skip
     decisions = MemoryDecisionStore()
     service = ExecutionService(
@@ -108,8 +130,9 @@ async def harness() -> AsyncIterator[Harness]:
     )  # fmt: skip
     await control.start()
     await service.start()
-    h = Harness(bus, clock, service, decisions, snapshots, source, derivatives)
+    h = Harness(bus, clock, service, decisions, snapshots, source, derivatives, net_pnl)
     await h.set_state(TradingState.ACTIVE)
+    await h.report_budget()
     yield h
     await service.stop()
     await control.stop()
@@ -224,3 +247,83 @@ async def test_decisions_are_served_with_their_reasons(harness: Harness) -> None
     assert (latest["outcome"], latest["gate"]) == ("REFUSED", "trading_state")
     assert "HALTED" in latest["reason"]
     assert (first["outcome"], first["command_id"]) == ("PLACED", harness.commands()[0].message_id)
+
+
+# --- the loss bound ---------------------------------------------------------------------------
+
+
+def loss_if_stopped_out(command: SubmitEntry, stop_fill: Decimal) -> Decimal:
+    """Premium lost plus charges if the stop leg fills at `stop_fill`: the one charges function."""
+    trip = ChargesCalculator().round_trip(
+        command.entry_price, stop_fill, command.quantity, Exchange.NSE, START.date()
+    )
+    return -trip.net_pnl
+
+
+async def test_two_lots_that_would_lose_more_than_the_budget_left_at_the_stop_are_cut_to_one() -> None:
+    async with running(ExecutionSettings(lots=2, risk_per_trade_inr=Decimal(5000))) as h:
+        h.net_pnl = Decimal("-3000")  # ₹2,000 left of the ₹5,000 limit
+        await h.signal(START)
+        (command,) = h.commands()
+        assert command.lots == 1, "2 lots lose ~₹3,200 at the stop, more than the ₹2,000 left"
+        # the stop less the default 2 % slippage allowance, rounded down to the tick
+        stop_fill = round_to_tick(command.stop_loss_price * Decimal("0.98"), rounding=Rounding.DOWN)
+        assert loss_if_stopped_out(command, command.stop_loss_price) <= Decimal(2000)
+        assert loss_if_stopped_out(command, stop_fill) <= Decimal(2000)
+        (decision,) = h.decisions.records
+        assert decision.details["loss_cap_source"] == "daily loss budget left"
+        assert decision.details["assumed_stop_fill"] == str(stop_fill)
+        assert "2 lot(s) wanted" in decision.reason
+
+
+async def test_an_entry_whose_first_lot_does_not_fit_the_budget_left_is_refused_and_served_why() -> None:
+    async with running(ExecutionSettings()) as h:
+        h.net_pnl = Decimal("-4000")
+        await h.signal(START)
+        assert h.commands() == []
+        app = FastAPI()
+        app.include_router(build_router(lambda: h.decisions, page_max=10))
+        with TestClient(app) as client:
+            (served,) = client.get("/decisions", params={"underlying": "NIFTY"}).json()["decisions"]
+        assert (served["outcome"], served["gate"]) == ("REFUSED", "loss_budget")
+        assert "more than the ₹1000.00 of daily loss budget left" in served["reason"]
+
+
+async def test_no_loss_budget_from_risk_means_no_entries() -> None:
+    async with running(ExecutionSettings(), net_pnl=None) as h:
+        await h.signal(START)
+        assert h.commands() == []
+        assert h.decisions.records[0].gate == "loss_budget"
+        assert "is risk running" in h.decisions.records[0].reason
+        assert h.chains.fetches == 0  # refused before any chain fetch
+
+
+async def test_a_pyramid_gets_only_what_the_open_entry_could_not_lose_at_its_stop() -> None:
+    """The issue's day: an entry and its pyramid on one contract both stopped out, −₹6,273."""
+    async with running(ExecutionSettings(), net_pnl=Decimal("-2000")) as h:  # ₹3,000 left
+        await h.signal(START)
+        (first,) = h.commands()
+        assert first.quantity == 65
+        # filled ₹10 below its limit: the position is in profit, so a pyramid may follow
+        opened = PositionOpened(
+            message_id="po-1",
+            correlation_id=first.correlation_id,
+            event_time=h.clock.now(),
+            security_id=first.contract.security_id,
+            segment=first.contract.segment,
+            underlying=NIFTY,
+            net_quantity=65,
+            average_price=first.entry_price - 10,
+            realized_pnl=Decimal("0"),
+        )  # fmt: skip
+        await h.bus.publish_durable(subjects.position_event("PositionOpened"), opened)
+        await h.bus.settle()
+        await h.signal(START + timedelta(minutes=5))
+        assert len(h.commands()) == 1, "the pyramid alone would fit the ₹3,000, not with the entry's stop"
+        refused = h.decisions.records[-1]
+        assert (refused.outcome, refused.gate) == (DecisionOutcome.REFUSED, "loss_budget")
+        open_risk, budget_for_entry = (Decimal(refused.details[k]) for k in ("open_risk", "budget_for_entry"))
+        assert open_risk > 0
+        assert budget_for_entry == Decimal(3000) - open_risk
+        assert Decimal(refused.details["one_lot_loss_at_stop"]) > budget_for_entry
+        assert Decimal(refused.details["one_lot_loss_at_stop"]) <= Decimal(3000)

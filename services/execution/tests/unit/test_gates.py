@@ -13,6 +13,7 @@ from sarathi.execution.domain import gates
 from sarathi.execution.domain.book import Campaign, HeldPosition
 from sarathi.execution.domain.chain import OptionChain
 from sarathi.execution.domain.outcome import PASS, Allowed, Gate, Refused
+from sarathi.execution.testing import a_loss_budget
 
 RULES = gates.GateRules()
 NOW = datetime(2026, 9, 15, 10, 20, tzinfo=IST)
@@ -99,3 +100,20 @@ def test_capital_per_trade_and_total_exposure() -> None:
     assert refused_by(gates.capital_gate(Decimal("50000.05"), RULES), Gate.CAPITAL)
     assert gates.exposure_gate(Decimal("100000"), Decimal("50000"), RULES) is PASS
     assert refused_by(gates.exposure_gate(Decimal("100000"), Decimal("50000.05"), RULES), Gate.EXPOSURE)
+
+
+def test_the_loss_budget_left_is_risks_latest_figure_for_today() -> None:
+    budget = a_loss_budget(NOW - timedelta(seconds=5), net_pnl=Decimal("-3412.96"))
+    assert gates.loss_budget_gate(budget, NOW, RULES) == Allowed(Decimal("1587.04"))
+
+
+def test_no_old_or_spent_loss_budget_refuses_entries() -> None:
+    yesterday = a_loss_budget(NOW - timedelta(days=1))
+    old = a_loss_budget(NOW - timedelta(seconds=RULES.max_loss_budget_age_seconds + 1))
+    spent = a_loss_budget(NOW, net_pnl=Decimal("-5224.96"))
+    for budget, words in ((None, "is risk running"), (yesterday, "not today"), (old, "61s old"),
+                          (spent, "nothing left of today's ₹5000 loss budget")):  # fmt: skip
+        outcome = gates.loss_budget_gate(budget, NOW, RULES)
+        assert refused_by(outcome, Gate.LOSS_BUDGET), budget
+        assert isinstance(outcome, Refused)
+        assert words in outcome.reason

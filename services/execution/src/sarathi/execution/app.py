@@ -56,7 +56,7 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
             prices = FeedPrices(bus, clock, timeout_seconds=settings.snapshot_timeout_seconds)
             decider = EntryDecider(
                 rules_of(settings), calendar=calendar, chains=chains, derivatives=derivatives,
-                latest_ticks=prices.latest, trading_state=control.state,
+                latest_ticks=prices.latest, trading_state=control.state, loss_budget=control.loss_budget,
             )  # fmt: skip
             decisions = DecisionStore(infrastructure.engine)
             service = ExecutionService(

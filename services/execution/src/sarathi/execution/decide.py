@@ -13,11 +13,12 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.domain.calendar import IST, MarketCalendar, require_aware
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.messages.market import Tick
 from sarathi.common.messages.orders import SubmitEntry
+from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
 from sarathi.execution.adapters.chain_cache import ChainUnavailableError
 from sarathi.execution.adapters.derivatives import DerivativeLookup
@@ -27,8 +28,9 @@ from sarathi.execution.domain.chain import OptionChain
 from sarathi.execution.domain.entry import match_contract, submit_entry
 from sarathi.execution.domain.expiry import ExpiryDayPolicy, choose_expiry
 from sarathi.execution.domain.ids import entry_command_id
+from sarathi.execution.domain.open_risk import EntryBudget, budget_for_entry
 from sarathi.execution.domain.outcome import Allowed, Gate, Refused
-from sarathi.execution.domain.sizing import SizingRules, plan_entry
+from sarathi.execution.domain.sizing import SizingRules, StopLossCost, plan_entry
 from sarathi.execution.domain.strikes import StrikeRules, option_type_for, select_strike
 
 Key = tuple[ExchangeSegment, str]
@@ -81,6 +83,7 @@ class EntryDecider:
         derivatives: DerivativeLookup,
         latest_ticks: LatestTicks,
         trading_state: Callable[[], TradingState | None],
+        loss_budget: Callable[[], DailyLossBudget | None],
     ) -> None:
         self._rules = rules
         self._calendar = calendar
@@ -88,6 +91,7 @@ class EntryDecider:
         self._derivatives = derivatives
         self._latest_ticks = latest_ticks
         self._trading_state = trading_state
+        self._loss_budget = loss_budget
 
     async def decide(self, signal: Signal, book: PositionBook, now: datetime) -> Decided:
         details: dict[str, Any] = {}
@@ -108,6 +112,8 @@ class EntryDecider:
         _check(gates.entry_window_gate(now, rules.gates))
         _check(gates.signal_age_gate(signal.bar_close_time, now, rules.gates))
         _check(gates.daily_loss_gate(book.daily_loss_day, now))
+        budget_left: Decimal = _check(gates.loss_budget_gate(self._loss_budget(), now, rules.gates))
+        details["loss_budget_left"] = str(budget_left)
         level: int = _check(
             gates.pyramiding_gate(book.campaign(underlying), option_type, signal.bar_close_time, rules.gates)
         )
@@ -125,8 +131,9 @@ class EntryDecider:
             raise _Stop(Refused(Gate.CHAIN, str(exc))) from None
         index_key: Key = (ExchangeSegment.IDX_I, underlying.spec.security_id)
         held = book.held(underlying)
+        every_held = list(book.positions.values())  # all underlyings: the loss bound counts them all
         ticks = await self._latest_ticks(
-            [index_key, *((ExchangeSegment.from_wire(p.segment), p.security_id) for p in held)]
+            [index_key, *((ExchangeSegment.from_wire(p.segment), p.security_id) for p in every_held)]
         )
         index_tick = ticks.get(index_key)
         _check(gates.underlying_fresh_gate(index_tick.received_at if index_tick else None, now, rules.gates))
@@ -139,18 +146,23 @@ class EntryDecider:
         ltps = _held_prices(held, ticks, chain)
         _check(gates.pyramid_profit_gate(level, held, ltps, rules.gates))
         contract = listed.contract
+        marks = _held_prices(every_held, ticks, chain)
+        entry_budget: EntryBudget = _check(budget_for_entry(budget_left, book, marks))
+        details.update(entry_budget.details())
+        cost = StopLossCost(contract.underlying.spec.exchange, require_aware(now).astimezone(IST).date())
         plan = _check(
             plan_entry(
-                quote.ask, contract.lot_size, rules.sizing,
+                quote.ask, contract.lot_size, rules.sizing, budget_left=entry_budget.left, cost=cost,
                 tick=contract.tick_size, freeze_quantity=listed.freeze_quantity,
             )
         )  # fmt: skip
+        details.update(plan.bound.details(), lots_wanted=plan.lots_wanted)
         _check(gates.capital_gate(plan.cost, rules.gates))
         _check(gates.exposure_gate(book.exposure(), plan.cost, rules.gates))
         command = submit_entry(signal, command_id, listed.contract, plan, level=level, now=now)
         pending = PendingEntry(
             command_id, listed.contract.security_id, underlying, option_type, signal.bar_close_time,
-            plan.quantity, plan.entry_price, now,
+            plan.quantity, plan.entry_price, now, plan.bound.stop_fill, plan.bound.loss,
         )  # fmt: skip
         details.update(
             lots=plan.lots,

@@ -122,6 +122,7 @@ class ExecutionService:
         reason = (
             f"placed level {command.pyramid_level}: {command.lots} lot(s) of {command.contract.strike} "
             f"{command.contract.option_type.value} {command.contract.expiry} at {command.entry_price}"
+            f"{_loss_note(decided, command.lots)}"
         )
         record = DecisionRecord(
             signal.signal_id, underlying, DecisionOutcome.PLACED, reason, command.message_id,
@@ -182,6 +183,21 @@ class ExecutionService:
                 self._book.daily_loss_breached(message.trading_day)
                 await self._books.save(self._book)
             log.warning("daily_loss_breached", trading_day=message.trading_day.isoformat())
+
+
+def _loss_note(decided: Decided, lots: int) -> str:
+    """What the entry loses at its stop, against which cap, and whether the lots were cut."""
+    details = decided.details
+    if "loss_at_stop" not in details:
+        return ""
+    note = (
+        f"; ₹{details['loss_at_stop']} lost if stopped out "
+        f"(cap ₹{details['loss_cap']}, {details['loss_cap_source']})"
+    )
+    wanted = details.get("lots_wanted")
+    if isinstance(wanted, int) and wanted > lots:
+        note += f"; {wanted} lot(s) wanted, cut by the caps and the loss bound"
+    return note
 
 
 def _json(document: object) -> str:

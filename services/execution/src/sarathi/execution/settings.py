@@ -77,11 +77,23 @@ class ExecutionSettings(ServiceSettings):
         True, "require_reconciliation", "no entries until orders reconciled"
     )
     snapshot_timeout_seconds: float = _field(0.5, "snapshot_timeout_seconds", gt=0)
+    loss_budget_max_age_seconds: float = _field(
+        60.0,
+        "loss_budget_max_age_seconds",
+        "risk's budget figure older than this (market time) refuses",
+        gt=0,
+    )
 
     # --- sizing ---------------------------------------------------------------------------------
     sizing_mode: SizingMode = _field(SizingMode.LOTS, "sizing_mode", "lots | risk")
     lots: int = _field(1, "lots", "lots per entry with sizing_mode=lots", ge=1)
-    risk_per_trade_inr: Decimal = _field(Decimal("2000"), "risk_per_trade_inr", "with sizing_mode=risk", gt=0)
+    risk_per_trade_inr: Decimal = _field(
+        Decimal("5000"), "risk_per_trade_inr", "most one entry may lose at its stop, charges included", gt=0
+    )
+    stop_slippage_percent: Decimal = _field(
+        Decimal("2"), "stop_slippage_percent", "the stop (and a MARKET entry) may fill this much worse",
+        ge=0, lt=100,
+    )  # fmt: skip
     max_lots: int = _field(10, "max_lots", ge=1)
     entry_order_type: EntryOrderType = _field(EntryOrderType.LIMIT, "entry_order_type")
     target_kind: OffsetKind = _field(OffsetKind.PERCENT, "target_kind", "percent | points")
@@ -126,6 +138,7 @@ class ExecutionSettings(ServiceSettings):
             pyramid_requires_profit=self.pyramid_requires_profit,
             max_capital_per_trade_inr=self.max_capital_per_trade_inr,
             max_total_exposure_inr=self.max_total_exposure_inr,
+            max_loss_budget_age_seconds=self.loss_budget_max_age_seconds,
         )  # fmt: skip
 
     def sizing_rules(self) -> SizingRules:
@@ -135,4 +148,5 @@ class ExecutionSettings(ServiceSettings):
             target_value=self.target_value, stop_loss_kind=self.stop_loss_kind,
             stop_loss_value=self.stop_loss_value, trailing_jump=self.trailing_jump,
             max_capital_per_trade_inr=self.max_capital_per_trade_inr,
+            stop_slippage_percent=self.stop_slippage_percent,
         )  # fmt: skip

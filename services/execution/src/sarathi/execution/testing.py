@@ -2,7 +2,8 @@
 
 `a_chain_body` writes Dhan's `/optionchain` JSON for a ladder of strikes around a level, so the
 venue parser is exercised too; `MemoryDerivatives` is the Derivative table in memory, listing
-exactly the ids of such a chain; `serve_snapshots` answers `feed.snapshot` like the feed's cache.
+exactly the ids of such a chain; `serve_snapshots` answers `feed.snapshot` like the feed's cache;
+`a_loss_budget` is the figure risk writes to KV `control`/`daily_loss_budget` after each check.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Subscription
+from sarathi.common.clock import IST
 from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
 from sarathi.common.messages.base import Message, new_message_id
 from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotRequest
+from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
 from sarathi.execution.adapters.derivatives import ListedContract
 
@@ -137,6 +140,17 @@ def a_signal(
         message_id=sid, correlation_id=sid, event_time=bar_close, underlying=underlying, strategy=strategy,
         direction=direction, interval="5m", bar_close_time=bar_close, close=Decimal("24012.45"),
         indicators={"rsi": Decimal("61.2")},
+    )  # fmt: skip
+
+
+def a_loss_budget(
+    at: datetime, *, net_pnl: Decimal = Decimal(0), limit: Decimal = Decimal(5000)
+) -> DailyLossBudget:
+    """Risk's figure at market time `at`: today's net P&L against the daily loss limit."""
+    return DailyLossBudget(
+        message_id=f"budget-{at:%Y%m%dT%H%M%S}", correlation_id="daily-loss", event_time=at,
+        trading_day=at.astimezone(IST).date(), net_pnl=net_pnl, loss_limit=limit,
+        remaining=max(limit + net_pnl, Decimal(0)),
     )  # fmt: skip
 
 

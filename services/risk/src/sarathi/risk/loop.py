@@ -5,7 +5,8 @@ Clock), so they are predictable in tests and in the logs; lateness is measured. 
 of the positions, today's P&L net of charges is compared with the limit: on a breach the state
 goes HALTED (audited, actor `risk`) and today's daily-loss halt is recorded (it holds for the rest
 of the trading day, whatever the P&L does next), a `DailyLossBreached` is published once per day
-and every position is exited (DAILY_LOSS).
+and every position is exited (DAILY_LOSS). Every check also writes what is left of today's loss
+budget to KV `control`/`daily_loss_budget` (`budget.py`), which execution's sizing keeps within.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.risk import DailyLossBreached
+from sarathi.risk.budget import LossBudgetPublisher
 from sarathi.risk.control import DAILY_LOSS_REASON_PREFIX, SERVICE_ACTOR, ControlKeeper
 from sarathi.risk.domain import ids
 from sarathi.risk.domain.control import Action
@@ -57,6 +59,7 @@ class RiskLoop:
         self._clock = clock
         self._metrics = metrics
         self._interval = interval_seconds
+        self._budget = LossBudgetPublisher(bus)
         self.rounds = 0  # checks completed (tests wait on it)
 
     async def run(self) -> None:
@@ -74,6 +77,7 @@ class RiskLoop:
         """One round: every position, then the daily loss limit, then the gauges."""
         self._guardian.book.forget_closed_before(now.date())
         day = await self._guardian.check_all(now)
+        await self._budget.publish(day, self._guardian.rules.daily_loss_limit, now)
         if loss_limit_breached(day.pnl, self._guardian.rules):
             await self._breach(day)
         self._gauges(day, now)

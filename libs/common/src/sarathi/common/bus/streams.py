@@ -62,6 +62,7 @@ STREAMS: tuple[StreamSpec, ...] = (MD_BARS, SIGNALS, ORDER_CMD, ORDER_EVT, RISK_
 CONTROL_BUCKET = "control"
 TRADING_STATE_KEY = "trading_state"
 RECONCILIATION_KEY = "reconciliation"  # owned by orders: `ReconciliationStatus` and since when
+DAILY_LOSS_BUDGET_KEY = "daily_loss_budget"  # owned by risk: `DailyLossBudget`, after every check
 CONTROL = KvBucketSpec(CONTROL_BUCKET, history=64)
 KV_BUCKETS: tuple[KvBucketSpec, ...] = (CONTROL,)
 

@@ -34,6 +34,7 @@ from sarathi.common.messages.orders import (
 from sarathi.common.messages.risk import (
     ControlState,
     DailyLossBreached,
+    DailyLossBudget,
     ExitTriggered,
     TradingStateChanged,
     TrailingArmed,
@@ -72,6 +73,7 @@ ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
     TrailingArmed,
     ExitTriggered,
     DailyLossBreached,
+    DailyLossBudget,
     TradingStateChanged,
     ControlState,
     # simulation

@@ -8,6 +8,7 @@ since the trail was armed (ARCHITECTURE §6).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, model_validator
@@ -73,6 +74,32 @@ class DailyLossBreached(Message):
         if self.total_pnl != self.realized_pnl + self.unrealized_pnl:
             raise ValueError(
                 f"total {self.total_pnl} ≠ realized {self.realized_pnl} + unrealized {self.unrealized_pnl}"
+            )
+        return self
+
+
+@register
+class DailyLossBudget(Message):
+    """What is left of today's loss budget, as risk counts it (KV `control`/`daily_loss_budget`).
+
+    Risk writes one after every check (its 5-second loop); `event_time` is the market time of that
+    check. `net_pnl` is today's P&L net of charges, realised plus open positions marked at their
+    last price (risk's own figure, never recomputed elsewhere); `remaining = max(0, loss_limit +
+    net_pnl)` is what a new entry may still lose at its stop (execution's sizing bound).
+    """
+
+    type: Literal["DailyLossBudget"] = "DailyLossBudget"
+    trading_day: date
+    net_pnl: WireMoney
+    loss_limit: PositiveDecimal
+    remaining: WireMoney
+
+    @model_validator(mode="after")
+    def _remaining_is_limit_plus_pnl(self) -> Self:
+        expected = max(self.loss_limit + self.net_pnl, Decimal(0))
+        if self.remaining != expected:
+            raise ValueError(
+                f"remaining {self.remaining} ≠ max(0, limit {self.loss_limit} + net P&L {self.net_pnl})"
             )
         return self
 

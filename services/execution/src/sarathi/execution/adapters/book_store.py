@@ -16,13 +16,21 @@ from typing import Any
 
 from sarathi.common.bus.port import Bus
 from sarathi.common.domain.instruments import OptionType, Underlying
-from sarathi.execution.domain.book import Campaign, HeldPosition, PendingEntry, PositionBook
+from sarathi.execution.domain.book import Campaign, HeldPosition, PendingEntry, PositionBook, StopLevel
 
 BOOK_KEY = "execution_book"
 
 
 def _opt(value: OptionType | None) -> str | None:
     return None if value is None else value.value
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def dump(book: PositionBook) -> bytes:
@@ -36,9 +44,14 @@ def dump(book: PositionBook) -> bytes:
         "pending": [
             {"command_id": e.command_id, "security_id": e.security_id, "underlying": e.underlying.value,
              "option_type": e.option_type.value, "bar_close": e.bar_close.isoformat(), "quantity": e.quantity,
-             "entry_price": str(e.entry_price), "submitted_at": e.submitted_at.isoformat()}
+             "entry_price": str(e.entry_price), "submitted_at": e.submitted_at.isoformat(),
+             "stop_fill": _str(e.stop_fill), "loss_at_stop": _str(e.loss_at_stop)}
             for e in book.pending.values()
         ],
+        "stops": {
+            security_id: [{"quantity": level.quantity, "stop_fill": str(level.stop_fill)} for level in levels]
+            for security_id, levels in book.stops.items()
+        },
         "campaigns": {
             u.value: {"option_type": _opt(c.option_type), "entries": c.entries,
                       "last_bar": c.last_bar.isoformat() if c.last_bar else None}
@@ -66,8 +79,11 @@ def load(data: bytes) -> PositionBook:
         book.pending[e["command_id"]] = PendingEntry(
             e["command_id"], e["security_id"], Underlying(e["underlying"]), OptionType(e["option_type"]),
             datetime.fromisoformat(e["bar_close"]), int(e["quantity"]), Decimal(e["entry_price"]),
-            datetime.fromisoformat(e["submitted_at"]),
+            datetime.fromisoformat(e["submitted_at"]), _decimal(e.get("stop_fill")),
+            _decimal(e.get("loss_at_stop")),
         )  # fmt: skip
+    for security_id, levels in doc.get("stops", {}).items():  # absent in snapshots before the loss bound
+        book.stops[security_id] = [StopLevel(int(x["quantity"]), Decimal(x["stop_fill"])) for x in levels]
     for name, c in doc["campaigns"].items():
         last_bar = datetime.fromisoformat(c["last_bar"]) if c["last_bar"] else None
         book.campaigns[Underlying(name)] = Campaign(

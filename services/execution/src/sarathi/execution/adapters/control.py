@@ -1,9 +1,11 @@
-"""The trading state execution obeys, from the KV bucket `control`.
+"""The trading state and the loss budget execution obeys, from the KV bucket `control`.
 
-Two keys: `trading_state` (a `ControlState`, written by risk: the operator's state) and
-`reconciliation` (a `ReconciliationRecord`, written by orders). The effective state is
+Three keys: `trading_state` (a `ControlState`, written by risk: the operator's state),
+`reconciliation` (a `ReconciliationRecord`, written by orders) and `daily_loss_budget` (a
+`DailyLossBudget`, written by risk after every check). The effective state is
 `effective_state(operator, reconciled)`: RECONCILING until orders has matched its books with the
-broker, HALTED always wins. No published state, or an undecodable one, means no entries.
+broker, HALTED always wins. No published state, or an undecodable one, means no entries; so does
+no (or an undecodable) loss budget (the `loss_budget` gate).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from sarathi.common.bus.port import Bus, KvEntry
-from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY, TRADING_STATE_KEY
 from sarathi.common.domain.control import (
     ReconciliationRecord,
     TradingState,
@@ -24,7 +26,7 @@ from sarathi.common.domain.control import (
 )
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import MessageDecodeError, decode_as
-from sarathi.common.messages.risk import ControlState
+from sarathi.common.messages.risk import ControlState, DailyLossBudget
 
 log = get_logger(__name__)
 
@@ -35,6 +37,7 @@ class ControlWatch:
         self._require_reconciliation = require_reconciliation
         self._operator: ControlState | None = None
         self._reconciliation: ReconciliationRecord | None = None
+        self._budget: DailyLossBudget | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def state(self) -> TradingState | None:
@@ -44,11 +47,16 @@ class ControlWatch:
         reconciled = not self._require_reconciliation or is_reconciled(self._reconciliation)
         return effective_state(self._operator.state, reconciled)
 
+    def loss_budget(self) -> DailyLossBudget | None:
+        """Risk's latest figure of what is left of today's loss budget, or None before the first."""
+        return self._budget
+
     async def start(self) -> None:
-        """Read both keys now (so the first signal sees them), then follow every change."""
+        """Read every key now (so the first signal sees them), then follow every change."""
         for key, apply in (
             (TRADING_STATE_KEY, self._apply_state),
             (RECONCILIATION_KEY, self._apply_reconciliation),
+            (DAILY_LOSS_BUDGET_KEY, self._apply_budget),
         ):
             entry = await self._bus.kv_get(key)
             if entry is not None:
@@ -80,3 +88,10 @@ class ControlWatch:
         except ValidationError as exc:
             self._reconciliation = None
             log.error("reconciliation_undecodable", revision=entry.revision, error=str(exc))
+
+    def _apply_budget(self, entry: KvEntry) -> None:
+        try:
+            self._budget = decode_as(entry.value, DailyLossBudget) if entry.value else None
+        except MessageDecodeError as exc:
+            self._budget = None  # fail closed: no figure allows no entry
+            log.error("loss_budget_undecodable", revision=entry.revision, error=str(exc))

@@ -10,6 +10,10 @@ campaign ends when its underlying has neither positions nor pending entries.
 
 Applying the same event twice changes nothing (events are counted by message id), so a
 redelivered event after a crash is harmless.
+
+For the loss bound the book also remembers each entry's stop: a pending entry carries its
+assumed stop fill and its planned loss at the stop; once filled, its (quantity, stop fill) is kept
+per contract in `stops` until the position closes (`domain/open_risk.py` uses both).
 """
 
 from __future__ import annotations
@@ -35,6 +39,14 @@ class HeldPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class StopLevel:
+    """A filled entry's stop: `quantity` units the stop leg sells at about `stop_fill`."""
+
+    quantity: int
+    stop_fill: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class PendingEntry:
     command_id: str
     security_id: str
@@ -44,6 +56,8 @@ class PendingEntry:
     quantity: int
     entry_price: Decimal
     submitted_at: datetime
+    stop_fill: Decimal | None = None  # the stop less the slippage allowance (None: unknown)
+    loss_at_stop: Decimal | None = None  # planned loss if stopped out, charges included
 
     @property
     def cost(self) -> Decimal:
@@ -64,6 +78,7 @@ class PositionBook:
     campaigns: dict[Underlying, Campaign] = field(default_factory=dict)
     daily_loss_day: date | None = None
     seen_events: deque[str] = field(default_factory=lambda: deque(maxlen=_REMEMBERED_EVENTS))
+    stops: dict[str, list[StopLevel]] = field(default_factory=dict)
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -104,6 +119,9 @@ class PositionBook:
         pending = next((e for e in self.pending.values() if e.security_id == position.security_id), None)
         if pending is not None:
             del self.pending[pending.command_id]  # counted when it was submitted
+            if pending.stop_fill is not None:
+                level = StopLevel(pending.quantity, pending.stop_fill)
+                self.stops.setdefault(position.security_id, []).append(level)
             return
         campaign = self.campaigns.setdefault(position.underlying, Campaign())
         campaign.option_type = campaign.option_type or position.option_type
@@ -113,6 +131,7 @@ class PositionBook:
         if self._seen(event_id):
             return
         self.positions.pop(security_id, None)
+        self.stops.pop(security_id, None)
         self._end_campaign_if_flat(underlying)
 
     def expire_pending(self, now: datetime, ttl: timedelta) -> list[PendingEntry]:

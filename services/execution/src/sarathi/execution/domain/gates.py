@@ -15,6 +15,7 @@ from decimal import Decimal
 from sarathi.common.domain.calendar import IST, MarketCalendar, require_aware
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import OptionType, Underlying
+from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.execution.domain.book import Campaign, HeldPosition
 from sarathi.execution.domain.chain import OptionChain
 from sarathi.execution.domain.outcome import PASS, Allowed, Gate, Outcome, Refused
@@ -31,6 +32,7 @@ class GateRules:
     pyramid_requires_profit: bool = True
     max_capital_per_trade_inr: Decimal = Decimal("50000")
     max_total_exposure_inr: Decimal = Decimal("150000")
+    max_loss_budget_age_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.entry_window_start >= self.entry_window_end:
@@ -82,6 +84,36 @@ def daily_loss_gate(breached_on: date | None, now: datetime) -> Outcome[None]:
     if breached_on == today:
         return Refused(Gate.DAILY_LOSS, f"the daily loss limit was breached on {today}")
     return PASS
+
+
+def loss_budget_gate(budget: DailyLossBudget | None, now: datetime, rules: GateRules) -> Outcome[Decimal]:
+    """What is left of today's loss budget, from risk's latest figure; refused when there is no
+    figure for today, when it is older than `max_loss_budget_age_seconds` (market time: risk
+    writes one every 5 s, so an old one means risk is not checking), or when nothing is left."""
+    if budget is None:
+        return Refused(
+            Gate.LOSS_BUDGET,
+            "no daily loss budget from risk yet (KV control/daily_loss_budget): is risk running?",
+        )
+    today = require_aware(now).astimezone(IST).date()
+    if budget.trading_day != today:
+        return Refused(
+            Gate.LOSS_BUDGET, f"risk's latest loss budget is for {budget.trading_day}, not today {today}"
+        )
+    age = (now - budget.event_time).total_seconds()
+    if age > rules.max_loss_budget_age_seconds:
+        return Refused(
+            Gate.LOSS_BUDGET,
+            f"risk's loss budget is {age:.0f}s old (max {rules.max_loss_budget_age_seconds:g}s): "
+            "is risk running?",
+        )
+    if budget.remaining <= 0:
+        return Refused(
+            Gate.LOSS_BUDGET,
+            f"nothing left of today's ₹{budget.loss_limit} loss budget (net P&L today ₹{budget.net_pnl})",
+            {"loss_limit": str(budget.loss_limit), "net_pnl": str(budget.net_pnl)},
+        )
+    return Allowed(budget.remaining)
 
 
 def pyramiding_gate(

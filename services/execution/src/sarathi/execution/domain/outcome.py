@@ -21,6 +21,7 @@ class Gate(StrEnum):
     ENTRY_WINDOW = "entry_window"
     SIGNAL_AGE = "signal_age"
     DAILY_LOSS = "daily_loss"
+    LOSS_BUDGET = "loss_budget"  # no fresh figure from risk, none left, or one lot loses more at its stop
     PYRAMIDING = "pyramiding"
     EXPIRY = "expiry"
     CHAIN = "chain"
