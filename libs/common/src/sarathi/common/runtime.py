@@ -9,7 +9,7 @@ workers.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -99,8 +99,11 @@ def build_service_app(
     description: str,
     metrics: ServiceMetrics | None = None,
     workers: WorkersFactory | None = None,
+    checks: Mapping[str, ReadinessCheck] | None = None,
 ) -> tuple[FastAPI, Infrastructure]:
-    """The composition root's common part: infrastructure, lifespan, operational endpoints."""
+    """The composition root's common part: infrastructure, lifespan, operational endpoints.
+
+    `checks` are the service's own readiness checks, added to its infrastructure's."""
     infrastructure = Infrastructure(settings, service, database=database)
     service_metrics = metrics or ServiceMetrics(service)
 
@@ -116,7 +119,7 @@ def build_service_app(
     app = create_app(
         service=service,
         metrics=service_metrics,
-        checks=infrastructure.checks(),
+        checks={**infrastructure.checks(), **(checks or {})},
         lifespan=lifespan,
         description=description,
     )

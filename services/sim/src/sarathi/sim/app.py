@@ -46,7 +46,13 @@ def routers(runtime: SimRuntime, rest: RestRouters) -> list[APIRouter]:
         []
         if runtime.paper is not None
         else [
-            build_feed_router(runtime.feed, runtime.credentials, runtime.metrics, max_queued_messages=queued)
+            build_feed_router(
+                runtime.feed,
+                runtime.credentials,
+                runtime.metrics,
+                max_queued_messages=queued,
+                auth_refusal=settings.sim_feed_auth_refusal,
+            )
         ]
     )
     return [

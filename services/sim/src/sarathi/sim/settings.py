@@ -17,6 +17,7 @@ from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, mo
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle
 from sarathi.sim.ratelimit import RateLimitTime
+from sarathi.sim.ws.feed import FeedAuthRefusal
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
 
@@ -62,6 +63,10 @@ class SimSettings(ServiceSettings):
     sim_access_token: SecretStr = Field(default=SecretStr(SIM_ACCESS_TOKEN), description="its access token")
     sim_bad_token_style: BadTokenStyle = Field(
         default=BadTokenStyle.LIVE, description="REST answer to a bad token: live (400 DH-906) or docs (401)"
+    )
+    sim_feed_auth_refusal: FeedAuthRefusal = Field(
+        default=FeedAuthRefusal.PACKET,
+        description="a feed socket with bad credentials: packet (code-50 reason, close), http_401, http_429",
     )
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
