@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, model_validator
@@ -100,6 +101,17 @@ class SimSettings(ServiceSettings):
     )
     sim_publish_clock: bool = Field(
         default=True, description="connect NATS and publish the clock; off: no NATS at all (tests, demos)"
+    )
+
+    sim_state_dir: Path | None = Field(
+        default=None,
+        description=(
+            "keep the paper broker and the clock here, durably, and continue from them at start "
+            "(unset: in memory only, a restart is a fresh broker)"
+        ),
+    )
+    sim_state_clock_save_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="with a state dir: save market time at least this often (wall)"
     )
 
     sim_replay_file: FilePath | None = Field(

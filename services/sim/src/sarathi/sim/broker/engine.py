@@ -59,6 +59,24 @@ class PaperBroker:
         self._supers: dict[str, SuperOrder] = {}
         self.controls = TraderControls(self.config.client_id)
 
+    # state (persistence: `broker.state`) -------------------------------------------------------
+    @property
+    def book(self) -> Book:
+        return self._book
+
+    @property
+    def super_orders(self) -> dict[str, SuperOrder]:
+        return self._supers
+
+    @property
+    def universe(self) -> Universe:
+        return self._book.universe
+
+    @property
+    def changes(self) -> int:
+        """How many state changes so far: a new value means something to persist."""
+        return self._book.changes
+
     # Broker port ---------------------------------------------------------------------------------
     def step(self, now: datetime) -> None:
         book = self._book
@@ -250,6 +268,7 @@ class PaperBroker:
         busy = bool(self._book.positions.open_positions() or self._book.open_orders())
         if activate and not self.controls.kill_switch_active and busy:
             raise order_error("Kill Switch can be activated only with no open positions or pending orders")
+        self._book.changes += 1
         self.controls.kill_switch_active = activate
         return self.controls.kill_switch_reply()
 
@@ -257,6 +276,7 @@ class PaperBroker:
         return self.controls.kill_switch_status()
 
     def set_pnl_exit(self, rule: PnlExitRule) -> dict[str, Any]:
+        self._book.changes += 1
         self.controls.pnl_exit = rule
         return {"pnlExitStatus": "ACTIVE", "message": "P&L based exit has been configured successfully"}
 
@@ -264,6 +284,7 @@ class PaperBroker:
         return self.controls.pnl_exit_status()
 
     def stop_pnl_exit(self) -> dict[str, Any]:
+        self._book.changes += 1
         self.controls.pnl_exit = None
         return {"pnlExitStatus": "DISABLED", "message": "P&L based exit has been disabled"}
 
@@ -277,6 +298,7 @@ class PaperBroker:
             if position.product in products:
                 pnl += position.realized + position.unrealized(self._book.ltp(position.instrument, now))
         if rule.breached(pnl):
+            self._book.changes += 1
             self.controls.pnl_exit = None
             self._exit(products, now)
             if rule.enable_kill_switch:
