@@ -87,7 +87,7 @@ def install_state_saving(app: FastAPI, persister: StatePersister) -> None:
     ) -> Response:
         response = await call_next(request)
         if request.method not in READ_ONLY_METHODS:
-            await persister.save()
+            await persister.save_if_changed()
         return response
 
 

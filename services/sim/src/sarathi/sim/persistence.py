@@ -8,11 +8,13 @@ the market model for the saved trading day with the same seed — the synthetic 
 function of (seed, day, instant), so its price path goes on exactly where it stood, no jump — and
 puts the broker's books back.
 
-`StatePersister.save` writes a snapshot; it is called after every request that may change state
-(any non-GET request, answered only once the snapshot is durable), after every engine step that
-changed the broker, at least every `interval` wall seconds while the clock runs (so market time is
-kept), and at shutdown. Not kept: scripted scenarios (`/sim/scenario`), faults, a `run_until`
-barrier (its driver is gone after a restart), the socket counters.
+`StatePersister.save` writes a snapshot; it is called after every request that changed the broker
+or the clock (a placement, a cancel, a pause, a new speed ...: any non-GET request that did, and
+the answer leaves only once the snapshot is durable; a moved `run_until` barrier alone does not
+count), after every engine step that changed the broker, at least every `interval` wall seconds
+while the clock runs (so market time is kept), and at shutdown. Not kept: scripted scenarios
+(`/sim/scenario`), faults, a `run_until` barrier (its driver is gone after a restart), the socket
+counters.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.logging import get_logger
+from sarathi.common.messages.sim import SimClockState
 from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.broker.state import dump_broker
 from sarathi.sim.clock import SimClockController
+from sarathi.sim.engine import is_restart
 from sarathi.sim.settings import SimSettings
 from sarathi.sim.state_store import StateStore, StateStoreError
 from sarathi.sim.telemetry import SimMetrics
@@ -114,7 +118,15 @@ class StatePersister:
         self._lock = asyncio.Lock()
         self._saved_changes = -1
         self._saved_at = float("-inf")
+        self._clock_changed = False  # restarted, paused, resumed or sped up since the last save
+        self._clock_state = controller.state
+        controller.subscribe(self._on_clock)
         self.failing: str | None = None  # why the last save failed (readiness reports it)
+
+    def _on_clock(self, state: SimClockState) -> None:
+        previous, self._clock_state = self._clock_state, state
+        if state.paused != previous.paused or state.speed != previous.speed or is_restart(previous, state):
+            self._clock_changed = True  # a moved `run_until` barrier alone changes nothing kept
 
     def body(self) -> dict[str, Any]:
         state = self._controller.state
@@ -133,14 +145,25 @@ class StatePersister:
         """Write a snapshot synchronously (at start, before anything is served)."""
         self._store.save(self.body())
         self._saved_changes, self._saved_at = self._broker.changes, self._monotonic()
+        self._clock_changed = False
+
+    @property
+    def changed(self) -> bool:
+        """The broker or the clock changed since the last snapshot (market time running aside)."""
+        return self._broker.changes != self._saved_changes or self._clock_changed
+
+    async def save_if_changed(self) -> None:
+        if self.changed:
+            await self.save()
 
     async def save(self) -> None:
         """Write a snapshot of the state as it stands now; returns once it is durable."""
         async with self._lock:
-            changes, body = self._broker.changes, self.body()
+            changes, body, self._clock_changed = self._broker.changes, self.body(), False
             try:
                 generation = await asyncio.to_thread(self._store.save, body)
             except StateStoreError as exc:
+                self._clock_changed = True  # try again at the next occasion
                 self._metrics.state_save_errors.inc()
                 if self.failing is None:
                     log.error("sim_state_save_failed", error=str(exc))
@@ -153,8 +176,7 @@ class StatePersister:
 
     async def after_step(self, _at: datetime) -> None:
         """After an engine step: save if the broker changed, or the clock ran `interval` unsaved."""
-        changed = self._broker.changes != self._saved_changes
-        if changed or self._monotonic() - self._saved_at >= self._interval:
+        if self.changed or self._monotonic() - self._saved_at >= self._interval:
             await self.save()
 
     async def ready(self) -> None:

@@ -133,12 +133,14 @@ class PaperBroker:
 
     def place_order(self, command: PlaceOrder) -> dict[str, Any]:
         """`POST /orders` → `{orderId, orderStatus: "TRANSIT"}`."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         instrument = orders.validate(self._book, command)
         return self._reply(orders.create(self._book, command, instrument))
 
     def place_slice_order(self, command: PlaceOrder) -> list[dict[str, Any]]:
         """`POST /orders/slicing` → one `{orderId, orderStatus}` per child below the freeze quantity."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         instrument = orders.validate(self._book, command, slicing=True)
         parts = orders.slice_quantities(instrument, command.quantity)
@@ -154,6 +156,7 @@ class PaperBroker:
         return order
 
     def modify_order(self, order_id: str, command: ModifyOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         order = self._order(order_id)
         if order.super_id is not None:
@@ -163,6 +166,7 @@ class PaperBroker:
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """`DELETE /orders/{id}`; a super-order leg is cancelled as `DELETE /super/orders/{parent}/{leg}`."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         order = self._order(order_id)
         if order.super_id is not None and order.leg is not None:
             self.cancel_super_order(order.super_id, order.leg)
@@ -199,18 +203,21 @@ class PaperBroker:
         return so
 
     def place_super_order(self, command: PlaceSuperOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         so = super_orders.place(self._book, command)
         self._supers[so.order_id] = so
         return self._reply(so)
 
     def modify_super_order(self, order_id: str, command: ModifySuperOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         so = self._super(order_id)
         super_orders.modify(self._book, so, command)
         return self._reply(so)
 
     def cancel_super_order(self, order_id: str, leg: LegName) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         super_orders.cancel(self._book, self._super(order_id), leg)
         return {"orderId": order_id, "orderStatus": OrderStatus.CANCELLED.value}
 
@@ -230,6 +237,7 @@ class PaperBroker:
 
     def exit_all(self) -> dict[str, Any]:
         """`DELETE /positions`: cancel everything open, then close every position at market."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         if self._exit(None, self._book.now()):
             return {"status": "SUCCESS", "message": "All open orders cancelled and positions exited"}
         return {"status": "ERROR", "message": "No open positions or orders found"}  # UNVERIFIED wording
