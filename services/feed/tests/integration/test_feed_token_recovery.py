@@ -14,8 +14,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sarathi.common.dhan.feed_requests import FeedInstrument
+from sarathi.common.domain.instruments import Underlying
 from sarathi.feed.app import FeedService
-from sarathi.sim.testing.harness import SimPool
+from sarathi.sim.testing.harness import SimPool, runtime_of
+from sarathi.sim.testing.server import ServedSim
 
 from .conftest import (
     FAST_SIM,
@@ -68,7 +71,10 @@ async def test_an_expired_token_makes_the_feed_wait_not_ready_and_ticks_resume_o
         service: FeedService = app.state.feed
         manager = service.manager
         assert manager is not None
-        await _indices_tick_after(tap, 0)
+        options = five_options(served)
+        manager.subscribe("execution", options)
+        wanted = INDICES | {o.security_id for o in options}
+        await tap.wait_for(lambda ticks: {t.security_id for t in ticks} >= wanted)
         await eventually(lambda: manager.connections[0].ready)
         assert (await _readyz(app)).status_code == 200
 
@@ -88,7 +94,7 @@ async def test_an_expired_token_makes_the_feed_wait_not_ready_and_ticks_resume_o
 
         await _fault(served.http_url, kind="restore_token")
         mark = len(tap.ticks)
-        await _indices_tick_after(tap, mark)
+        await tap.wait_for(lambda ticks: {t.security_id for t in ticks[mark:]} >= wanted)  # resubscribed
         await eventually(lambda: manager.connections[0].ready)
         assert (await _readyz(app)).status_code == 200
         assert _sample(service, "sarathi_feed_connection_state", connection="0") == 1
@@ -96,6 +102,12 @@ async def test_an_expired_token_makes_the_feed_wait_not_ready_and_ticks_resume_o
         assert not manager.auth_waiting
     subjects = {f"md.tick.{t.segment}.{t.security_id}" for t in tap.ticks[mark:]}
     assert subjects >= {"md.tick.IDX_I.13", "md.tick.IDX_I.25", "md.tick.IDX_I.51"}
+    assert subjects >= {f"md.tick.NSE_FNO.{o.security_id}" for o in options}
+
+
+def five_options(served: ServedSim) -> list[FeedInstrument]:
+    options = runtime_of(served).universe.options(Underlying.NIFTY)[:5]
+    return [FeedInstrument(o.segment, o.security_id) for o in options]
 
 
 async def test_a_renewed_token_in_the_token_file_is_picked_up_without_a_restart(

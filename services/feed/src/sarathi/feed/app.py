@@ -75,6 +75,7 @@ def connection_config(settings: FeedSettings) -> ConnectionConfig:
     return ConnectionConfig(
         url=feed_url(settings),
         url_source=lambda: feed_url(settings, current_token(settings)),
+        auth_confirm_seconds=settings.feed_auth_confirm_seconds,
         auth_policy=BackoffPolicy(
             initial_seconds=auth_initial,
             maximum_seconds=max(settings.feed_auth_retry_max_seconds, auth_initial),

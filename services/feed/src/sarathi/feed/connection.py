@@ -52,6 +52,7 @@ class ConnectionConfig:
     handshake_timeout_seconds: float
     auth_policy: BackoffPolicy = field(default_factory=_default_auth_policy)  # caps are not used
     url_source: Callable[[], str] | None = None  # each attempt's URL (a renewed token); blocking I/O
+    auth_confirm_seconds: float = 5.0  # open this long without a refusal: the credentials are good
 
     async def current_url(self) -> str:
         if self.url_source is None:
@@ -168,6 +169,12 @@ class FeedConnection:
         )  # fmt: skip
         self._on_auth(self.number, verdict)
 
+    async def _confirm_credentials(self) -> None:
+        """Dhan refuses credentials within moments of the socket opening (REFERENCE §6.1); a socket
+        still open after `auth_confirm_seconds`, data or not (a quiet market), has them accepted."""
+        await self._clock.sleep(self._config.auth_confirm_seconds)
+        self._credentials_accepted()
+
     def _credentials_accepted(self) -> None:
         """Data flowed on a session after Dhan had refused the credentials: the waiting is over."""
         waited = self.auth_waiting
@@ -196,6 +203,7 @@ class FeedConnection:
 
     async def _session(self) -> tuple[Verdict, bool]:
         queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+        waiting = self.auth_waiting is not None  # each attempt is not news: the waiting was logged
         try:
             socket = await open_socket(
                 await self._config.current_url(),
@@ -204,7 +212,9 @@ class FeedConnection:
                 timeout_seconds=self._config.handshake_timeout_seconds,
             )
         except SocketOpenError as exc:
-            log.warning("feed_connect_failed", connection=self.number, error=str(exc), url=self.redacted_url)
+            (log.debug if waiting else log.warning)(
+                "feed_connect_failed", connection=self.number, error=str(exc), url=self.redacted_url
+            )
             if exc.status in AUTH_REFUSED_STATUSES:
                 return HANDSHAKE_UNAUTHORIZED, False
             return (HANDSHAKE_RATE_LIMITED if exc.status == 429 else CONNECT_FAILED), False
@@ -214,8 +224,11 @@ class FeedConnection:
             self.send(change)
         self._state(CONNECTED)
         self.connected.set()
-        log.info("feed_connected", connection=self.number, session=self.sessions, url=self.redacted_url)
+        (log.debug if waiting else log.info)(
+            "feed_connected", connection=self.number, session=self.sessions, url=self.redacted_url
+        )
         verdict, got_data = DROPPED, False
+        confirm = asyncio.ensure_future(self._confirm_credentials()) if waiting else None
         try:
             while (item := await queue.get()) is not None:
                 frames, received = item
@@ -228,6 +241,8 @@ class FeedConnection:
                 elif verdict is DROPPED:
                     self._credentials_accepted()
         finally:
+            if confirm is not None:
+                confirm.cancel()
             self._socket = None
             self.connected.clear()
             self._state(RECONNECTING)

@@ -71,6 +71,11 @@ class FeedSettings(ServiceSettings):
     feed_auth_retry_max_seconds: float = Field(
         default=30.0, gt=0, description="retries while waiting for valid credentials slow down to this"
     )
+    feed_auth_confirm_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="after a refusal, a socket open this long without one (or with data) ends the waiting",
+    )
     dhan_access_token_file: Path | None = Field(
         default=None,
         description=(
