@@ -8,10 +8,12 @@ from pathlib import Path
 
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.sim.clock import SimClockController
+from sarathi.sim.faults import Faults
 from sarathi.sim.persistence import StatePersister, read_state
-from sarathi.sim.settings import SimSettings
+from sarathi.sim.settings import SimSettings, StatusCase
 from sarathi.sim.state_store import StateStore
 from sarathi.sim.telemetry import SimMetrics
+from sarathi.sim.ws.order_updates import OrderUpdateHub
 
 from ..broker.conftest import START, Kit
 
@@ -19,9 +21,12 @@ from ..broker.conftest import START, Kit
 def a_persister(kit: Kit, directory: Path) -> tuple[StatePersister, SimClockController, StateStore]:
     controller = SimClockController(START, Decimal(10), wall=lambda: START)
     store = StateStore(directory)
+    metrics = SimMetrics(ServiceMetrics("sim"))
+    order_updates = OrderUpdateHub(Faults(), metrics, StatusCase.TITLE)
+    order_updates.restore_frames_sent(41)
     persister = StatePersister(
         store, settings=SimSettings(sim_publish_clock=False), broker=kit.broker, controller=controller,
-        trading_day=START.date(), metrics=SimMetrics(ServiceMetrics("sim")), monotonic=lambda: 0.0,
+        order_updates=order_updates, trading_day=START.date(), metrics=metrics, monotonic=lambda: 0.0,
         interval_seconds=0.5,
     )  # fmt: skip
     persister.save_now()
@@ -44,3 +49,4 @@ async def test_a_placement_and_a_pause_are_saved_a_moved_barrier_is_not(tmp_path
     assert saved is not None
     assert saved.clock.paused
     assert [o["correlation_id"] for o in saved.broker["orders"]] == ["one"]
+    assert saved.order_update_frames == 41

@@ -1,20 +1,21 @@
 """What of the sim survives a restart (`SARATHI_SIM_STATE_DIR`), and when it is written.
 
-A snapshot (`state_store`) holds the paper broker (`broker.state`), the clock (the market instant
-reached, the speed, paused or not) and what the market was (source, seed, the trading day its
-universe and model were built for). At start `read_state` returns it; the runtime then starts the
-clock at the saved instant (never earlier than anything the broker saw), builds the universe and
-the market model for the saved trading day with the same seed — the synthetic market is a pure
-function of (seed, day, instant), so its price path goes on exactly where it stood, no jump — and
-puts the broker's books back.
+A snapshot (`state_store`) holds the paper broker (`broker.state`), the order-update socket's
+frame count (`/sim/progress`), the clock (the market instant reached, the speed, paused or not)
+and what the market was (source, seed, the trading day its universe and model were built for).
+At start `read_state` returns it; the runtime then starts the clock at the saved instant (never
+earlier than anything the broker saw), builds the universe and the market model for the saved
+trading day with the same seed — the synthetic market is a pure function of (seed, day,
+instant), so its price path goes on exactly where it stood, no jump — and puts the broker's
+books back.
 
 `StatePersister.save` writes a snapshot; it is called after every request that changed the broker
 or the clock (a placement, a cancel, a pause, a new speed ...: any non-GET request that did, and
 the answer leaves only once the snapshot is durable; a moved `run_until` barrier alone does not
 count), after every engine step that changed the broker, at least every `interval` wall seconds
 while the clock runs (so market time is kept), and at shutdown. Not kept: scripted scenarios
-(`/sim/scenario`), faults, a `run_until` barrier (its driver is gone after a restart), the socket
-counters.
+(`/sim/scenario`), faults, a `run_until` barrier (its driver is gone after a restart), the feed
+socket counters.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sarathi.sim.engine import is_restart
 from sarathi.sim.settings import SimSettings
 from sarathi.sim.state_store import StateStore, StateStoreError
 from sarathi.sim.telemetry import SimMetrics
+from sarathi.sim.ws.order_updates import OrderUpdateHub
 
 log = get_logger(__name__)
 
@@ -51,6 +53,7 @@ class SavedState:
     clock: SavedClock
     trading_day: date
     broker: dict[str, Any]
+    order_update_frames: int
     generation: int
 
 
@@ -80,6 +83,7 @@ def read_state(settings: SimSettings, store: StateStore) -> SavedState | None:
             ),
             trading_day=date.fromisoformat(body["trading_day"]),
             broker=body["broker"],
+            order_update_frames=int(body["order_update_frames"]),
             generation=snapshot.generation,
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -102,6 +106,7 @@ class StatePersister:
         settings: SimSettings,
         broker: PaperBroker,
         controller: SimClockController,
+        order_updates: OrderUpdateHub,
         trading_day: date,
         metrics: SimMetrics,
         monotonic: Callable[[], float],
@@ -111,6 +116,7 @@ class StatePersister:
         self._identity = market_identity(settings)
         self._broker = broker
         self._controller = controller
+        self._order_updates = order_updates
         self._trading_day = trading_day
         self._metrics = metrics
         self._monotonic = monotonic
@@ -139,6 +145,7 @@ class StatePersister:
                 "paused": state.paused,
             },
             "broker": dump_broker(self._broker),
+            "order_update_frames": self._order_updates.frames_sent,
         }
 
     def save_now(self) -> None:

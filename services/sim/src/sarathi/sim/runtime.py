@@ -231,7 +231,11 @@ def build_runtime(
         if settings.sim_rate_limit_time is RateLimitTime.MARKET
         else parts.monotonic
     )
-    persister = _persister(store, settings, broker, controller, trading_day, sim_metrics, parts)
+    if saved is not None:
+        order_updates.restore_frames_sent(saved.order_update_frames)
+    persister = _persister(
+        store, settings, broker, controller, order_updates, trading_day, sim_metrics, parts
+    )
     if persister is not None:
         engine.after_step = persister.after_step
     return SimRuntime(
@@ -296,6 +300,7 @@ def _persister(  # noqa: PLR0917 - a private helper of build_runtime, called onc
     settings: SimSettings,
     broker: Broker,
     controller: SimClockController,
+    order_updates: OrderUpdateHub,
     trading_day: date,
     metrics: SimMetrics,
     parts: SimParts,
@@ -305,7 +310,8 @@ def _persister(  # noqa: PLR0917 - a private helper of build_runtime, called onc
     if not isinstance(broker, PaperBroker):
         raise StateStoreError("SARATHI_SIM_STATE_DIR keeps the real paper broker only")
     persister = StatePersister(
-        store, settings=settings, broker=broker, controller=controller, trading_day=trading_day,
+        store, settings=settings, broker=broker, controller=controller, order_updates=order_updates,
+        trading_day=trading_day,
         metrics=metrics, monotonic=parts.monotonic, interval_seconds=settings.sim_state_clock_save_seconds,
     )  # fmt: skip
     persister.save_now()  # a first snapshot (or the restored one again, as the current file)
