@@ -162,10 +162,10 @@ class FeedConnection:
         if previous is not None and previous.label == verdict.label:
             return
         self._metrics.auth_failures.labels(verdict.label).inc()
+        policy = self._config.auth_policy
         log.error(
             "feed_auth_waiting", connection=self.number, reason=verdict.label, why=verdict.message,
-            retry_seconds=f"{self._config.auth_policy.initial_seconds:g}-{self._config.auth_policy.maximum_seconds:g}",
-            url=self.redacted_url,
+            retry_seconds=f"{policy.initial_seconds:g}-{policy.maximum_seconds:g}", url=self.redacted_url,
         )  # fmt: skip
         self._on_auth(self.number, verdict)
 
@@ -176,7 +176,8 @@ class FeedConnection:
         self._credentials_accepted()
 
     def _credentials_accepted(self) -> None:
-        """Data flowed on a session after Dhan had refused the credentials: the waiting is over."""
+        """Data flowed (or the socket stayed open) after Dhan had refused the credentials: the
+        waiting is over."""
         waited = self.auth_waiting
         if waited is None:
             return
