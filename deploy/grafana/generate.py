@@ -302,8 +302,8 @@ def system_health() -> Dashboard:
         ),
         single(
             "Feed connections",
-            "Each market-feed socket: connected, reconnecting, or stopped (credentials refused: "
-            "the feed needs an operator).",
+            "Each market-feed socket: connected, reconnecting, waiting for a valid token (Dhan refused "
+            "the credentials; it retries every 5-30 s) or stopped (the feed needs an operator).",
             [
                 query(
                     "max by (connection) (sarathi_feed_connection_state)",
@@ -315,7 +315,10 @@ def system_health() -> Dashboard:
             height=8,
             steps=((None, "red"), (0, "orange"), (1, "green")),
             mappings=value_map(
-                (-1, "STOPPED", "red"), (0, "RECONNECTING", "orange"), (1, "CONNECTED", "green")
+                (-2, "STOPPED", "red"),
+                (-1, "WAITING FOR TOKEN", "red"),
+                (0, "RECONNECTING", "orange"),
+                (1, "CONNECTED", "green"),
             ),
             text=BigValueTextMode.VALUE_AND_NAME,
         ),

@@ -41,10 +41,17 @@ def _until(predicate: object, what: str, timeout_seconds: float = 60.0) -> None:
 @pytest.fixture
 def running_system(nats_url: str, fresh_database_url: str, tmp_path: Path) -> Iterator[Supervisor]:
     migrate.upgrade(fresh_database_url)
+    ports = days.service_ports()
+    sim = f"127.0.0.1:{ports['sim']}"  # the feed is ready only once its socket to "Dhan" is up
+    dhan = {
+        "SARATHI_DHAN_REST_URL": f"http://{sim}/v2",
+        "SARATHI_DHAN_FEED_URL": f"ws://{sim}/feed",
+        "SARATHI_DHAN_ORDER_UPDATE_URL": f"ws://{sim}/order-update",
+    }
     supervisor = Supervisor(
-        env={"NATS_URL": nats_url, "DATABASE_URL": fresh_database_url, "SARATHI_MODE": "sim"},
+        env={"NATS_URL": nats_url, "DATABASE_URL": fresh_database_url, "SARATHI_MODE": "sim", **dhan},
         log_dir=tmp_path,
-        ports=days.service_ports(),
+        ports=ports,
     )
     try:
         supervisor.start_all()
@@ -69,9 +76,9 @@ def test_every_service_is_ready_and_exports_its_metrics(running_system: Supervis
 
 def test_stopping_the_system_leaves_no_process_running(nats_url: str, tmp_path: Path) -> None:
     supervisor = Supervisor(
-        env={"NATS_URL": nats_url, "SARATHI_MODE": "sim"}, log_dir=tmp_path, ports={"feed": free_port()}
+        env={"NATS_URL": nats_url, "SARATHI_MODE": "sim"}, log_dir=tmp_path, ports={"sim": free_port()}
     )
-    service = supervisor.start("feed")
+    service = supervisor.start("sim")
     supervisor.wait_ready(service)
     supervisor.stop_all()
     assert service.process.poll() is not None

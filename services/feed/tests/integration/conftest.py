@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 
 import nats
 import pytest
+from fastapi import FastAPI
 from nats.aio.msg import Msg
 
 from sarathi.common.messages.base import decode_as
@@ -48,9 +49,26 @@ def feed_settings(served: ServedSim, nats_url: str, recordings: Path, **override
 
 @asynccontextmanager
 async def running_feed(settings: FeedSettings) -> AsyncIterator[FeedService]:
+    async with running_feed_app(settings) as app:
+        yield app.state.feed
+
+
+@asynccontextmanager
+async def running_feed_app(settings: FeedSettings) -> AsyncIterator[FastAPI]:
+    """The feed app in its lifespan (its HTTP endpoints through an ASGI transport)."""
     app = build_app(settings)
     async with app.router.lifespan_context(app):
-        yield app.state.feed
+        yield app
+
+
+async def eventually(predicate: Callable[[], bool], limit_seconds: float = 15.0) -> None:
+    """Wait until `predicate()` holds (checked every 10 ms), or fail after `limit_seconds`."""
+
+    async def loop() -> None:
+        while not predicate():  # noqa: ASYNC110 - the service's state has no event to wait on
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(loop(), limit_seconds)
 
 
 class TickTap:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from sarathi.common.clock import IST
 from sarathi.common.dhan import feed_codec as codec
@@ -174,3 +174,48 @@ async def test_expire_token_sends_807_and_new_connections_are_refused_with_807(s
         assert (await packets_until_closed(ws))[-1] == codec.Disconnect(0, 0, 807)
     async with connect(feed_url(served)) as again:
         assert await packets_until_closed(again) == [codec.Disconnect(0, 0, 807)]
+
+
+async def fault(served: ServedSim, **body: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=served.http_url) as http:
+        return await http.post("/sim/faults", json=body)
+
+
+async def test_restore_token_lets_the_same_token_connect_again(sims: SimPool) -> None:
+    served = sims.start(**FAST)
+    assert (await fault(served, kind="expire_token")).status_code == 200
+    assert (await fault(served, kind="restore_token")).status_code == 200
+    async with connect(feed_url(served)) as ws:
+        await ws.send(request(15, ("IDX_I", "13")))
+        _, packet = await next_packet(ws)
+    assert packet.security_id == 13
+
+
+async def test_renew_token_admits_the_new_token_and_refuses_the_old_one_as_expired(sims: SimPool) -> None:
+    served = sims.start(**FAST)
+    async with connect(feed_url(served)) as before:
+        reply = await fault(served, kind="renew_token", token="renewed-42")
+        assert (await packets_until_closed(before))[-1] == codec.Disconnect(0, 0, 807)
+    assert reply.status_code == 200
+    assert "renewed-42" not in reply.text  # a token is never echoed
+    async with connect(feed_url(served)) as old:
+        assert await packets_until_closed(old) == [codec.Disconnect(0, 0, 807)]
+    async with connect(feed_url(served, token="renewed-42")) as new:
+        await new.send(request(15, ("IDX_I", "13")))
+        _, packet = await next_packet(new)
+    assert packet.security_id == 13
+
+
+@pytest.mark.parametrize(("refusal", "status"), [("http_401", 401), ("http_429", 429)])
+async def test_the_http_refusal_variants_refuse_the_handshake_of_an_expired_token(
+    sims: SimPool, refusal: str, status: int
+) -> None:
+    served = sims.start(sim_feed_auth_refusal=refusal)
+    async with connect(feed_url(served)) as ws:  # a good token still connects
+        await ws.send(request(15, ("IDX_I", "13")))
+        await next_packet(ws)
+        assert (await fault(served, kind="expire_token")).status_code == 200
+        assert (await packets_until_closed(ws))[-1] == codec.Disconnect(0, 0, 807)  # open sockets: 807
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(feed_url(served))
+    assert refused.value.response.status_code == status

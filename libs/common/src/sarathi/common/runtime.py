@@ -9,7 +9,7 @@ workers.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -101,9 +101,12 @@ def build_service_app(
     workers: WorkersFactory | None = None,
     control_token: SecretStr | None = None,
     open_paths: Collection[str] = OPEN_PATHS,
+    checks: Mapping[str, ReadinessCheck] | None = None,
 ) -> tuple[FastAPI, Infrastructure]:
     """The composition root's common part: infrastructure, lifespan, operational endpoints, and
-    with `control_token` the bearer-token gate on every route but `open_paths` (`web.ControlGate`)."""
+    with `control_token` the bearer-token gate on every route but `open_paths` (`web.ControlGate`).
+
+    `checks` are the service's own readiness checks, added to its infrastructure's."""
     infrastructure = Infrastructure(settings, service, database=database)
     service_metrics = metrics or ServiceMetrics(service)
 
@@ -119,7 +122,7 @@ def build_service_app(
     app = create_app(
         service=service,
         metrics=service_metrics,
-        checks=infrastructure.checks(),
+        checks={**infrastructure.checks(), **(checks or {})},
         lifespan=lifespan,
         description=description,
         control_token=control_token,

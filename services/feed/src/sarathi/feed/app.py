@@ -22,6 +22,7 @@ from sarathi.common.clock_source import running_clock
 from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
@@ -37,13 +38,15 @@ from sarathi.feed.metrics import FeedMetrics
 from sarathi.feed.pipeline import FrameProcessor
 from sarathi.feed.settings import FeedSettings
 
+log = get_logger(__name__)
 
-def feed_url(settings: FeedSettings) -> str:
+
+def feed_url(settings: FeedSettings, token: str | None = None) -> str:
     """Dhan's v2 feed URL with the credentials in the query (REFERENCE §6.1): never log it raw."""
     query = urlencode(
         {
             "version": 2,
-            "token": settings.dhan_access_token.get_secret_value(),
+            "token": settings.dhan_access_token.get_secret_value() if token is None else token,
             "clientId": settings.dhan_client_id,
             "authType": 2,
         }
@@ -51,9 +54,33 @@ def feed_url(settings: FeedSettings) -> str:
     return f"{settings.dhan_feed_url}?{query}"
 
 
+def current_token(settings: FeedSettings) -> str:
+    """The token to connect with now: the token file's first line when one is configured and
+    readable and not empty, else `SARATHI_DHAN_ACCESS_TOKEN` (blocking: call off the loop)."""
+    path = settings.dhan_access_token_file
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            log.warning("feed_token_file_unreadable", path=str(path), error=type(exc).__name__)
+        else:
+            if lines and lines[0].strip():
+                return lines[0].strip()
+            log.warning("feed_token_file_empty", path=str(path))
+    return settings.dhan_access_token.get_secret_value()
+
+
 def connection_config(settings: FeedSettings) -> ConnectionConfig:
+    auth_initial = settings.feed_auth_retry_initial_seconds
     return ConnectionConfig(
         url=feed_url(settings),
+        url_source=lambda: feed_url(settings, current_token(settings)),
+        auth_confirm_seconds=settings.feed_auth_confirm_seconds,
+        auth_policy=BackoffPolicy(
+            initial_seconds=auth_initial,
+            maximum_seconds=max(settings.feed_auth_retry_max_seconds, auth_initial),
+            jitter=min(settings.feed_backoff_jitter, 0.2),  # 5-30 s stays 5-30 s, give or take
+        ),
         policy=BackoffPolicy(
             initial_seconds=settings.feed_backoff_initial_seconds,
             maximum_seconds=max(settings.feed_backoff_max_seconds, settings.feed_backoff_initial_seconds),
@@ -165,12 +192,18 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
             async with service.running(infrastructure.bus):
                 yield
 
+    async def connected() -> None:
+        if service.manager is None:
+            raise ConnectionError("the feed has not started")
+        await service.manager.ready()
+
     app, _ = build_service_app(
         service="feed",
         settings=settings,
         database=False,
         metrics=service_metrics,
         workers=workers,
+        checks={"connected": connected},
         description="Dhan market-feed WebSocket to ticks on NATS; subscriptions, last-tick cache, recorder.",
     )
     app.state.feed = service

@@ -55,12 +55,29 @@ class FeedManager:
         self.connections: dict[int, FeedConnection] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self.stopped: dict[int, Verdict] = {}
+        self.auth_waiting: dict[int, Verdict] = {}  # connections Dhan refuses the credentials of
         self._background: set[asyncio.Future[None]] = set()
         self.stopped_event = asyncio.Event()  # set once any connection stopped for good
 
     @property
     def healthy(self) -> bool:
-        return not self.stopped
+        return not self.stopped and not self.auth_waiting
+
+    async def ready(self) -> None:
+        """Readiness check `connected`: every connection up, none waiting for credentials."""
+        if self.stopped:
+            number, verdict = next(iter(self.stopped.items()))
+            raise ConnectionError(f"feed connection {number} stopped: {verdict.message}")
+        if self.auth_waiting:
+            number, verdict = next(iter(self.auth_waiting.items()))
+            raise ConnectionError(
+                f"feed connection {number} waiting for valid credentials: {verdict.message}"
+            )
+        if not self.connections:
+            raise ConnectionError("no feed connection opened yet")
+        down = [number for number, connection in self.connections.items() if not connection.ready]
+        if down:
+            raise ConnectionError(f"feed connection {down[0]} not connected")
 
     def subscribe(self, requester: str, instruments: Iterable[FeedInstrument]) -> Outcome:
         outcome = self.book.add(requester, instruments)
@@ -91,14 +108,23 @@ class FeedManager:
         if connection is None:
             connection = FeedConnection(
                 number, self._config, clock=self._clock, processor=self.processor, metrics=self._metrics,
-                subscriptions=self.book.on_connection, on_stopped=self._on_stopped,
+                subscriptions=self.book.on_connection, on_stopped=self._on_stopped, on_auth=self._on_auth,
             )  # fmt: skip
             self.connections[number] = connection
             self.watchdog.connection_started(number, self._clock.now().timestamp())
             self._tasks[number] = asyncio.create_task(connection.run(), name=f"feed-connection-{number}")
         return connection
 
+    def _on_auth(self, number: int, verdict: Verdict | None) -> None:
+        """Waiting for credentials starts (`verdict`) or ends (None). The watchdog keeps judging
+        the connection: it turns stale after its threshold and recovers when data flows again."""
+        if verdict is None:
+            self.auth_waiting.pop(number, None)
+        else:
+            self.auth_waiting[number] = verdict
+
     def _on_stopped(self, number: int, verdict: Verdict) -> None:
+        self.auth_waiting.pop(number, None)
         self.stopped[number] = verdict
         self.stopped_event.set()
         self.watchdog.connection_stopped(number)

@@ -27,7 +27,15 @@ class FeedMetrics:
             "disconnects", "feed sockets lost, by Dhan reason code or kind", ("reason",)
         )
         self.auth_failures = metrics.counter(
-            "auth_failures", "feed sockets refused for credentials (806-810): the feed stops", ("reason",)
+            "auth_failures",
+            "times a feed connection started waiting for valid credentials (806-810, HTTP 401/403)",
+            ("reason",),
+        )
+        self.auth_waiting = metrics.gauge(
+            "auth_waiting",
+            "state",
+            "1 while Dhan refuses the connection's credentials and the feed retries every 5-30 s",
+            ("connection",),
         )
         self.staleness = metrics.gauge(
             "staleness", "seconds", "seconds since the last frame of each connection", ("connection",)
@@ -47,7 +55,7 @@ class FeedMetrics:
         self.connection_state = metrics.gauge(
             "connection",
             "state",
-            "1 connected, 0 reconnecting, -1 stopped (needs an operator)",
+            "1 connected, 0 reconnecting, -1 waiting for valid credentials (retrying), -2 stopped for good",
             ("connection",),
         )
         self.recorded_frames = metrics.counter("recorded_frames", "raw frames written to the day's recording")

@@ -65,6 +65,24 @@ class FeedSettings(ServiceSettings):
         default=60.0, ge=0, description="minimum wait after 805 (too many connections) or HTTP 429"
     )
     feed_handshake_timeout_seconds: float = Field(default=5.0, gt=0)
+    feed_auth_retry_initial_seconds: float = Field(
+        default=5.0, gt=0, description="first retry after Dhan refused the credentials (806-810, HTTP 401)"
+    )
+    feed_auth_retry_max_seconds: float = Field(
+        default=30.0, gt=0, description="retries while waiting for valid credentials slow down to this"
+    )
+    feed_auth_confirm_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="after a refusal, a socket open this long without one (or with data) ends the waiting",
+    )
+    dhan_access_token_file: Path | None = Field(
+        default=None,
+        description=(
+            "a file holding the access token (first line); read at every connection attempt, so a "
+            "renewed token is picked up without a restart; unset: SARATHI_DHAN_ACCESS_TOKEN"
+        ),
+    )
     feed_recorder_enabled: bool = True
     feed_recorder_directory: Path = Path(".run/feed-recordings")
     feed_recorder_flush_interval_seconds: float = Field(default=1.0, gt=0)

@@ -17,6 +17,7 @@ from sarathi.common.web import Server
 from sarathi.sim.app import build_app, uvicorn_config
 from sarathi.sim.master_reader import MasterFileError
 from sarathi.sim.settings import SimSettings
+from sarathi.sim.state_store import StateStoreError
 
 log = get_logger(__name__)
 
@@ -36,6 +37,9 @@ def main() -> None:
         raise SystemExit(2) from None
     except MasterFileError as exc:  # SARATHI_SIM_MASTER_FILE is not a Dhan detailed master
         sys.stderr.write(f"sarathi-sim: cannot load the instrument master: {exc}\n")
+        raise SystemExit(2) from None
+    except StateStoreError as exc:  # SARATHI_SIM_STATE_DIR holds a state this sim cannot continue
+        sys.stderr.write(f"sarathi-sim: cannot restore the sim state: {exc}\n")
         raise SystemExit(2) from None
     Server(uvicorn_config(app, settings)).run()  # stops on a signal during start-up too
 

@@ -16,18 +16,19 @@ Serve it with `uvicorn_config` so the WebSocket keep-alive matches Dhan's (ping 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
-from sarathi.common.web import create_app
+from sarathi.common.web import ReadinessCheck, create_app
 from sarathi.sim.api.control import build_control_router
 from sarathi.sim.api.errors import install_error_handlers
 from sarathi.sim.clock_publisher import BusClockSink, LogClockSink
+from sarathi.sim.persistence import StatePersister
 from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
 from sarathi.sim.settings import SimSettings
 from sarathi.sim.wiring import default_parts, dhan_rest_routers
@@ -46,7 +47,13 @@ def routers(runtime: SimRuntime, rest: RestRouters) -> list[APIRouter]:
         []
         if runtime.paper is not None
         else [
-            build_feed_router(runtime.feed, runtime.credentials, runtime.metrics, max_queued_messages=queued)
+            build_feed_router(
+                runtime.feed,
+                runtime.credentials,
+                runtime.metrics,
+                max_queued_messages=queued,
+                auth_refusal=settings.sim_feed_auth_refusal,
+            )
         ]
     )
     return [
@@ -60,6 +67,28 @@ def routers(runtime: SimRuntime, rest: RestRouters) -> list[APIRouter]:
         ),
         build_control_router(runtime.control),
     ]
+
+
+def state_checks(runtime: SimRuntime) -> dict[str, ReadinessCheck]:
+    """Readiness `state`: the last snapshot was written (only with `SARATHI_SIM_STATE_DIR`)."""
+    return {} if runtime.persister is None else {"state": runtime.persister.ready}
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def install_state_saving(app: FastAPI, persister: StatePersister) -> None:
+    """After any request that may change state, save a snapshot before the answer leaves: a
+    client that got an order id knows the order survives a crash of the sim."""
+
+    @app.middleware("http")
+    async def save_after_change(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.method not in READ_ONLY_METHODS:
+            await persister.save_if_changed()
+        return response
 
 
 def build_app(
@@ -85,6 +114,7 @@ def build_app(
             description=DESCRIPTION,
             metrics=metrics,
             workers=workers,
+            checks=state_checks(runtime),
         )
     else:
 
@@ -94,10 +124,16 @@ def build_app(
                 yield
 
         app = create_app(
-            service="sim", metrics=metrics, checks={}, lifespan=lifespan, description=DESCRIPTION
+            service="sim",
+            metrics=metrics,
+            checks=state_checks(runtime),
+            lifespan=lifespan,
+            description=DESCRIPTION,
         )
 
     install_error_handlers(app)
+    if runtime.persister is not None:
+        install_state_saving(app, runtime.persister)
     for router in routers(runtime, rest):
         app.include_router(router)
     app.state.sim = runtime

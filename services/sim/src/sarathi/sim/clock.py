@@ -72,9 +72,10 @@ class SimClockController:
         for listener in self._listeners:
             listener(state)
 
-    def set(self, start: datetime, speed: Decimal) -> SimClockState:
-        """Restart market time at `start`, running at `speed` (market seconds per wall second)."""
-        self._publish(self._make_state(start, speed, paused=False))
+    def set(self, start: datetime, speed: Decimal, *, paused: bool = False) -> SimClockState:
+        """Restart market time at `start`, running at `speed` (market seconds per wall second),
+        or held at `start` if `paused` (a restored clock that was paused)."""
+        self._publish(self._make_state(start, speed, paused=paused))
         return self._state
 
     def pause(self) -> SimClockState:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -192,6 +193,9 @@ class Engine:
                 task.cancel()
             await asyncio.gather(sleeper, changed, return_exceptions=True)
 
+    after_step: Callable[[datetime], Awaitable[None]] | None = None
+    """Awaited after each step, before the next (the state persister: `sarathi.sim.persistence`)."""
+
     async def run(self) -> None:
         """Step every grid instant as market time reaches it, until cancelled."""
         while True:
@@ -207,6 +211,8 @@ class Engine:
                 continue  # re-check: the clock may have paused or restarted meanwhile
             self.step(instant)
             self._index += on_grid
+            if self.after_step is not None:
+                await self.after_step(instant)
             lag = (self._controller.now() - instant).total_seconds()
             self._metrics.engine_lag.set(max(lag, 0.0))
             await asyncio.sleep(0)  # a yield, not a timer: let the sockets drain between steps

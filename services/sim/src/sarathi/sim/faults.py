@@ -8,7 +8,9 @@ parts of the emulator. Counted faults are used up one request at a time.
 | `timeout_rest` (`count`) | the next `count` order placements are executed but their reply never comes |
 | `drop_feed` | every market-feed socket is closed now |
 | `pause_order_updates` (`seconds`) | order updates are held back, then delivered, for `seconds` (wall) |
-| `expire_token` | the access token stops working (REST errors, feed disconnect 807) |
+| `expire_token` | the access token stops working (REST errors, feed 807, new feed sockets refused) |
+| `restore_token` | the same access token works again (Dhan had been wrong, or re-enabled it) |
+| `renew_token` (`token`) | a new access token works; the old one reads as expired from now on (RenewToken) |
 | `reset` | clears every fault and restores the token |
 """
 
@@ -56,11 +58,33 @@ class ExpireToken(_Fault):
     kind: Literal["expire_token"]
 
 
+class RestoreToken(_Fault):
+    kind: Literal["restore_token"]
+
+
+class RenewToken(_Fault):
+    kind: Literal["renew_token"]
+    token: str = Field(min_length=1, max_length=4096)
+
+    def __repr__(self) -> str:  # a token is never printed
+        return "RenewToken(token=***)"
+
+
 class Reset(_Fault):
     kind: Literal["reset"]
 
 
-AnyFault = RejectOrders | DelayRest | TimeoutRest | DropFeed | PauseOrderUpdates | ExpireToken | Reset
+AnyFault = (
+    RejectOrders
+    | DelayRest
+    | TimeoutRest
+    | DropFeed
+    | PauseOrderUpdates
+    | ExpireToken
+    | RestoreToken
+    | RenewToken
+    | Reset
+)
 FaultRequest = Annotated[AnyFault, Field(discriminator="kind")]
 
 
@@ -119,6 +143,10 @@ class Faults:
                 self.token_expired = True
                 for callback in self.on_token_expired:
                     callback()
+            case RestoreToken():
+                self.token_expired = False
+            case RenewToken():  # the composition root swaps the credentials (`apply_fault`)
+                self.token_expired = False
             case Reset():
                 self.reject_left = self.delay_left = self.timeout_left = 0
                 self.reject, self.delay_ms = None, 0

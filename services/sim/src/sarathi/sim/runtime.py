@@ -9,6 +9,12 @@ every feed socket closed, `expire_token` → 807 on the feed and the order-updat
 clock changes → engine and publisher. `SimRuntime.running(sink)` starts the engine and the
 publisher (the app's lifespan enters it) and closes every socket on the way out.
 
+With `sim_state_dir` (`persistence`): the saved state, if any, is read first; the clock starts at
+the saved market instant and speed (paused if it was), the universe and the market model are
+built for the saved trading day with the same seed, the paper broker's books are put back, and a
+`StatePersister` saves after each engine step that changed them (the app saves after each
+request that may change state). A state that cannot be used raises `StateStoreError`.
+
 The market model and the broker come from `SimParts` factories so tests can substitute them.
 Which market, and what feeds it, follows `settings.market_source` (see `SimSettings`):
 
@@ -27,14 +33,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from sarathi.common.clock import IST, wall_clock
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.logging import get_logger
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.sim.api.auth import Credentials
 from sarathi.sim.api.control import ControlTargets, ScenarioScripting
+from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.broker.port import Broker
+from sarathi.sim.broker.state import BrokerStateError, restore_broker
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.clock_publisher import ClockPublisher, ClockSink
 from sarathi.sim.engine import Engine
@@ -44,13 +54,17 @@ from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.market.view import MarketView
 from sarathi.sim.master_reader import MasterReport, load_master
 from sarathi.sim.paper import PaperTicks
+from sarathi.sim.persistence import SavedState, StatePersister, read_state
 from sarathi.sim.ratelimit import RateLimiter, RateLimitTime
 from sarathi.sim.replay import ReplayPlayer, first_frame_instant
 from sarathi.sim.settings import MarketSource, SimSettings
+from sarathi.sim.state_store import StateStore, StateStoreError
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.universe_builder import UniverseParams, build_universe
 from sarathi.sim.ws.feed_hub import FeedHub
 from sarathi.sim.ws.order_updates import OrderUpdateHub
+
+log = get_logger(__name__)
 
 
 class SimMarket(MarketView, ScenarioScripting, Protocol):
@@ -110,6 +124,7 @@ class SimRuntime:
     replay: ReplayPlayer | None = None  # replay mode
     master: MasterReport | None = None  # the universe came from `sim_master_file`
     paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
+    persister: StatePersister | None = None  # `sim_state_dir` set
 
     @asynccontextmanager
     async def running(self, sink: ClockSink) -> AsyncIterator[SimRuntime]:
@@ -120,6 +135,8 @@ class SimRuntime:
             yield self
         finally:
             await self.engine.stop()
+            if self.persister is not None:
+                await self.persister.save()
             self.feed.drop_all()
             self.order_updates.close_all()
             await self.publisher.stop()
@@ -130,9 +147,13 @@ def build_runtime(
 ) -> SimRuntime:
     calendar = MarketCalendar()
     source = settings.market_source
+    store = StateStore(settings.sim_state_dir) if settings.sim_state_dir is not None else None
+    saved = read_state(settings, store) if store is not None else None
     start = start_instant(settings, calendar, parts.wall)
-    controller = SimClockController(start, settings.sim_speed, wall=parts.wall)
     trading_day = start.astimezone(IST).date()
+    if saved is not None:
+        start, trading_day = _continue_from(saved, source, start, trading_day)
+    controller = SimClockController(start, _speed(settings, saved), wall=parts.wall)
     master = None
     if settings.sim_master_file is not None:  # replay or paper only (the settings see to it)
         loaded = load_master(settings.sim_master_file)
@@ -146,6 +167,8 @@ def build_runtime(
         ticks if ticks is not None else parts.market(settings, calendar, universe, trading_day)
     )
     broker = parts.broker(settings, universe, market, controller.now)
+    if saved is not None:
+        _restore_books(broker, saved)
     credentials = Credentials(
         client_id=settings.sim_client_id,
         access_token=settings.sim_access_token.get_secret_value(),
@@ -186,6 +209,8 @@ def build_runtime(
     )
     publisher = ClockPublisher(sim_metrics)
     controller.subscribe(publisher.offer)
+    if saved is not None and source is not MarketSource.PAPER:  # the build took time: start exactly there
+        controller.set(start, controller.state.speed, paused=saved.clock.paused)
     if settings.sim_start_paused:
         controller.pause()  # after the engine subscribed: its grid starts at `start` exactly
     control = ControlTargets(
@@ -206,6 +231,13 @@ def build_runtime(
         if settings.sim_rate_limit_time is RateLimitTime.MARKET
         else parts.monotonic
     )
+    if saved is not None:
+        order_updates.restore_frames_sent(saved.order_update_frames)
+    persister = _persister(
+        store, settings, broker, controller, order_updates, trading_day, sim_metrics, parts
+    )
+    if persister is not None:
+        engine.after_step = persister.after_step
     return SimRuntime(
         settings=settings,
         calendar=calendar,
@@ -225,4 +257,62 @@ def build_runtime(
         replay=replay,
         master=master,
         paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,
+        persister=persister,
     )
+
+
+def _speed(settings: SimSettings, saved: SavedState | None) -> Decimal:
+    if saved is None or settings.market_source is MarketSource.PAPER:
+        return settings.sim_speed
+    return saved.clock.speed
+
+
+def _continue_from(
+    saved: SavedState, source: MarketSource, start: datetime, trading_day: date
+) -> tuple[datetime, date]:
+    """Where a restored sim starts: the saved market instant and day (paper: now, same day only)."""
+    if source is MarketSource.PAPER:
+        if saved.trading_day != trading_day:
+            raise StateStoreError(
+                f"the paper broker's saved state is of {saved.trading_day}, today is {trading_day}: "
+                "start the new day with an empty SARATHI_SIM_STATE_DIR"
+            )
+        return start, trading_day
+    return saved.clock.market_now, saved.trading_day
+
+
+def _restore_books(broker: Broker, saved: SavedState) -> None:
+    if not isinstance(broker, PaperBroker):
+        raise StateStoreError("SARATHI_SIM_STATE_DIR keeps the real paper broker only")
+    try:
+        restore_broker(broker, saved.broker)
+    except BrokerStateError as exc:
+        raise StateStoreError(f"cannot restore the paper broker: {exc}") from None
+    log.info(
+        "sim_state_restored", generation=saved.generation, market_now=saved.clock.market_now.isoformat(),
+        speed=str(saved.clock.speed), paused=saved.clock.paused, orders=len(broker.book.orders),
+        trades=len(broker.book.trades),
+    )  # fmt: skip
+
+
+def _persister(  # noqa: PLR0917 - a private helper of build_runtime, called once
+    store: StateStore | None,
+    settings: SimSettings,
+    broker: Broker,
+    controller: SimClockController,
+    order_updates: OrderUpdateHub,
+    trading_day: date,
+    metrics: SimMetrics,
+    parts: SimParts,
+) -> StatePersister | None:
+    if store is None:
+        return None
+    if not isinstance(broker, PaperBroker):
+        raise StateStoreError("SARATHI_SIM_STATE_DIR keeps the real paper broker only")
+    persister = StatePersister(
+        store, settings=settings, broker=broker, controller=controller, order_updates=order_updates,
+        trading_day=trading_day,
+        metrics=metrics, monotonic=parts.monotonic, interval_seconds=settings.sim_state_clock_save_seconds,
+    )  # fmt: skip
+    persister.save_now()  # a first snapshot (or the restored one again, as the current file)
+    return persister

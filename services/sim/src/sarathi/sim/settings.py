@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, model_validator
@@ -17,6 +18,7 @@ from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, mo
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle
 from sarathi.sim.ratelimit import RateLimitTime
+from sarathi.sim.ws.feed import FeedAuthRefusal
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
 
@@ -63,6 +65,10 @@ class SimSettings(ServiceSettings):
     sim_bad_token_style: BadTokenStyle = Field(
         default=BadTokenStyle.LIVE, description="REST answer to a bad token: live (400 DH-906) or docs (401)"
     )
+    sim_feed_auth_refusal: FeedAuthRefusal = Field(
+        default=FeedAuthRefusal.PACKET,
+        description="a feed socket with bad credentials: packet (code-50 reason, close), http_401, http_429",
+    )
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
     )
@@ -95,6 +101,17 @@ class SimSettings(ServiceSettings):
     )
     sim_publish_clock: bool = Field(
         default=True, description="connect NATS and publish the clock; off: no NATS at all (tests, demos)"
+    )
+
+    sim_state_dir: Path | None = Field(
+        default=None,
+        description=(
+            "keep the paper broker and the clock here, durably, and continue from them at start "
+            "(unset: in memory only, a restart is a fresh broker)"
+        ),
+    )
+    sim_state_clock_save_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="with a state dir: save market time at least this often (wall)"
     )
 
     sim_replay_file: FilePath | None = Field(

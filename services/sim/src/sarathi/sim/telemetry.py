@@ -33,6 +33,9 @@ class SimMetrics:
         self.order_updates_held = metrics.gauge(
             "order_updates_held", "count", "alerts held back by the pause_order_updates fault"
         )
+        self.state_save_errors = metrics.counter(
+            "state_save_errors", "snapshots of the sim state (SARATHI_SIM_STATE_DIR) not written"
+        )
         self.clock_publish_failures = metrics.counter(
             "clock_publish_failures", "clock states that could not be published"
         )

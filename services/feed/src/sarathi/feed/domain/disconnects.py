@@ -6,9 +6,14 @@ The table below turns each reason into a message and an action:
 - RECONNECT: transient (the socket dropped, the server restarted): reconnect with backoff;
 - COOL_OFF: reconnecting quickly makes it worse (805 connection limit, HTTP 429): back off at
   least the cool-off time;
-- STOP: retrying cannot help until a human acts (expired or invalid token, wrong client id,
-  data plan missing, our own request refused): stop this connection, mark the feed unhealthy,
-  count it, and say what to do.
+- AUTH_WAIT: Dhan refused the credentials (806 data plan missing, 807 token expired, 808
+  authentication failed, 809 token invalid, 810 client id invalid; or HTTP 401/403 on the
+  handshake): nothing flows until a valid token (or plan) is in place, which an operator or the
+  token renewal provides while the feed runs. Wait for it: retry slowly (every 5-30 s, never
+  hammering Dhan with a bad token), re-reading the token each attempt, report the feed not
+  ready, count it, and say what to do;
+- STOP: retrying cannot help (our own request refused, 804): stop this connection, mark the feed
+  unhealthy, count it, and say what to do.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from enum import Enum
 class Action(Enum):
     RECONNECT = "reconnect"
     COOL_OFF = "cool_off"
+    AUTH_WAIT = "auth_wait"
     STOP = "stop"
 
 
@@ -33,7 +39,9 @@ class Verdict:
     @property
     def label(self) -> str:
         """A low-cardinality metric label: the reason code, or the kind of failure."""
-        return str(self.reason) if self.reason is not None else self.action.value
+        if self.reason is not None:
+            return str(self.reason)
+        return "http_auth" if self.action is Action.AUTH_WAIT else self.action.value
 
 
 _TABLE: dict[int, Verdict] = {
@@ -42,15 +50,16 @@ _TABLE: dict[int, Verdict] = {
     805: Verdict(805, "too many connections: Dhan dropped our oldest socket because more than 5 "
                       "are open for this client id (another process using the same account?)",
                  Action.COOL_OFF),
-    806: Verdict(806, "Dhan data APIs are not subscribed for this account: enable the data plan",
-                 Action.STOP, auth_failure=True),
-    807: Verdict(807, "access token expired: renew SARATHI_DHAN_ACCESS_TOKEN and restart the feed",
-                 Action.STOP, auth_failure=True),
-    808: Verdict(808, "authentication failed: check SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN",
-                 Action.STOP, auth_failure=True),
-    809: Verdict(809, "access token invalid: set a valid SARATHI_DHAN_ACCESS_TOKEN and restart the feed",
-                 Action.STOP, auth_failure=True),
-    810: Verdict(810, "client id invalid: check SARATHI_DHAN_CLIENT_ID", Action.STOP, auth_failure=True),
+    806: Verdict(806, "Dhan data APIs are not subscribed for this account: enable the data plan "
+                      "(the feed retries)", Action.AUTH_WAIT, auth_failure=True),
+    807: Verdict(807, "access token expired: renew SARATHI_DHAN_ACCESS_TOKEN (or the token file); "
+                      "the feed retries with the token it reads", Action.AUTH_WAIT, auth_failure=True),
+    808: Verdict(808, "authentication failed: check SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN "
+                      "(the feed retries)", Action.AUTH_WAIT, auth_failure=True),
+    809: Verdict(809, "access token invalid: set a valid SARATHI_DHAN_ACCESS_TOKEN (or the token file); "
+                      "the feed retries with the token it reads", Action.AUTH_WAIT, auth_failure=True),
+    810: Verdict(810, "client id invalid: check SARATHI_DHAN_CLIENT_ID (the feed retries)",
+                 Action.AUTH_WAIT, auth_failure=True),
 }  # fmt: skip
 
 DROPPED = Verdict(
@@ -60,6 +69,13 @@ HANDSHAKE_RATE_LIMITED = Verdict(
     None,
     "Dhan answered the WebSocket handshake with HTTP 429: cooling off before reconnecting",
     Action.COOL_OFF,
+)
+HANDSHAKE_UNAUTHORIZED = Verdict(
+    None,
+    "Dhan refused the WebSocket handshake (HTTP 401/403): the credentials were refused; "
+    "check SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN (the feed retries)",
+    Action.AUTH_WAIT,
+    auth_failure=True,
 )
 CONNECT_FAILED = Verdict(None, "could not open the WebSocket (refused, timeout or DNS)", Action.RECONNECT)
 

@@ -8,7 +8,7 @@ docs' variant (401 DH-901) is a setting. Data APIs answer 401 with data error 80
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fastapi import Request
@@ -23,15 +23,31 @@ class BadTokenStyle(StrEnum):
 
 @dataclass
 class Credentials:
-    """The one valid client id and token; `expired` is set by the `expire_token` fault."""
+    """The one valid client id and token; `expired` is set by the `expire_token` fault and
+    cleared by `restore_token`; `renew_token` replaces the token, and the one it replaces reads
+    as expired from then on (Dhan's RenewToken expires the token it replaces, REFERENCE §1.8)."""
 
     client_id: str
     access_token: str
     expired: bool = False
     bad_token_style: BadTokenStyle = BadTokenStyle.LIVE
+    retired_tokens: list[str] = field(default_factory=list)
 
     def token_is_valid(self, token: str | None) -> bool:
         return token is not None and not self.expired and hmac.compare_digest(token, self.access_token)
+
+    def token_is_expired(self, token: str | None) -> bool:
+        """The current token while expired, or a token a renewal replaced."""
+        if token is None:
+            return False
+        if self.expired and hmac.compare_digest(token, self.access_token):
+            return True
+        return any(hmac.compare_digest(token, old) for old in self.retired_tokens)
+
+    def renew(self, token: str) -> None:
+        if not hmac.compare_digest(token, self.access_token):
+            self.retired_tokens.append(self.access_token)
+        self.access_token, self.expired = token, False
 
 
 def _auth_error(path: str, credentials: Credentials) -> DhanApiError:

@@ -51,7 +51,7 @@ from sarathi.sim.api.auth import Credentials
 from sarathi.sim.broker.port import Broker
 from sarathi.sim.clock import MAX_SPEED, MIN_SPEED, ClockSettingError, SimClockController
 from sarathi.sim.engine import Engine
-from sarathi.sim.faults import AnyFault, FaultRequest, Faults
+from sarathi.sim.faults import AnyFault, FaultRequest, Faults, RenewToken
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.tick_market import ScenarioUnavailableError
 from sarathi.sim.ws.feed_hub import FeedHub
@@ -182,6 +182,10 @@ def progress_view(targets: ControlTargets) -> dict[str, Any]:
 def apply_fault(targets: ControlTargets, fault: AnyFault) -> None:
     """Apply `fault` and keep the parts that mirror the fault state in step with it."""
     targets.faults.apply(fault, targets.monotonic())
+    if isinstance(fault, RenewToken):
+        targets.credentials.renew(fault.token)
+        targets.feed.expire_all()  # sockets opened with the old token: 807, as any expired token
+        targets.order_updates.close_all()
     targets.credentials.expired = targets.faults.token_expired
     targets.order_updates.reschedule()
 
@@ -292,7 +296,8 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
         except ValidationError as exc:
             return _invalid(exc).response()
         apply_fault(targets, fault)
-        return JSONResponse({"status": "applied", "fault": fault.model_dump(mode="json")})
+        shown = fault.model_dump(mode="json", exclude={"token"})  # a token is never echoed
+        return JSONResponse({"status": "applied", "fault": shown})
 
     @router.get("/state")
     async def state() -> JSONResponse:

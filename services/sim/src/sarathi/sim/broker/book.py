@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from itertools import count
 
 from sarathi.common.domain.calendar import IST
 from sarathi.common.logging import get_logger
@@ -48,9 +47,8 @@ class Book:
         self.trades: list[Trade] = []
         self.positions = PositionBook()
         self._listeners: list[AlertListener] = []
-        self._order_seq = count(1)
-        self._exchange_seq = count(1)
-        self._trade_seq = count(1)
+        self.sequences = {"order": 0, "exchange": 0, "trade": 0}  # the last id of each kind issued
+        self.changes = 0  # state changes so far (each alert, each control change): what to persist
         self._quotes: dict[str, Quote] = {}
         self._quotes_at: datetime | None = None
 
@@ -58,10 +56,14 @@ class Book:
     def next_order_id(self, prefix: str = ORDER_PREFIX) -> str:
         """Dhan-like ids: prefix, IST date `yymmdd`, a 5-digit sequence (e.g. `1126091500001`)."""
         day = self.now().astimezone(IST).strftime("%y%m%d")
-        return f"{prefix}{day}{next(self._order_seq):05d}"
+        return f"{prefix}{day}{self._next('order'):05d}"
 
     def next_exchange_order_id(self) -> str:
-        return f"15{next(self._exchange_seq):014d}"
+        return f"15{self._next('exchange'):014d}"
+
+    def _next(self, kind: str) -> int:
+        self.sequences[kind] += 1
+        return self.sequences[kind]
 
     # market ------------------------------------------------------------------------------------
     def quote(self, instrument: SimInstrument, at: datetime) -> Quote:
@@ -82,6 +84,7 @@ class Book:
 
     def emit(self, order: Order, at: datetime) -> None:
         """Tell every listener about `order` as it stands; a failing listener never stops the broker."""
+        self.changes += 1
         alert = order_alert(order, client_id=self.config.client_id, case=self.config.status_case, at=at)
         for listener in self._listeners:
             try:
@@ -95,6 +98,11 @@ class Book:
             self._open.setdefault(order.order_id, order)
         else:
             self._open.pop(order.order_id, None)
+
+    def restore_order(self, order: Order) -> None:
+        """Put back an order of a persisted book (no alert: nothing changed)."""
+        self.orders[order.order_id] = order
+        self._track(order)
 
     def add(self, order: Order) -> None:
         self.orders[order.order_id] = order
@@ -122,7 +130,7 @@ class Book:
         if not order.exchange_order_id:
             order.exchange_order_id = self.next_exchange_order_id()
             order.exchange_time = at
-        trade = Trade(f"{next(self._trade_seq):08d}", order, quantity, price, at)
+        trade = Trade(f"{self._next('trade'):08d}", order, quantity, price, at)
         self.trades.append(trade)
         order.trades.append(trade)
         order.filled_qty += quantity

@@ -59,6 +59,24 @@ class PaperBroker:
         self._supers: dict[str, SuperOrder] = {}
         self.controls = TraderControls(self.config.client_id)
 
+    # state (persistence: `broker.state`) -------------------------------------------------------
+    @property
+    def book(self) -> Book:
+        return self._book
+
+    @property
+    def super_orders(self) -> dict[str, SuperOrder]:
+        return self._supers
+
+    @property
+    def universe(self) -> Universe:
+        return self._book.universe
+
+    @property
+    def changes(self) -> int:
+        """How many state changes so far: a new value means something to persist."""
+        return self._book.changes
+
     # Broker port ---------------------------------------------------------------------------------
     def step(self, now: datetime) -> None:
         book = self._book
@@ -115,12 +133,14 @@ class PaperBroker:
 
     def place_order(self, command: PlaceOrder) -> dict[str, Any]:
         """`POST /orders` → `{orderId, orderStatus: "TRANSIT"}`."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         instrument = orders.validate(self._book, command)
         return self._reply(orders.create(self._book, command, instrument))
 
     def place_slice_order(self, command: PlaceOrder) -> list[dict[str, Any]]:
         """`POST /orders/slicing` → one `{orderId, orderStatus}` per child below the freeze quantity."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         instrument = orders.validate(self._book, command, slicing=True)
         parts = orders.slice_quantities(instrument, command.quantity)
@@ -136,6 +156,7 @@ class PaperBroker:
         return order
 
     def modify_order(self, order_id: str, command: ModifyOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         order = self._order(order_id)
         if order.super_id is not None:
@@ -145,6 +166,7 @@ class PaperBroker:
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """`DELETE /orders/{id}`; a super-order leg is cancelled as `DELETE /super/orders/{parent}/{leg}`."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         order = self._order(order_id)
         if order.super_id is not None and order.leg is not None:
             self.cancel_super_order(order.super_id, order.leg)
@@ -181,18 +203,21 @@ class PaperBroker:
         return so
 
     def place_super_order(self, command: PlaceSuperOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         so = super_orders.place(self._book, command)
         self._supers[so.order_id] = so
         return self._reply(so)
 
     def modify_super_order(self, order_id: str, command: ModifySuperOrder) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         self._refuse_when_killed()
         so = self._super(order_id)
         super_orders.modify(self._book, so, command)
         return self._reply(so)
 
     def cancel_super_order(self, order_id: str, leg: LegName) -> dict[str, Any]:
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         super_orders.cancel(self._book, self._super(order_id), leg)
         return {"orderId": order_id, "orderStatus": OrderStatus.CANCELLED.value}
 
@@ -212,6 +237,7 @@ class PaperBroker:
 
     def exit_all(self) -> dict[str, Any]:
         """`DELETE /positions`: cancel everything open, then close every position at market."""
+        self._book.changes += 1  # a request that may change the books: worth a snapshot
         if self._exit(None, self._book.now()):
             return {"status": "SUCCESS", "message": "All open orders cancelled and positions exited"}
         return {"status": "ERROR", "message": "No open positions or orders found"}  # UNVERIFIED wording
@@ -250,6 +276,7 @@ class PaperBroker:
         busy = bool(self._book.positions.open_positions() or self._book.open_orders())
         if activate and not self.controls.kill_switch_active and busy:
             raise order_error("Kill Switch can be activated only with no open positions or pending orders")
+        self._book.changes += 1
         self.controls.kill_switch_active = activate
         return self.controls.kill_switch_reply()
 
@@ -257,6 +284,7 @@ class PaperBroker:
         return self.controls.kill_switch_status()
 
     def set_pnl_exit(self, rule: PnlExitRule) -> dict[str, Any]:
+        self._book.changes += 1
         self.controls.pnl_exit = rule
         return {"pnlExitStatus": "ACTIVE", "message": "P&L based exit has been configured successfully"}
 
@@ -264,6 +292,7 @@ class PaperBroker:
         return self.controls.pnl_exit_status()
 
     def stop_pnl_exit(self) -> dict[str, Any]:
+        self._book.changes += 1
         self.controls.pnl_exit = None
         return {"pnlExitStatus": "DISABLED", "message": "P&L based exit has been disabled"}
 
@@ -277,6 +306,7 @@ class PaperBroker:
             if position.product in products:
                 pnl += position.realized + position.unrealized(self._book.ltp(position.instrument, now))
         if rule.breached(pnl):
+            self._book.changes += 1
             self.controls.pnl_exit = None
             self._exit(products, now)
             if rule.enable_kill_switch:

@@ -15,7 +15,7 @@ So `realized + unrealized == sell_value − buy_value + net_qty × ltp` holds ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -108,6 +108,11 @@ class PositionBook:
         if position is None:
             position = self._positions[key] = Position(instrument, product)
         position.apply(side, quantity, price)
+
+    def restore(self, positions: Iterable[Position]) -> None:
+        """Put back the positions of a persisted book, in their order."""
+        for position in positions:
+            self._positions[(position.instrument.security_id, position.product)] = position
 
     def open_positions(self) -> list[Position]:
         return [p for p in self._positions.values() if p.net_qty != 0]

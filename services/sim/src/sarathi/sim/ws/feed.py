@@ -1,9 +1,14 @@
 """The market-feed WebSocket at `/feed` (REFERENCE §6, Appendix A.10–14).
 
 `ws://HOST:8600/feed?version=2&token=...&clientId=...&authType=2`, as the official `MarketFeed`
-builds it. As at Dhan the handshake always succeeds and authorisation is checked afterwards: a
-bad client id gets a code-50 packet with reason 808, a bad token 809, an expired one 807, and
-the socket is closed. `version` and `authType` are not checked (UNVERIFIED what Dhan does).
+builds it. As Dhan's docs say (REFERENCE §6.1 [DOC]) the handshake succeeds and authorisation is
+checked afterwards: a bad client id gets a code-50 packet with reason 808, a bad token 809, an
+expired one (or one a renewal replaced) 807, and the socket is closed. Community reports see an
+HTTP status on the handshake instead (429, "some report it when the data plan has lapsed" [COMM];
+808 is answered 401 on the data REST API [LIVE]): `SARATHI_SIM_FEED_AUTH_REFUSAL` = `http_401` /
+`http_429` refuses the upgrade of a socket with bad credentials with that status instead
+(UNVERIFIED which Dhan does today; the feed service survives each). `version` and `authType`
+are not checked (UNVERIFIED what Dhan does).
 
 After that the socket takes JSON requests (see `feed_hub` for the rules), and receives one
 packet per WebSocket message — the SDK decodes only the first packet of a message. The server
@@ -12,9 +17,10 @@ pings every 10 s; that is uvicorn's `ws_ping_interval` (see `sarathi.sim.app.uvi
 
 from __future__ import annotations
 
-import hmac
+from enum import StrEnum
 
 from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 
 from sarathi.common.logging import get_logger
@@ -32,27 +38,46 @@ TOKEN_INVALID = 809  # ... and "Authentication Failed" for 809
 TOKEN_EXPIRED = 807
 
 
+class FeedAuthRefusal(StrEnum):
+    """How a feed socket with bad credentials is refused (module docstring)."""
+
+    PACKET = "packet"  # accept, code-50 packet with the reason, close [DOC]
+    HTTP_401 = "http_401"  # refuse the upgrade: HTTP 401 with Dhan's data error body
+    HTTP_429 = "http_429"  # refuse the upgrade: HTTP 429 [COMM]
+
+
 def auth_failure(credentials: Credentials, query: QueryParams) -> int | None:
     """The Dhan reason code refusing this connection, or None when it may proceed."""
     if query.get("clientId") != credentials.client_id:
         return CLIENT_ID_INVALID
     token = query.get("token")
-    if credentials.expired:  # the right token, expired, reads 807; any other token 809
-        right = token is not None and hmac.compare_digest(token, credentials.access_token)
-        return TOKEN_EXPIRED if right else TOKEN_INVALID
-    return None if credentials.token_is_valid(token) else TOKEN_INVALID
+    if credentials.token_is_valid(token):
+        return None
+    return TOKEN_EXPIRED if credentials.token_is_expired(token) else TOKEN_INVALID
 
 
 def build_feed_router(
-    hub: FeedHub, credentials: Credentials, metrics: SimMetrics, *, max_queued_messages: int
+    hub: FeedHub,
+    credentials: Credentials,
+    metrics: SimMetrics,
+    *,
+    max_queued_messages: int,
+    auth_refusal: FeedAuthRefusal = FeedAuthRefusal.PACKET,
 ) -> APIRouter:
     router = APIRouter()
 
     @router.websocket(FEED_PATH)
     async def market_feed(websocket: WebSocket) -> None:
+        reason = auth_failure(credentials, websocket.query_params)
+        if reason is not None and auth_refusal is not FeedAuthRefusal.PACKET:
+            status = 401 if auth_refusal is FeedAuthRefusal.HTTP_401 else 429
+            metrics.feed_disconnects.labels(reason=f"http_{status}").inc()
+            log.info("feed_auth_refused", reason=reason, http_status=status)
+            body = {"data": {str(reason): "authentication refused"}, "status": "failed"}  # §1.5 shape
+            await websocket.send_denial_response(JSONResponse(body, status_code=status))
+            return
         await websocket.accept()
         outbox = Outbox(max_queued_messages)
-        reason = auth_failure(credentials, websocket.query_params)
         if reason is not None:
             metrics.feed_disconnects.labels(reason=str(reason)).inc()
             log.info("feed_auth_refused", reason=reason)

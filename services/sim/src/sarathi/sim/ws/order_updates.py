@@ -114,8 +114,13 @@ class OrderUpdateHub:
 
     @property
     def frames_sent(self) -> int:
-        """Frames handed to sockets since the sim started, once per (socket, frame)."""
+        """Frames handed to sockets since the sim started (or since its state began, when the
+        state is kept across restarts: `persistence`), once per (socket, frame)."""
         return self._frames_sent
+
+    def restore_frames_sent(self, frames: int) -> None:
+        """Continue the count of a persisted state."""
+        self._frames_sent = frames
 
     def _connections_changed(self) -> None:
         self._metrics.order_update_connections.set(len(self._outboxes))
