@@ -56,10 +56,15 @@ def default_port(service: str) -> int:
 
 
 def path_settings(service: str) -> list[str]:
-    """The environment variables of the service's filesystem-path settings (where it writes files)."""
+    """The environment variables of the service's filesystem-path settings (where it writes files).
+
+    A path the service only reads (an input such as a token file) says so in its field:
+    `json_schema_extra={"read_only": True}`, and needs no writable volume."""
     variables = []
     for name, field in settings_class(service).model_fields.items():
         if field.annotation is not Path and Path not in typing.get_args(field.annotation):
+            continue
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("read_only"):
             continue
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):

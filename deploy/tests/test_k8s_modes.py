@@ -129,7 +129,7 @@ def test_the_emulator_accepts_the_client_the_services_present(
 ) -> None:
     (sim,) = (d for d in rendered[mode] if d["kind"] == "Deployment" and d["metadata"]["name"] == "sim")
     (container,) = pod_template(sim)["spec"]["containers"]
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
     for sim_variable, service_variable in (
         ("SARATHI_SIM_CLIENT_ID", "SARATHI_DHAN_CLIENT_ID"),
         ("SARATHI_SIM_ACCESS_TOKEN", "SARATHI_DHAN_ACCESS_TOKEN"),

@@ -82,6 +82,7 @@ class FeedSettings(ServiceSettings):
             "a file holding the access token (first line); read at every connection attempt, so a "
             "renewed token is picked up without a restart; unset: SARATHI_DHAN_ACCESS_TOKEN"
         ),
+        json_schema_extra={"read_only": True},  # an input: needs no writable volume
     )
     feed_recorder_enabled: bool = True
     feed_recorder_directory: Path = Path(".run/feed-recordings")
