@@ -35,6 +35,7 @@ REASON_WORDS = {
     "KILL": "kill",
     "DAILY_LOSS": "daily loss",
     "STALE_PRICE": "stale price",
+    "DUPLICATE": "duplicate entry closed",
 }
 
 

@@ -83,3 +83,24 @@ def plan_exit(net: int, supers: Iterable[BrokerSuperOrder], orders: Iterable[Bro
     if steps:
         return Cancel(steps)
     return Sell(sell_quantity(net, being_sold(orders)))
+
+
+def plan_duplicate_exit(
+    duplicate: BrokerSuperOrder | None, net: int, orders: Iterable[BrokerOrder]
+) -> ExitDecision:
+    """Closing one duplicate entry (a super order beyond what its command asked for), leaving the
+    rest of the contract's position alone: cancel the duplicate's entry while it is open (that takes
+    its legs) or its resting legs; then sell what it bought less what its own legs already sold,
+    never more than the broker's net less what is being sold. No super order listed (not yet
+    visible, or already gone): `Wait`."""
+    if duplicate is None:
+        return Wait("the duplicate's super order is not listed")
+    if duplicate.status is OrderStatus.TRANSIT:
+        return Wait("the duplicate entry is still in TRANSIT")
+    if duplicate.entry_open:
+        return Cancel((CancelStep(duplicate.broker_order_id, Leg.ENTRY),))
+    resting = tuple(CancelStep(duplicate.broker_order_id, leg.leg) for leg in duplicate.legs if leg.resting)
+    if resting:
+        return Cancel(resting)
+    own = duplicate.filled_quantity - sum(leg.triggered_quantity for leg in duplicate.legs)
+    return Sell(min(max(own, 0), sell_quantity(net, being_sold(orders))))
