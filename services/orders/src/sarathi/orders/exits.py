@@ -75,7 +75,8 @@ class ExitProtocol:
 
         def plan(net: int, supers: list[BrokerSuperOrder], orders: list[BrokerOrder]) -> ExitDecision:
             mine = next((so for so in supers if so.broker_order_id == broker_order_id), None)
-            return plan_duplicate_exit(mine, net, orders)
+            others = [so for so in supers if so.broker_order_id != broker_order_id]
+            return plan_duplicate_exit(mine, others, net, orders)
 
         return await self._settle(contract, plan)
 

@@ -147,8 +147,9 @@ class Recorder:
         key = ids.order_key(command.command_id, leg if is_leg else None)
         taken = await tx.order_by_key(key)
         if taken is not None and taken.broker_order_id not in (None, report.broker_order_id):
-            # A second broker order under one command: never re-point the first one's row.
-            return await self._duplicate(tx, report, leg, common), True
+            # A second broker order under one command: never re-point the first one's row. Its
+            # legs are recorded apart too; the entry (or sell) is what counts as one duplicate.
+            return await self._duplicate(tx, report, leg, common), not is_leg
         extra: dict[str, Any] = {"leg_name": LEG_NAMES[leg]}
         if is_leg:
             entry = await tx.order_by_key(ids.order_key(command.command_id, None))
@@ -164,7 +165,9 @@ class Recorder:
             await tx.update_command(
                 command.command_id, self._clock.now(), status="PLACED", broker_order_id=report.broker_order_id
             )
-            log.warning(
+            # SENDING: the socket told us before the reply did (usual); otherwise the record was lost.
+            level = "info" if command.status == "SENDING" else "warning"
+            getattr(log, level)(
                 "order_adopted", command_id=command.command_id, broker_order_id=report.broker_order_id,
                 command_status=command.status,
             )  # fmt: skip
@@ -202,7 +205,7 @@ class Recorder:
         values = self._values(report, client_order_id=key, leg_name=LEG_NAMES[leg], **common)
         if leg in (Leg.ENTRY, Leg.EXIT):
             values["exit_reason"] = ExitReason.DUPLICATE.value if leg is Leg.EXIT else None
-        log.error(
+        getattr(log, "warning" if leg in (Leg.TARGET, Leg.STOP_LOSS) else "error")(
             "duplicate_order", reason=ExitReason.DUPLICATE.value, command_id=common["command_id"],
             broker_order_id=report.broker_order_id, leg=str(leg), security_id=report.contract.security_id,
         )  # fmt: skip
