@@ -3,6 +3,8 @@ books do not hold (a crash between the broker call and recording it, a lost comm
 
 from __future__ import annotations
 
+from typing import Any
+
 import nats
 
 from sarathi.common.bus.streams import ORDER_CMD
@@ -16,7 +18,7 @@ from sarathi.orders.service import COMMAND_CONSUMER
 from .harness import Orders, Sim, a_submit, an_entry_id, an_exit, orders_running, settings_for, wait_until
 
 
-def _entries(orders_at_broker: list[dict[str, object]], command_id: str) -> list[dict[str, object]]:
+def _entries(orders_at_broker: list[dict[str, Any]], command_id: str) -> list[dict[str, Any]]:
     return [o for o in orders_at_broker if o["correlationId"] == command_id and o["legName"] == "ENTRY_LEG"]
 
 
@@ -77,14 +79,13 @@ async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicate_ne
 
         await orders.service.broker.place_entry(submit)  # the resend: a second entry, same id
 
-        entries = lambda: _entries_now(sim, submit.message_id)  # noqa: E731
-        await wait_until(lambda: _count_is(entries(), 2), what="two entries at the broker")
+        await wait_until(lambda: _count_is(sim, submit.message_id, 2), what="two entries at the broker")
         await wait_until(
             lambda: _closed_duplicate(sim, option.security_id, option.lot_size, submit.message_id),
             what="the duplicate closed: the broker back to one entry's units",
         )
         await wait_until(lambda: _books_equal_broker(orders, sim, option.security_id), what="books")
-        first, second = await entries()
+        first, second = await _entries_now(sim, submit.message_id)
         supers = {so["orderId"]: so for so in (await sim.state())["broker"]["superOrders"]}
         assert {leg["orderStatus"] for leg in supers[first["orderId"]]["legDetails"]} == {"PENDING"}
         assert {leg["orderStatus"] for leg in supers[second["orderId"]]["legDetails"]} == {"CANCELLED"}
@@ -149,12 +150,12 @@ async def _command_acked(nats_url: str) -> bool:
     return bool(info.delivered.consumer_seq >= 1 and info.num_ack_pending == 0 and not info.num_pending)
 
 
-async def _entries_now(sim: Sim, command_id: str) -> list[dict[str, object]]:
+async def _entries_now(sim: Sim, command_id: str) -> list[dict[str, Any]]:
     return _entries(await sim.broker_orders(), command_id)
 
 
-async def _count_is(entries: object, count: int) -> bool:
-    return len(await entries) == count  # type: ignore[arg-type]
+async def _count_is(sim: Sim, command_id: str, count: int) -> bool:
+    return len(await _entries_now(sim, command_id)) == count
 
 
 async def _closed_duplicate(sim: Sim, security_id: str, units: int, command_id: str) -> bool:

@@ -96,7 +96,7 @@ async def _nets(database_url: str) -> dict[str, int] | None:
                 "SELECT o.security_id, sum(CASE WHEN o.side = 'BUY' THEN f.quantity ELSE -f.quantity END)"
                 " FROM orders.fill f JOIN orders.order o ON o.id = f.order_id GROUP BY o.security_id"
             )
-            return {str(sid): int(net) for sid, net in rows}
+            return {str(row[0]): int(row[1]) for row in rows}
     except (SQLAlchemyError, OSError):
         return None
     finally:
