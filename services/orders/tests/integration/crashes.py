@@ -106,7 +106,7 @@ class OrdersProcess:
                 reply = await http.get(f"http://127.0.0.1:{self.port}/status")
         except httpx.HTTPError:
             return None
-        return reply.json() if reply.status_code == 200 else None  # type: ignore[no-any-return]
+        return reply.json() if reply.status_code == 200 else None
 
     async def reconciled(self) -> bool:
         status = await self.status()

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from sarathi.common.bus import subjects
@@ -89,12 +90,11 @@ async def _nets(database_url: str) -> dict[str, int] | None:
     engine = create_async_engine(database_url)
     try:
         async with Store(engine).transaction() as tx:
-            from sarathi.orders.recorder import day_start
-
-            del day_start
-            rows = await tx.c.exec_driver_sql(
-                "SELECT o.security_id, sum(CASE WHEN o.side = 'BUY' THEN f.quantity ELSE -f.quantity END)"
-                " FROM orders.fill f JOIN orders.order o ON o.id = f.order_id GROUP BY o.security_id"
+            rows = await tx.c.execute(
+                text(
+                    "SELECT o.security_id, sum(CASE WHEN o.side = 'BUY' THEN f.quantity ELSE -f.quantity END)"
+                    " FROM orders.fill f JOIN orders.order o ON o.id = f.order_id GROUP BY o.security_id"
+                )
             )
             return {str(row[0]): int(row[1]) for row in rows}
     except (SQLAlchemyError, OSError):
