@@ -21,11 +21,14 @@ from sarathi.common.bus.streams import ORDER_CMD, ORDER_EVT
 from sarathi.common.clock import FakeClock, SimClock
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_async_engine
+from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
 from sarathi.common.messages.base import Message, envelope
 from sarathi.common.messages.fields import EntryOrderType, ExitReason
 from sarathi.common.messages.orders import ExitPosition, OptionContract, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
@@ -214,6 +217,20 @@ def settings_for(sim: Sim, nats_url: str, database_url: str, **overrides: Any) -
     return OrdersSettings(**values)
 
 
+def a_broker(sim: Sim) -> DhanBroker:
+    """Our Dhan adapter on the sim, outside any orders service: the call of a process that is gone."""
+    settings = OrdersSettings(dhan_rest_url=f"{sim.served.http_url}/v2")
+    return DhanBroker(
+        DhanTrading(
+            DhanRest(
+                client_id=settings.dhan_client_id,
+                access_token=settings.dhan_access_token,
+                base_url=settings.dhan_rest_url,
+            )
+        )
+    )
+
+
 async def migrated(database_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url)
 
@@ -263,6 +280,7 @@ __all__ = [
     "EventLog",
     "Orders",
     "Sim",
+    "a_broker",
     "a_submit",
     "an_entry_id",
     "an_exit",

@@ -8,14 +8,22 @@ from typing import Any
 import nats
 
 from sarathi.common.bus.streams import ORDER_CMD
-from sarathi.common.dhan.rest import DhanRest
-from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.messages.base import Message
-from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.service import COMMAND_CONSUMER
 
-from .harness import Orders, Sim, a_submit, an_entry_id, an_exit, orders_running, settings_for, wait_until
+from .harness import (
+    EventLog,
+    Orders,
+    Sim,
+    a_broker,
+    a_submit,
+    an_entry_id,
+    an_exit,
+    orders_running,
+    settings_for,
+    wait_until,
+)
 
 
 def _entries(orders_at_broker: list[dict[str, Any]], command_id: str) -> list[dict[str, Any]]:
@@ -65,24 +73,29 @@ async def test_a_broker_entry_with_our_id_and_no_record_is_adopted_linked_and_an
 async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicate_never_short(
     sim: Sim, jetstream_clean: str, database: str
 ) -> None:
-    """The command is placed normally; then the same order reaches the broker a second time (a
-    resend after the first one's record was lost). The second entry is recorded apart, announced,
-    alerted on (metric), its own legs cancelled and exactly its units sold with reason DUPLICATE;
-    the first entry and its legs stay. Then an exit sells the rest: flat, never short."""
+    """The command is placed normally; then, while orders is down, the same order reaches the
+    broker a second time (a resend after the first one's record was lost) and fills. On start-up
+    the second entry is recorded apart, announced, alerted on (metric), its own legs cancelled and
+    exactly its units sold with reason DUPLICATE; the first entry and its legs stay. Then an exit
+    sells the rest: flat, never short."""
     option = sim.option(1)
     await sim.script(option.security_id, [(0, "100")])
-    async with orders_running(sim, settings_for(sim, jetstream_clean, database)) as orders:
+    settings = settings_for(sim, jetstream_clean, database)
+    events = EventLog()
+    submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(2))
+    async with orders_running(sim, settings, events=events) as orders:
         await orders.ready()
-        submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(2))
         await orders.send(submit)
-        await orders.events.wait_for(lambda: orders.events.of("PositionOpened"), what="first entry")
+        await events.wait_for(lambda: events.of("PositionOpened"), what="first entry")
+    await a_broker(sim).place_entry(submit)  # the resend: a second entry, same id
+    await wait_until(lambda: _net_is(sim, option.security_id, 2 * option.lot_size), what="both filled")
 
-        await orders.service.broker.place_entry(submit)  # the resend: a second entry, same id
+    async with orders_running(sim, settings, events=events) as orders:
+        await orders.ready()
 
-        await wait_until(lambda: _count_is(sim, submit.message_id, 2), what="two entries at the broker")
         await wait_until(
-            lambda: _closed_duplicate(sim, option.security_id, option.lot_size, submit.message_id),
-            what="the duplicate closed: the broker back to one entry's units",
+            lambda: _duplicate_sold(sim, option.security_id, option.lot_size),
+            what="the duplicate closed: its units sold, the broker back to one entry's units",
         )
         await wait_until(lambda: _books_equal_broker(orders, sim, option.security_id), what="books")
         first, second = await _entries_now(sim, submit.message_id)
@@ -95,7 +108,8 @@ async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicate_ne
         assert [(o["quantity"], o["filledQty"]) for o in duplicate_sells] == [
             (option.lot_size, option.lot_size)
         ]
-        assert orders.service.metrics.duplicate_orders._value.get() == 1
+        registry = orders.service.metrics.service.registry
+        assert registry.get_sample_value("sarathi_orders_duplicate_orders_total") == 1
         await orders.events.wait_for(
             lambda: any(m.net_quantity == 2 * option.lot_size for m in orders.events.of("PositionChanged")),  # type: ignore[attr-defined]
             what="risk told of the duplicate's units",
@@ -124,11 +138,7 @@ async def test_a_command_whose_sending_was_lost_is_not_sent_again_once_its_order
             command_id=submit.message_id, kind="SUBMIT", correlation_id=submit.correlation_id,
             payload=submit.model_dump(mode="json"), now=sim.clock().now(),
         )  # fmt: skip
-    broker = DhanBroker(DhanTrading(DhanRest(
-        client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
-        base_url=settings.dhan_rest_url, timeout_seconds=5.0,
-    )))  # fmt: skip
-    await broker.place_entry(submit)  # the call that reached the broker before the crash
+    await a_broker(sim).place_entry(submit)  # the call that reached the broker before the crash
 
     async with orders_running(sim, settings) as orders:
         await orders.ready()
@@ -158,5 +168,10 @@ async def _count_is(sim: Sim, command_id: str, count: int) -> bool:
     return len(await _entries_now(sim, command_id)) == count
 
 
-async def _closed_duplicate(sim: Sim, security_id: str, units: int, command_id: str) -> bool:
-    return len(await _entries_now(sim, command_id)) == 2 and await sim.net(security_id) == units
+async def _duplicate_sold(sim: Sim, security_id: str, units: int) -> bool:
+    sold = [o for o in await sim.broker_orders() if o["correlationId"].startswith("xDU-") and o["filledQty"]]
+    return bool(sold) and await sim.net(security_id) == units
+
+
+async def _net_is(sim: Sim, security_id: str, net: int) -> bool:
+    return await sim.net(security_id) == net

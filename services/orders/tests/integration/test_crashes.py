@@ -32,6 +32,7 @@ from .harness import (
     EventLog,
     Orders,
     Sim,
+    a_broker,
     a_submit,
     an_entry_id,
     an_exit,
@@ -256,16 +257,7 @@ async def test_orders_killed_and_its_records_lost_adopts_the_orphan_and_closes_t
             ):
                 await connection.exec_driver_sql(statement, {"c": submit.message_id})
         await sim.http.post("/sim/faults", json={"kind": "reset"})
-        from sarathi.common.dhan.rest import DhanRest
-        from sarathi.common.dhan.trading import DhanTrading
-        from sarathi.orders.adapters.broker import DhanBroker
-
-        settings = settings_for(sim, jetstream_clean, postgres.url)
-        resend = DhanBroker(DhanTrading(DhanRest(
-            client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
-            base_url=settings.dhan_rest_url,
-        )))  # fmt: skip
-        await resend.place_entry(submit)  # the earlier incarnation's resend
+        await a_broker(sim).place_entry(submit)  # the earlier incarnation's resend
         await wait_until(lambda: _net_is(sim, option.security_id, 2 * option.lot_size), what="both filled")
 
         orders.start()

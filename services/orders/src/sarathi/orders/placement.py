@@ -33,6 +33,7 @@ from sarathi.common.dhan.errors import (
     DhanTransientError,
     DhanUnknownOutcomeError,
 )
+from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import OrderStatus
 from sarathi.orders import events
@@ -40,6 +41,7 @@ from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import ORDER, OrderRow
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.backoff import Backoff
+from sarathi.orders.domain.model import Contract
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.ports import Placed
 from sarathi.orders.resolver import Resolver
@@ -191,6 +193,13 @@ class Placement:
         duplicate = False
         status = placed.status if placed.status in (OrderStatus.TRANSIT, OrderStatus.PENDING) else None
         async with self._store.transaction() as tx:
+            # The contract's lock first, as the recorder takes it: it too writes this command's
+            # order row and (adopting) its command row, so the two never wait on each other crosswise.
+            await tx.lock_contract(
+                Contract(
+                    ExchangeSegment.from_wire(order_values["exchange_segment"]), order_values["security_id"]
+                )
+            )
             await tx.update_command(command_id, now, status="PLACED", broker_order_id=placed.broker_order_id)
             values = {
                 "created_at": now,
