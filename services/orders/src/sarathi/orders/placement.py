@@ -200,7 +200,11 @@ class Placement:
                     ExchangeSegment.from_wire(order_values["exchange_segment"]), order_values["security_id"]
                 )
             )
-            await tx.update_command(command_id, now, status="PLACED", broker_order_id=placed.broker_order_id)
+            command = await tx.command(command_id)
+            first = command.broker_order_id if command is not None else None  # kept: the command's order
+            await tx.update_command(
+                command_id, now, status="PLACED", broker_order_id=first or placed.broker_order_id
+            )
             values = {
                 "created_at": now,
                 "updated_at": now,
