@@ -21,7 +21,7 @@ from sarathi.common.devservers import DevServer, DevServerError
 RESTART_WITHIN_SECONDS = 30.0
 
 
-async def _restart(start: Any, what: str) -> DevServer:
+async def _restart(start: Any) -> DevServer:
     """Start again until it succeeds: a SIGKILLed PostgreSQL's backends take a moment to notice and
     release the shared memory the new postmaster checks (a deadline, not a timing)."""
     deadline = asyncio.get_running_loop().time() + RESTART_WITHIN_SECONDS
@@ -46,7 +46,6 @@ class Killable:
     name: str
     workdir: Path
     server: DevServer
-    durable: bool = True
 
     @property
     def url(self) -> str:
@@ -60,10 +59,10 @@ class Killable:
         port = _port_of(self.server.url)
         if self.name == "postgres":
             self.server = await _restart(
-                lambda: devservers.start_postgres(self.workdir, durable=True, port=port), "postgres"
+                lambda: devservers.start_postgres(self.workdir, durable=True, port=port)
             )
         else:
-            self.server = await _restart(lambda: devservers.start_nats(self.workdir, port=port), "nats")
+            self.server = await _restart(lambda: devservers.start_nats(self.workdir, port=port))
 
     def stop(self) -> None:
         self.server.stop()
