@@ -1,8 +1,10 @@
 """Deterministic crash trials (the worst cases of the fault trials): PostgreSQL or the orders
 process SIGKILLed while an entry is at the broker and not yet recorded, NATS SIGKILLed with an
 exit command stored and not yet consumed. Each restarted on the same port with the same data.
-The seam: the sim's `timeout_rest` fault executes the placement and holds its reply, so the kill
-lands while the broker call is in flight (we wait for the order to show at the broker)."""
+The seam: the sim's `timeout_rest` fault executes the placement and holds its reply, and
+`pause_order_updates` holds the order-update socket's alerts, so nothing has recorded the order
+when the kill lands: the broker call is in flight and we wait for the order to show at the broker
+(and check that our books do not hold it yet)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,10 +24,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import ConsumerOptions
-from sarathi.common.bus.streams import ORDER_EVT
+from sarathi.common.bus.streams import ORDER_CMD, ORDER_EVT
 from sarathi.common.db.engine import create_async_engine
 from sarathi.common.messages.base import Message
 from sarathi.orders.adapters.store import Store
+from sarathi.orders.service import COMMAND_CONSUMER
 from sarathi.sim.testing.harness import SimPool
 
 from .crashes import Killable, OrdersProcess, durable_postgres, own_nats
@@ -44,6 +48,7 @@ from .harness import (
 )
 
 LONG = 90.0  # a redelivery after a killed consumer waits out the command's ack wait (30 s)
+PAUSE_SECONDS = 8.0  # order updates held (wall): past the kill, then delivered
 
 
 @pytest.fixture
@@ -118,9 +123,10 @@ async def test_postgresql_killed_with_an_entry_at_the_broker_unrecorded_leaves_o
     sim: Sim, jetstream_clean: str, postgres: Killable
 ) -> None:
     """SENDING is committed (durably), the sim has executed the placement and holds the reply;
-    PostgreSQL is SIGKILLed and restarted on its port. The reply never comes (unknown outcome),
-    recording fails while the database is away, the command is redelivered and resolved by
-    correlation id: exactly one broker entry, and our books equal the broker's."""
+    PostgreSQL is SIGKILLed. The reply never comes (unknown outcome) and recording that fails
+    while the database is away: the command goes back to the bus. PostgreSQL is restarted on its
+    port; the redelivered command finds SENDING and resolves the order by correlation id: exactly
+    one broker entry, the command handled once as PLACED, our books equal the broker's."""
     option = sim.option()
     await sim.script(option.security_id, [(0, "100")])
     settings = settings_for(
@@ -129,12 +135,14 @@ async def test_postgresql_killed_with_an_entry_at_the_broker_unrecorded_leaves_o
     )  # fmt: skip
     async with orders_running(sim, settings) as orders:
         await orders.ready()
-        await sim.fault("timeout_rest", count=1)
+        await _hold_the_reply_and_the_order_updates(sim)
         submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(10))
         await orders.send(submit)
         await wait_until(lambda: _entry_count(sim, submit.message_id), what="the entry at the broker")
+        assert await orders.sql("SELECT count(*) FROM orders.order") == [(0,)]  # not recorded yet
 
         await postgres.kill()
+        await wait_until(lambda: _redelivered(jetstream_clean), within=LONG, what="recording failed")
         await postgres.restart()
 
         await wait_until(
@@ -142,10 +150,30 @@ async def test_postgresql_killed_with_an_entry_at_the_broker_unrecorded_leaves_o
         )
         await wait_until(lambda: _placed(orders, submit.message_id), within=LONG, what="command PLACED")
         await orders.events.wait_for(lambda: orders.events.of("PositionOpened"), within=LONG)
+        await wait_until(lambda: _acked(jetstream_clean), within=LONG, what="the submit handled and acked")
         assert await _entry_count(sim, submit.message_id) == 1
         assert await sim.net(option.security_id) == option.lot_size
         assert len(orders.events.of("OrderAccepted", client_order_id=submit.message_id)) == 1
         assert _never_short(orders.events.messages)
+
+
+async def _redelivered(nats_url: str) -> bool:
+    """The orders consumer has delivered its one command again: the first handling failed."""
+    connection = await nats.connect(nats_url)
+    try:
+        info = await connection.jetstream().consumer_info(ORDER_CMD.name, COMMAND_CONSUMER)
+    finally:
+        await connection.close()
+    return bool(info.delivered.consumer_seq >= 2)
+
+
+async def _acked(nats_url: str) -> bool:
+    connection = await nats.connect(nats_url)
+    try:
+        info = await connection.jetstream().consumer_info(ORDER_CMD.name, COMMAND_CONSUMER)
+    finally:
+        await connection.close()
+    return bool(info.delivered.consumer_seq >= 1 and not info.num_ack_pending and not info.num_pending)
 
 
 async def _placed(orders: Orders, command_id: str) -> bool:
@@ -188,11 +216,19 @@ async def _event_log(nats_url: str, events: EventLog) -> NatsBus:
     return bus
 
 
-async def _killed_mid_placement(sim: Sim, bus: NatsBus, orders: OrdersProcess, submit: Message) -> None:
-    await wait_until(orders.reconciled, within=LONG, what="orders reconciled")
+async def _hold_the_reply_and_the_order_updates(sim: Sim) -> None:
     await sim.fault("timeout_rest", count=1)
+    await sim.fault("pause_order_updates", seconds=PAUSE_SECONDS)
+
+
+async def _killed_mid_placement(
+    sim: Sim, bus: NatsBus, orders: OrdersProcess, submit: Message, database_url: str
+) -> None:
+    await wait_until(orders.reconciled, within=LONG, what="orders reconciled")
+    await _hold_the_reply_and_the_order_updates(sim)
     await bus.publish_durable(subjects.ORDER_CMD_SUBMIT, submit)
     await wait_until(lambda: _entry_count(sim, submit.message_id), what="the entry at the broker")
+    assert await _nets(database_url) == {}  # at the broker, not in our books
     await orders.kill()
 
 
@@ -211,7 +247,7 @@ async def test_orders_killed_with_an_entry_at_the_broker_places_no_second_entry(
     try:
         orders.start()
         submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(11))
-        await _killed_mid_placement(sim, bus, orders, submit)
+        await _killed_mid_placement(sim, bus, orders, submit, postgres.url)
 
         orders.start()
 
@@ -247,7 +283,7 @@ async def test_orders_killed_and_its_records_lost_adopts_the_orphan_and_closes_t
     try:
         orders.start()
         submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(12))
-        await _killed_mid_placement(sim, bus, orders, submit)
+        await _killed_mid_placement(sim, bus, orders, submit, postgres.url)
         async with engine.begin() as connection:  # what a crash without fsync would have lost
             for statement in (
                 "DELETE FROM orders.fill WHERE order_id IN"
