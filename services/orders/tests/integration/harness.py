@@ -21,11 +21,14 @@ from sarathi.common.bus.streams import ORDER_CMD, ORDER_EVT
 from sarathi.common.clock import FakeClock, SimClock
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_async_engine
+from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
 from sarathi.common.messages.base import Message, envelope
 from sarathi.common.messages.fields import EntryOrderType, ExitReason
 from sarathi.common.messages.orders import ExitPosition, OptionContract, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
@@ -138,6 +141,12 @@ def a_submit(
     )
 
 
+def an_entry_id(n: int, underlying: Underlying = Underlying.NIFTY) -> str:
+    """An entry command id in execution's scheme (`N2609151020ABCDE-E0`): one that orders
+    recognises as its own at the broker even with no record of it."""
+    return f"{underlying.value[0]}{2609151000 + n:010d}ABCDE-E0"
+
+
 def an_exit(option: SimInstrument, *, clock: SimClock, command_id: str | None = None) -> ExitPosition:
     command_id = command_id or f"exit-{next(_ids):04d}-{option.security_id[-6:]}"
     return ExitPosition(
@@ -180,6 +189,14 @@ class Orders:
         async with self.service.store.engine.connect() as connection:
             return [tuple(row) for row in await connection.execute(text(query))]
 
+    async def nets(self) -> dict[str, int]:
+        """Our net quantity per security id, from our recorded fills."""
+        rows = await self.sql(
+            "SELECT o.security_id, sum(CASE WHEN o.side = 'BUY' THEN f.quantity ELSE -f.quantity END)"
+            " FROM orders.fill f JOIN orders.order o ON o.id = f.order_id GROUP BY o.security_id"
+        )
+        return {str(sid): int(net) for sid, net in rows}
+
     async def command_status(self, command_id: str) -> str | None:
         rows = await self.sql(f"SELECT status FROM orders.command WHERE command_id = '{command_id}'")  # noqa: S608
         return str(rows[0][0]) if rows else None
@@ -198,6 +215,20 @@ def settings_for(sim: Sim, nats_url: str, database_url: str, **overrides: Any) -
     }
     values.update(overrides)
     return OrdersSettings(**values)
+
+
+def a_broker(sim: Sim) -> DhanBroker:
+    """Our Dhan adapter on the sim, outside any orders service: the call of a process that is gone."""
+    settings = OrdersSettings(dhan_rest_url=f"{sim.served.http_url}/v2")
+    return DhanBroker(
+        DhanTrading(
+            DhanRest(
+                client_id=settings.dhan_client_id,
+                access_token=settings.dhan_access_token,
+                base_url=settings.dhan_rest_url,
+            )
+        )
+    )
 
 
 async def migrated(database_url: str) -> None:
@@ -249,7 +280,9 @@ __all__ = [
     "EventLog",
     "Orders",
     "Sim",
+    "a_broker",
     "a_submit",
+    "an_entry_id",
     "an_exit",
     "migrated",
     "orders_running",

@@ -42,6 +42,7 @@ REASON_WORDS = {
     "KILL": "kill",
     "DAILY_LOSS": "daily loss",
     "STALE_PRICE": "stale price",
+    "DUPLICATE": "duplicate entry closed",
 }
 
 

@@ -60,7 +60,7 @@ def _common(row: OrderRow) -> dict[str, object]:
 def accepted(row: OrderRow, now: datetime) -> Event:
     assert row.broker_order_id is not None
     message = OrderAccepted(
-        **_envelope(ids.accepted_event_id(row.command_id), row, now),
+        **_envelope(ids.accepted_event_id(row.client_order_id), row, now),
         **_common(row),
         broker_order_id=BrokerOrderId(row.broker_order_id),
         status=row.status

@@ -21,12 +21,23 @@ from sarathi.common.messages.fields import Leg, Side
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.tables import LEG_NAMES
 from sarathi.orders.domain.backoff import Backoff
-from sarathi.orders.domain.exit_plan import Cancel, CancelStep, Sell, Wait, plan_exit
-from sarathi.orders.domain.model import Contract
+from sarathi.orders.domain.exit_plan import (
+    Cancel,
+    CancelStep,
+    ExitDecision,
+    Sell,
+    Wait,
+    plan_duplicate_exit,
+    plan_exit,
+)
+from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder, Contract
 from sarathi.orders.placement import Outcome, Placement
 from sarathi.orders.ports import Broker
 
 log = get_logger(__name__)
+
+Planner = Callable[[int, list[BrokerSuperOrder], list[BrokerOrder]], ExitDecision]
+"""(broker net, the contract's super orders, its orders) → the next step."""
 
 
 class ExitNotSettledError(RuntimeError):
@@ -56,23 +67,38 @@ class ExitProtocol:
 
     async def sell_quantity(self, contract: Contract) -> int:
         """Cancel everything resting in `contract`, then the quantity left to sell (≥ 0)."""
+        return await self._settle(contract, plan_exit)
+
+    async def duplicate_sell_quantity(self, contract: Contract, broker_order_id: str) -> int:
+        """Cancel what rests of duplicate entry `broker_order_id` (nothing else), then the quantity
+        it bought and still holds (≥ 0, never above the broker's net less what is being sold)."""
+
+        def plan(net: int, supers: list[BrokerSuperOrder], orders: list[BrokerOrder]) -> ExitDecision:
+            mine = next((so for so in supers if so.broker_order_id == broker_order_id), None)
+            others = [so for so in supers if so.broker_order_id != broker_order_id]
+            return plan_duplicate_exit(mine, others, net, orders)
+
+        return await self._settle(contract, plan)
+
+    async def _settle(self, contract: Contract, plan: Planner) -> int:
         for round_no in range(1, self._max_rounds + 1):
             supers = [so for so in await self._broker.super_orders() if so.contract == contract]
             orders = [o for o in await self._broker.orders() if o.contract == contract]
             net = sum(p.net_quantity for p in await self._broker.positions() if p.contract == contract)
-            decision = plan_exit(net, supers, orders)
+            decision = plan(net, supers, orders)
             if isinstance(decision, Sell):
                 log.info("exit_planned", security_id=contract.security_id, net=net, sell=decision.quantity)
                 return decision.quantity
             if isinstance(decision, Cancel):
                 for step in decision.steps:
-                    await self._cancel(step)
+                    await self.cancel(step)
             elif isinstance(decision, Wait):
                 log.info("exit_waiting", security_id=contract.security_id, reason=decision.reason)
                 await self._sleep(self._backoff.delay(round_no, self._jitter()))
         raise ExitNotSettledError(f"{contract.security_id}: still resting after {self._max_rounds} rounds")
 
-    async def _cancel(self, step: CancelStep) -> None:
+    async def cancel(self, step: CancelStep) -> None:
+        """Cancel one resting order or leg; refusals and failures are logged (the next look decides)."""
         try:
             await self._broker.cancel(step.broker_order_id, step.leg)
         except DhanRejectedError as exc:
@@ -89,38 +115,53 @@ class ExitProtocol:
             log.info("exit_cancelled", order=step.broker_order_id, leg=str(step.leg))
 
     async def run(
-        self, *, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+        self,
+        *,
+        command_id: str,
+        contract: Contract,
+        underlying: str | None,
+        reason: str,
+        correlation_id: str,
+        quantity: Callable[[], Awaitable[int]] | None = None,
     ) -> Outcome:
         """Exit the position in `contract` under `command_id` (its stored command row).
 
         A sell sent earlier under this id (then crash or unknown outcome) is resolved first; only
-        when it proved absent is the quantity planned again from the broker's state.
+        when it proved absent is the quantity planned again from the broker's state (by
+        `quantity`, default: the contract's whole net after cancelling all that rests).
         """
-        values: dict[str, Any] = {
-            "client_order_id": command_id,
-            "command_id": command_id,
-            "security_id": contract.security_id,
-            "exchange_segment": contract.segment.wire,
-            "side": Side.SELL.value,
-            "product": "INTRADAY",
-            "order_type": "MARKET",
-            "quantity": 1,
-            "status": "TRANSIT",
-            "leg_name": LEG_NAMES[Leg.EXIT],
-            "underlying": underlying,
-            "exit_reason": reason,
-            "correlation_id": correlation_id,
-        }
+        values = exit_order_values(command_id, contract, underlying, reason, correlation_id)
 
         previous = await self._placement.settle_previous(command_id, values)
         if previous is not None:
             return previous
-        quantity = await self.sell_quantity(contract)
-        if quantity <= 0:
+        to_sell = await (quantity() if quantity is not None else self.sell_quantity(contract))
+        if to_sell <= 0:
             return Outcome("DONE")
-        values["quantity"] = quantity
+        values["quantity"] = to_sell
 
         async def send() -> Any:
-            return await self._broker.place_market(command_id, contract, Side.SELL, quantity)
+            return await self._broker.place_market(command_id, contract, Side.SELL, to_sell)
 
         return await self._placement.place(command_id, send, values)
+
+
+def exit_order_values(
+    command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+) -> dict[str, Any]:
+    """The order row of an exit sell placed under `command_id` (its quantity set once planned)."""
+    return {
+        "client_order_id": command_id,
+        "command_id": command_id,
+        "security_id": contract.security_id,
+        "exchange_segment": contract.segment.wire,
+        "side": Side.SELL.value,
+        "product": "INTRADAY",
+        "order_type": "MARKET",
+        "quantity": 1,
+        "status": "TRANSIT",
+        "leg_name": LEG_NAMES[Leg.EXIT],
+        "underlying": underlying,
+        "exit_reason": reason,
+        "correlation_id": correlation_id,
+    }

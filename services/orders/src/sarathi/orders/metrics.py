@@ -45,6 +45,14 @@ class OrdersMetrics:
         self.short_positions = metrics.counter(
             "short_positions", "Broken invariant: a contract's fills netted below zero"
         )
+        self.duplicate_orders = metrics.counter(
+            "duplicate_orders",
+            "Alert: broker orders beyond what their command asked for (reason DUPLICATE), when first seen",
+        )
+        self.duplicates_closed = metrics.counter(
+            "duplicates_closed", "Duplicate entries closed (their own legs cancelled, their units sold)",
+            ("outcome",),
+        )  # fmt: skip
         self.commands = metrics.counter(
             "commands", "Commands handled, by kind and outcome", ("kind", "outcome")
         )

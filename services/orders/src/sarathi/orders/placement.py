@@ -5,7 +5,7 @@ command (or a restarted process) resumes instead of repeating:
 
 | row status | what happens now |
 |---|---|
-| RECEIVED | send the order (status SENDING first, in its own commit) |
+| RECEIVED | its order on record (adopted)? PLACED; else send (SENDING first, own durable commit) |
 | SENDING / UNKNOWN | a call may have reached Dhan: resolve by correlation id before anything else |
 | PLACED / REJECTED / DONE / FAILED | nothing: the outcome and its events are already stored |
 
@@ -33,12 +33,15 @@ from sarathi.common.dhan.errors import (
     DhanTransientError,
     DhanUnknownOutcomeError,
 )
+from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import OrderStatus
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import ORDER, OrderRow
+from sarathi.orders.domain import ids
 from sarathi.orders.domain.backoff import Backoff
+from sarathi.orders.domain.model import Contract
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.ports import Placed
 from sarathi.orders.resolver import Resolver
@@ -69,6 +72,7 @@ class Placement:
         max_placements: int = 3,
         jitter: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.perf_counter,
+        on_duplicate: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._resolver = resolver
@@ -80,6 +84,7 @@ class Placement:
         self._max_placements = max_placements
         self._jitter = jitter
         self._monotonic = monotonic
+        self._on_duplicate = on_duplicate
 
     async def place(self, command_id: str, send: Send, order_values: dict[str, Any]) -> Outcome:
         """Drive the command's order to a known outcome. `order_values` describe its order row.
@@ -109,6 +114,10 @@ class Placement:
                 if located is not None:
                     return await self._placed(command_id, located, order_values)
                 log.warning("order_absent_after_unknown_outcome", command_id=command_id, attempts=attempts)
+            elif (known := await self._known_order(command_id)) is not None:
+                # RECEIVED, yet the broker's order under this id is on record (adopted by
+                # reconciliation or reported by the socket): the command was sent, never send again.
+                return await self._placed(command_id, known, order_values)
             if attempts >= self._max_placements:
                 return await self._give_up(command_id, order_values, "too many placements without an order")
             await self._set(command_id, "SENDING", attempts=attempts + 1)
@@ -181,24 +190,47 @@ class Placement:
 
     async def _placed(self, command_id: str, placed: Placed, order_values: dict[str, Any]) -> Outcome:
         now = self._clock.now()
+        duplicate = False
         status = placed.status if placed.status in (OrderStatus.TRANSIT, OrderStatus.PENDING) else None
         async with self._store.transaction() as tx:
-            await tx.update_command(command_id, now, status="PLACED", broker_order_id=placed.broker_order_id)
-            row = await tx.ensure_order(
-                {
-                    "created_at": now,
-                    "updated_at": now,
-                    "filled_quantity": 0,
-                    **order_values,
-                    "broker_order_id": placed.broker_order_id,
-                    "status": (status or OrderStatus.TRANSIT).value,
-                }
+            # The contract's lock first, as the recorder takes it: it too writes this command's
+            # order row and (adopting) its command row, so the two never wait on each other crosswise.
+            await tx.lock_contract(
+                Contract(
+                    ExchangeSegment.from_wire(order_values["exchange_segment"]), order_values["security_id"]
+                )
             )
-            if row.broker_order_id != placed.broker_order_id:
+            command = await tx.command(command_id)
+            first = command.broker_order_id if command is not None else None  # kept: the command's order
+            await tx.update_command(
+                command_id, now, status="PLACED", broker_order_id=first or placed.broker_order_id
+            )
+            values = {
+                "created_at": now,
+                "updated_at": now,
+                "filled_quantity": 0,
+                **order_values,
+                "broker_order_id": placed.broker_order_id,
+                "status": (status or OrderStatus.TRANSIT).value,
+            }
+            row = await tx.order_by_broker_id(placed.broker_order_id) or await tx.ensure_order(values)
+            if row.broker_order_id is None:
                 await tx.update_order(row.id, now, broker_order_id=placed.broker_order_id)
                 row = await tx.order_by_key(row.client_order_id) or row
+            elif row.broker_order_id != placed.broker_order_id:
+                # The command's row holds another broker order already: this one is a duplicate
+                # (recorded apart, closed by the duplicate closer), never a re-pointing of the first.
+                log.error(
+                    "duplicate_order", reason="DUPLICATE", command_id=command_id,
+                    broker_order_id=placed.broker_order_id, first=row.broker_order_id,
+                )  # fmt: skip
+                key = ids.duplicate_key(placed.broker_order_id)
+                row = await tx.ensure_order({**values, "client_order_id": key})
+                duplicate = True
             await tx.add_event(*events.accepted(row, now), now)
         self._metrics.orders.labels(outcome="placed", reason="").inc()
+        if duplicate:
+            self._on_duplicate()
         self._wake()
         log.info("order_placed", command_id=command_id, broker_order_id=placed.broker_order_id)
         return Outcome("PLACED", placed.broker_order_id)

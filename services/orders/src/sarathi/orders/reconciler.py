@@ -3,8 +3,11 @@
 
 A pass reads the broker's order book, trade book and positions, and records every broker order
 (with its trades) through the `Recorder` — which corrects our books and queues the events of
-whatever we had missed, and changes nothing we already knew. What remains different (our open
-orders the broker no longer lists, net quantities that still disagree) is logged and measured.
+whatever we had missed, and changes nothing we already knew. An order carrying our correlation-id
+scheme that we have no record of is adopted (recorded, linked to its command, announced); a
+duplicate entry is recorded apart and handed to the duplicate closer (`after_pass`). What remains
+different (our open orders the broker no longer lists, net quantities that still disagree) is
+logged and measured.
 
 Until the first pass succeeds, the KV key `reconciliation` says RECONCILING (execution places no
 entries; the command handler holds submits); afterwards DONE, or FAILED with `reconciled` still
@@ -49,6 +52,7 @@ class Reconciler:
         interval_seconds: float = 60.0,
         wall_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         backoff: Backoff | None = None,
+        after_pass: Callable[[], None] = lambda: None,
     ) -> None:
         self._broker = broker
         self._store = store
@@ -59,6 +63,7 @@ class Reconciler:
         self._interval = interval_seconds
         self._wall_sleep = wall_sleep
         self._backoff = backoff or Backoff(initial_seconds=1.0, cap_seconds=15.0)
+        self._after_pass = after_pass  # wakes the duplicate closer: a pass may have adopted one
         self.reconciled = asyncio.Event()
         self._lock = asyncio.Lock()
         self.passes = 0
@@ -93,6 +98,7 @@ class Reconciler:
             mismatches = diff_positions(nets, positions)
             drift = Drift(drift.new_at_broker, drift.changed, drift.missing_at_broker, mismatches)
             self.passes += 1
+        self._after_pass()
         self._metrics.reconciliation_drift.set(drift.size)
         self._metrics.reconciliation_last_success.set(self._clock.now().timestamp())
         if drift.size:

@@ -5,14 +5,22 @@
 It finds (or creates) the order's row — by Dhan's order id, else by the correlation id we placed
 it under, else as an external order — applies the report through the pure state machine, writes
 the new fills, and queues their events: `OrderFilled`, `OrderCancelled`, `OrderRejected`,
-`OrderAccepted` (once per command) and the position event each fill causes. Applying the same
-facts again writes nothing and queues nothing.
+`OrderAccepted` (once per order of ours) and the position event each fill causes. Applying the
+same facts again writes nothing and queues nothing.
+
+Adoption: a broker order whose correlation id follows one of our schemes (`ids.scheme_of`) is
+ours even when we have no record of it (PostgreSQL lost the commit, or the process died between
+the broker call and recording): its command row is re-created when missing, the command is marked
+PLACED (so a redelivery never sends it again), and its order is recorded and announced like any
+other. A second order under one command id (a resend while the first was unseen) is a duplicate:
+recorded under its own key (`ids.duplicate_key`), linked to the command, announced, reported at
+error level (`on_duplicate`), and closed by `duplicates.DuplicateCloser`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -21,10 +29,10 @@ from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.instruments import Underlying
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import Leg, OrderStatus
+from sarathi.common.messages.fields import ExitReason, Leg, OrderStatus
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store, Tx
-from sarathi.orders.adapters.tables import LEG_NAMES, OrderRow
+from sarathi.orders.adapters.tables import LEG_NAMES, CommandRow, OrderRow
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.model import BrokerOrder, BrokerTrade
 from sarathi.orders.domain.order_state import Applied, Fill, OrderState, apply_report, apply_trades
@@ -42,6 +50,7 @@ class Recorded:
     fills: int = 0
     status_changed: bool = False
     times_to_fill: tuple[tuple[Leg, float], ...] = ()
+    duplicate: bool = False  # the report was a broker order beyond what its command asked for
 
     @property
     def changed(self) -> bool:
@@ -71,20 +80,25 @@ class Recorder:
         on_change: Callable[[], None] = lambda: None,
         on_short: Callable[[], None] = lambda: None,
         on_fill: Callable[[Leg, float], None] = lambda _leg, _seconds: None,
+        on_duplicate: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._on_change = on_change  # wakes the outbox publisher
         self._on_short = on_short  # a broken invariant seen: for a metric and an alarm
         self._on_fill = on_fill  # (leg, seconds) of each new fill of ours, once committed
+        self._on_duplicate = on_duplicate  # a duplicate order recorded (committed): alert, close it
         self.short_positions = 0
 
     async def record(self, report: BrokerOrder, trades: Sequence[BrokerTrade] = ()) -> Recorded:
         async with self._store.transaction() as tx:
             await tx.lock_contract(report.contract)
-            row = await self._row_for(tx, report)
+            row, new_duplicate = await self._row_for(tx, report)
             result = await self._apply(tx, row, report, trades)
-        if result.changed:
+        if new_duplicate:
+            result = replace(result, duplicate=True)
+            self._on_duplicate()
+        if result.changed or new_duplicate:
             self._on_change()
         for leg, seconds in result.times_to_fill:
             self._on_fill(leg, seconds)
@@ -109,47 +123,93 @@ class Recorder:
             **values,
         }
 
-    async def _row_for(self, tx: Tx, report: BrokerOrder) -> OrderRow:
+    async def _row_for(self, tx: Tx, report: BrokerOrder) -> tuple[OrderRow, bool]:
+        """The report's row, and whether it is a duplicate seen for the first time."""
         row = await tx.order_by_broker_id(report.broker_order_id)
         if row is not None:
-            return row
+            return row, False
         command = await tx.command(report.correlation_id) if report.correlation_id else None
         if command is None:
+            command = await self._adopt_command(tx, report)
+        if command is None:
             key = ids.external_order_key(report.broker_order_id)
-            return await tx.ensure_order(
-                self._values(report, client_order_id=key, command_id=ids.EXTERNAL_COMMAND)
-            )
+            external = self._values(report, client_order_id=key, command_id=ids.EXTERNAL_COMMAND)
+            return await tx.ensure_order(external), False
         payload = command.payload
         common = {
             "command_id": command.command_id,
             "correlation_id": command.correlation_id,
             "underlying": payload.get("underlying"),
         }
-        if command.kind == "SUBMIT" and report.leg in (Leg.TARGET, Leg.STOP_LOSS):
+        is_leg = command.kind == "SUBMIT" and report.leg in (Leg.TARGET, Leg.STOP_LOSS)
+        leg = report.leg if is_leg else (Leg.ENTRY if command.kind == "SUBMIT" else Leg.EXIT)
+        assert leg is not None
+        key = ids.order_key(command.command_id, leg if is_leg else None)
+        taken = await tx.order_by_key(key)
+        if taken is not None and taken.broker_order_id not in (None, report.broker_order_id):
+            # A second broker order under one command: never re-point the first one's row. Its
+            # legs are recorded apart too; the entry (or sell) is what counts as one duplicate.
+            return await self._duplicate(tx, report, leg, common), not is_leg
+        extra: dict[str, Any] = {"leg_name": LEG_NAMES[leg]}
+        if is_leg:
             entry = await tx.order_by_key(ids.order_key(command.command_id, None))
-            key = ids.order_key(command.command_id, report.leg)
-            values = self._values(
-                report,
-                client_order_id=key,
-                leg_name=LEG_NAMES[report.leg],
-                parent_order_id=entry.id if entry is not None else None,
-                **common,
-            )
-            return await tx.ensure_order(values)
-        leg = Leg.ENTRY if command.kind == "SUBMIT" else Leg.EXIT
-        row = await tx.ensure_order(
-            self._values(
-                report,
-                client_order_id=command.command_id,
-                leg_name=LEG_NAMES[leg],
-                exit_reason=payload.get("reason"),
-                **common,
-            )
-        )
+            extra["parent_order_id"] = entry.id if entry is not None else None
+        else:
+            extra["exit_reason"] = payload.get("reason")
+        row = await tx.ensure_order(self._values(report, client_order_id=key, **extra, **common))
         if row.broker_order_id != report.broker_order_id:
             await tx.update_order(row.id, self._clock.now(), broker_order_id=report.broker_order_id)
             row = await tx.order_by_key(row.client_order_id) or row
-        return row
+        if not is_leg and command.status not in ("PLACED", "DONE", "REJECTED", "FAILED"):
+            # The broker has the command's order: a redelivery must not send it again.
+            await tx.update_command(
+                command.command_id, self._clock.now(), status="PLACED", broker_order_id=report.broker_order_id
+            )
+            # SENDING: the socket told us before the reply did (usual); otherwise the record was lost.
+            level = "info" if command.status == "SENDING" else "warning"
+            getattr(log, level)(
+                "order_adopted", command_id=command.command_id, broker_order_id=report.broker_order_id,
+                command_status=command.status,
+            )  # fmt: skip
+        return row, False
+
+    async def _adopt_command(self, tx: Tx, report: BrokerOrder) -> CommandRow | None:
+        """Re-create the command row of an order carrying our correlation-id scheme that we have no
+        record of (its commit was lost); None for an order that is not ours."""
+        kind = ids.scheme_of(report.correlation_id)
+        if kind is None:
+            return None
+        underlying = ids.underlying_of_entry(report.correlation_id) or await tx.underlying_of(report.contract)
+        payload = {
+            "adopted_from": report.broker_order_id,
+            "security_id": report.contract.security_id,
+            "segment": report.contract.segment.wire,
+            "underlying": underlying.value if isinstance(underlying, Underlying) else underlying,
+        }
+        now = self._clock.now()
+        command = await tx.insert_command(
+            command_id=report.correlation_id,
+            kind=kind.value,
+            correlation_id=report.correlation_id,
+            payload=payload,
+            now=now,
+        )
+        log.error(
+            "orphan_adopted", command_id=command.command_id, kind=kind.value,
+            broker_order_id=report.broker_order_id, security_id=report.contract.security_id,
+        )  # fmt: skip
+        return command
+
+    async def _duplicate(self, tx: Tx, report: BrokerOrder, leg: Leg, common: dict[str, Any]) -> OrderRow:
+        key = ids.duplicate_key(report.broker_order_id)
+        values = self._values(report, client_order_id=key, leg_name=LEG_NAMES[leg], **common)
+        if leg in (Leg.ENTRY, Leg.EXIT):
+            values["exit_reason"] = ExitReason.DUPLICATE.value if leg is Leg.EXIT else None
+        getattr(log, "warning" if leg in (Leg.TARGET, Leg.STOP_LOSS) else "error")(
+            "duplicate_order", reason=ExitReason.DUPLICATE.value, command_id=common["command_id"],
+            broker_order_id=report.broker_order_id, leg=str(leg), security_id=report.contract.security_id,
+        )  # fmt: skip
+        return await tx.ensure_order(values)
 
     # applying -------------------------------------------------------------------------------------
 

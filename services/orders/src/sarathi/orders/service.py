@@ -1,12 +1,4 @@
-"""The orders service's parts, wired from settings, and its running tasks.
-
-`OrdersService(settings, bus, engine, clock, metrics)` builds, without I/O: the Dhan adapter
-(REST through the official client, our timeouts and rate limits), the store, the recorder, the
-outbox publisher, placement with its resolver, the exit protocol, the command handler, the
-reconciler, the order-update client, the killer and the backstops. `running()` starts the
-publisher, the reconciler (start-up pass first), the order-update socket, the token keeper, the
-P&L-exit armer (when configured) and the durable `ORDER_CMD` consumer; leaving it stops them.
-"""
+"""The orders service's parts, wired from settings, and its running tasks."""
 
 from __future__ import annotations
 
@@ -39,6 +31,7 @@ from sarathi.orders.backstops import PnlExitArmer, TokenKeeper, TokenRenewer
 from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.model import BrokerOrder
 from sarathi.orders.domain.token import TokenPolicy, jwt_expiry
+from sarathi.orders.duplicates import DuplicateCloser
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.handlers import CommandHandler
 from sarathi.orders.kill import Killer
@@ -90,7 +83,7 @@ class OrdersService:
         self.publisher = OutboxPublisher(self.store, bus, clock)
         self.recorder = Recorder(
             self.store, clock, on_change=self.publisher.wake, on_short=self.metrics.short_positions.inc,
-            on_fill=self.metrics.observe_fill,
+            on_fill=self.metrics.observe_fill, on_duplicate=self._duplicate_seen,
         )  # fmt: skip
         self.resolver = Resolver(
             self.broker,
@@ -108,10 +101,12 @@ class OrdersService:
             wake=self.publisher.wake,
             sleep=wall_sleep,
             max_placements=settings.orders_max_placements_per_command,
+            on_duplicate=self._duplicate_seen,
         )
         self.exits = ExitProtocol(
             self.broker, self.placement, clock, sleep=wall_sleep, max_rounds=settings.orders_exit_max_rounds
         )
+        self.duplicates = DuplicateCloser(self.store, self.exits, clock, self.metrics, wall_sleep=wall_sleep)
         self.reconciler = Reconciler(
             self.broker,
             self.store,
@@ -121,6 +116,7 @@ class OrdersService:
             metrics=self.metrics,
             interval_seconds=settings.orders_reconcile_interval_seconds,
             wall_sleep=wall_sleep,
+            after_pass=self.duplicates.wake,
         )
         self.handler = CommandHandler(
             self.store,
@@ -159,6 +155,10 @@ class OrdersService:
             if settings.orders_pnl_exit_loss_inr is not None
             else None
         )
+
+    def _duplicate_seen(self) -> None:
+        self.metrics.duplicate_orders.inc()
+        self.duplicates.wake()
 
     def _rate_limit_wait(self, category: Category, seconds: float) -> None:
         self.metrics.rate_limit_wait.labels(category=category.value).inc()
@@ -216,6 +216,7 @@ class OrdersService:
 
         start("publisher", self.publisher.run())
         start("reconciler", self.reconciler.run())
+        start("duplicates", self.duplicates.run())
         start("order-updates", self.updates.run())
         start("token", self.tokens.run())
         if self.armer is not None:

@@ -234,6 +234,7 @@ class ExitReason(StrEnum):
     KILL = "KILL"  # operator kill switch
     DAILY_LOSS = "DAILY_LOSS"  # the daily loss limit was breached
     STALE_PRICE = "STALE_PRICE"  # prices of a held contract went stale
+    DUPLICATE = "DUPLICATE"  # a second broker entry under one command id, closed by orders at once
 
 
 class OrderStatus(StrEnum):

@@ -116,6 +116,16 @@ class Tx:
         rows = await self.c.execute(select(ORDER).where(ORDER.c.broker_order_id.is_not(None)))
         return [OrderRow.of(row) for row in rows.mappings()]
 
+    async def duplicate_entries(self) -> list[OrderRow]:
+        """Entries recorded as duplicates (`ids.duplicate_key`), oldest first."""
+        query = (
+            select(ORDER)
+            .where(and_(ORDER.c.client_order_id.like("dup/%"), ORDER.c.leg_name == "ENTRY_LEG"))
+            .order_by(ORDER.c.id)
+        )
+        rows = await self.c.execute(query)
+        return [OrderRow.of(row) for row in rows.mappings()]
+
     async def orders_of_command(self, command_id: str) -> list[OrderRow]:
         rows = await self.c.execute(select(ORDER).where(ORDER.c.command_id == command_id))
         return [OrderRow.of(row) for row in rows.mappings()]

@@ -83,3 +83,43 @@ def plan_exit(net: int, supers: Iterable[BrokerSuperOrder], orders: Iterable[Bro
     if steps:
         return Cancel(steps)
     return Sell(sell_quantity(net, being_sold(orders)))
+
+
+def units_resting_under(supers: Iterable[BrokerSuperOrder]) -> int:
+    """Units that super orders' resting exit legs may still sell: each super order's filled entry
+    less what its legs already sold (its target and stop-loss are one-cancels-other: counted once)."""
+    return sum(
+        max(0, so.filled_quantity - sum(leg.triggered_quantity for leg in so.legs))
+        for so in supers
+        if any(leg.resting for leg in so.legs)
+    )
+
+
+def plain_sells(orders: Iterable[BrokerOrder]) -> int:
+    """Units of open sell orders that are not super-order legs (exit sells, Dhan's exit-all)."""
+    return sum(o.remaining for o in orders if o.is_open and o.side is Side.SELL and o.leg is None)
+
+
+def plan_duplicate_exit(
+    duplicate: BrokerSuperOrder | None,
+    others: Iterable[BrokerSuperOrder],
+    net: int,
+    orders: Iterable[BrokerOrder],
+) -> ExitDecision:
+    """Closing one duplicate entry (a super order beyond what its command asked for), leaving the
+    rest of the contract's position alone: cancel the duplicate's entry while it is open (that takes
+    its legs) or its resting legs; then sell what it bought less what its own legs already sold —
+    never more than the broker's net less the open plain sells and the units the other super
+    orders' resting legs may still sell, so nothing can go short. Not listed yet: `Wait`."""
+    if duplicate is None:
+        return Wait("the duplicate's super order is not listed")
+    if duplicate.status is OrderStatus.TRANSIT:
+        return Wait("the duplicate entry is still in TRANSIT")
+    if duplicate.entry_open:
+        return Cancel((CancelStep(duplicate.broker_order_id, Leg.ENTRY),))
+    resting = tuple(CancelStep(duplicate.broker_order_id, leg.leg) for leg in duplicate.legs if leg.resting)
+    if resting:
+        return Cancel(resting)
+    own = duplicate.filled_quantity - sum(leg.triggered_quantity for leg in duplicate.legs)
+    free = net - plain_sells(orders) - units_resting_under(others)
+    return Sell(max(0, min(own, free)))

@@ -10,12 +10,67 @@ from __future__ import annotations
 
 import hashlib
 import re
+from enum import StrEnum
 
-from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN
+from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN, Underlying
 from sarathi.common.messages.fields import Leg
 
 _COMMAND_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{CORRELATION_ID_MAX_LEN}}}$")
 EXTERNAL_COMMAND = "external"  # command_id of orders we did not place (web, app, Dhan's exit-all)
+
+# Our correlation-id schemes (who makes them: execution's `entry_command_id`, risk's
+# `exit_command_id`, the kill's `derived_command_id("K", ...)`, `duplicate_exit_command_id` here).
+_ENTRY_SCHEME = re.compile(r"^(?P<initial>[NBS])\d{10}[A-Z2-7]{5}-E[0-2]$")
+_EXIT_SCHEME = re.compile(rf"^x[A-Z]{{2}}-[A-Za-z0-9_-]{{1,{CORRELATION_ID_MAX_LEN - 4}}}$")
+_KILL_SCHEME = re.compile(rf"^K[0-9a-f]{{{CORRELATION_ID_MAX_LEN - 1}}}$")
+_INITIALS = {underlying.value[0]: underlying for underlying in Underlying}
+DUPLICATE_EXIT_PREFIX = "xDU-"  # risk's `x<reason code>-` scheme, code DU (ExitReason.DUPLICATE)
+
+
+class Scheme(StrEnum):
+    """Which of our command kinds a correlation id belongs to (the `orders.command.kind`)."""
+
+    SUBMIT = "SUBMIT"
+    EXIT = "EXIT"
+    KILL = "KILL"
+
+
+def scheme_of(correlation_id: str) -> Scheme | None:
+    """The kind of our command that `correlation_id` names, or None when it is not one of ours
+    (an order placed by hand, on Dhan's web or app, or by another program)."""
+    if _ENTRY_SCHEME.match(correlation_id):
+        return Scheme.SUBMIT
+    if _EXIT_SCHEME.match(correlation_id):
+        return Scheme.EXIT
+    if _KILL_SCHEME.match(correlation_id):
+        return Scheme.KILL
+    return None
+
+
+def underlying_of_entry(command_id: str) -> Underlying | None:
+    """The underlying an entry command id names by its initial (`N…-E0` → NIFTY)."""
+    match = _ENTRY_SCHEME.match(command_id)
+    return _INITIALS.get(match["initial"]) if match else None
+
+
+def duplicate_key(broker_order_id: str) -> str:
+    """Our key of a broker order beyond what its command asked for (a second entry under one
+    command id, or a leg of one): linked to the command by `command_id`, kept apart by this key."""
+    return f"dup/{broker_order_id}"
+
+
+def is_duplicate_key(client_order_id: str) -> bool:
+    return client_order_id.startswith("dup/")
+
+
+def duplicate_exit_command_id(broker_order_id: str) -> str:
+    """The command id of the sell that closes duplicate entry `broker_order_id`: `xDU-<order id>`
+    (hashed when too long), one per duplicate, so closing it twice sells once."""
+    if len(DUPLICATE_EXIT_PREFIX) + len(broker_order_id) <= CORRELATION_ID_MAX_LEN and is_command_id(
+        broker_order_id
+    ):
+        return DUPLICATE_EXIT_PREFIX + broker_order_id
+    return derived_command_id(DUPLICATE_EXIT_PREFIX, broker_order_id)
 
 
 def is_command_id(value: str) -> bool:
@@ -40,8 +95,9 @@ def derived_command_id(prefix: str, *parts: str) -> str:
     return f"{prefix}{digest}"[:CORRELATION_ID_MAX_LEN]
 
 
-def accepted_event_id(command_id: str) -> str:
-    return f"acc-{command_id}"
+def accepted_event_id(key: str) -> str:
+    """`acc-<command id>` for the order a command placed; `acc-dup-<broker id>` for a duplicate."""
+    return f"acc-{key.replace('/', '-')}"
 
 
 def rejected_event_id(key: str) -> str:

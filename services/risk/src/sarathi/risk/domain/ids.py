@@ -23,6 +23,7 @@ REASON_CODES: dict[ExitReason, str] = {
     ExitReason.STALE_PRICE: "ST",
     ExitReason.TARGET: "TG",
     ExitReason.STOP_LOSS: "SL",
+    ExitReason.DUPLICATE: "DU",  # orders' own close of a duplicate entry (`xDU-<broker order id>`)
 }
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _PREFIX_KEEP = 12  # characters of the entry id kept readable when it must be shortened
