@@ -1,0 +1,252 @@
+"""One `sarathi up` system under fault trials, driven from outside as a user would.
+
+`UpSystem` starts `sarathi up` (sim mode) in its own run directory, reads its run state
+(`sarathi.cli.runstate`, schema 2: per component its pid, url and restarts), kills a component
+with SIGKILL, waits until `_serve` has restarted it and every service answers `/readyz` again,
+and settles the system: one reconciliation pass of orders after the restart, then the sim's
+clock paused and polled until nothing is in flight (orders has handled every order update the
+sim sent and published its outbox, no durable consumer of commands or order and risk events has
+work pending, two reads in a row equal), when our books and the broker's are read.
+
+All waits are wall-clock polls of other processes, each with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time as walltime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sarathi.cli.books import Books, load_books
+from sarathi.cli.control import ControlClient
+from sarathi.cli.health import readiness
+from sarathi.cli.lockstep import JetStreamProbe, StepState, step_state
+from sarathi.cli.simclient import SimClient
+
+# The streams whose consumers change our books or the broker's (signals → execution only
+# decides; its submit commands show up on ORDER_CMD). Execution may wait on a rate limit that
+# counts market seconds while the clock is paused, so SIGNALS is left out.
+SETTLE_STREAMS = ("ORDER_CMD", "ORDER_EVT", "RISK_EVT")
+UP_TIMEOUT_SECONDS = 240.0
+POLL_SECONDS = 0.1
+
+
+class ChaosError(RuntimeError):
+    """The system could not be started, read or stopped; the message says what and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One component as the run state shows it."""
+
+    pid: int | None
+    restarts: int
+    state: str
+    url: str
+
+
+def components(state: Mapping[str, Any]) -> dict[str, Seen]:
+    """The run state's components (schema 2), by name; empty for a state without them."""
+    return {
+        name: Seen(c.get("pid"), int(c.get("restarts", 0)), str(c.get("state", "")), str(c.get("url", "")))
+        for name, c in state.get("components", {}).items()
+    }
+
+
+def restarted(before: Seen, now: Seen | None, killed_pid: int) -> bool:
+    """Whether `_serve` has brought the component back: a new pid, running, one restart more."""
+    return (
+        now is not None
+        and now.pid is not None
+        and now.pid != killed_pid
+        and now.state == "running"
+        and now.restarts > before.restarts
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    books: Books
+    broker: dict[str, Any]
+    seconds: float
+
+
+class UpSystem:
+    """`sarathi up` in `run_dir`, with its own NATS and PostgreSQL."""
+
+    def __init__(self, run_dir: Path, *, seed: int, speed: Decimal, day: date) -> None:
+        self.run_dir = run_dir
+        self._args = ["--mode", "sim", "--seed", str(seed), "--speed", str(speed), "--date", str(day)]
+        env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+        self._env = env | {"SARATHI_RUN_DIR": str(run_dir)}
+        self._sim: SimClient | None = None
+
+    # -- start and stop ---------------------------------------------------------------------------
+
+    def up(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        done = self._cli("up", *self._args, timeout=UP_TIMEOUT_SECONDS)
+        if done.returncode != 0:
+            raise ChaosError(f"`sarathi up` failed ({done.returncode}); log {self.run_dir / 'serve.log'}:\n"
+                             f"{done.stdout[-2000:]}")  # fmt: skip
+        self._sim = SimClient(self.url("sim"))
+
+    def down(self) -> str:
+        if self._sim is not None:
+            self._sim.close()
+            self._sim = None
+        done = self._cli("down", timeout=120.0)
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else f"exit {done.returncode}"
+
+    def _cli(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sarathi.cli", *args],
+            env=self._env, capture_output=True, text=True, check=False, timeout=timeout,
+        )  # fmt: skip
+
+    # -- reading the run state --------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        try:
+            raw: dict[str, Any] = json.loads((self.run_dir / "state.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ChaosError(f"no run state in {self.run_dir}: {exc}") from exc
+        return raw
+
+    def components(self) -> dict[str, Seen]:
+        found = components(self.state())
+        if not found:
+            raise ChaosError(
+                "the run state names no components: this `sarathi up` does not supervise"
+                " (restart) what dies (run state schema 2 is needed)"
+            )
+        return found
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.state()['ports'][service]}"
+
+    @property
+    def sim(self) -> SimClient:
+        if self._sim is None:
+            raise ChaosError("the system is not up")
+        return self._sim
+
+    def market_now(self) -> datetime:
+        return self.sim.now()
+
+    # -- a kill and the restart -------------------------------------------------------------------
+
+    def kill(self, name: str) -> tuple[Seen, int]:
+        """SIGKILL the component's process; (what the run state showed before, the pid killed)."""
+        before = self.components().get(name)
+        if before is None or before.pid is None:
+            raise ChaosError(
+                f"{name} is not a running component of this system ({sorted(self.components())})"
+            )
+        os.kill(before.pid, signal.SIGKILL)
+        return before, before.pid
+
+    def wait_back(self, name: str, before: Seen, killed_pid: int, timeout_seconds: float) -> bool:
+        """Until `_serve` restarted the component and every service answers `/readyz` 200."""
+        deadline = walltime.monotonic() + timeout_seconds
+        while walltime.monotonic() < deadline:
+            if restarted(before, self.components().get(name), killed_pid):
+                ports = self.state()["ports"]
+                if all(ok for ok, _ in readiness(ports).values()):
+                    return True
+            walltime.sleep(POLL_SECONDS)  # wall-clock poll of another process
+        return False
+
+    def wait_reconciled(self, timeout_seconds: float) -> bool:
+        """Until orders has finished a reconciliation pass begun after now (market time runs).
+
+        Passes are counted when they finish, so one more than now may have begun before now:
+        two more cannot.
+        """
+        deadline = walltime.monotonic() + timeout_seconds
+        first: int | None = None
+        with httpx.Client(base_url=self.url("orders"), timeout=5.0) as orders:
+            while walltime.monotonic() < deadline:
+                try:
+                    status = orders.get("/status").raise_for_status().json()
+                except httpx.HTTPError:
+                    status = None
+                if status is not None and status["reconciled"]:
+                    passes = int(status["reconciliation_passes"])
+                    first = passes if first is None else first
+                    if passes >= first + 2:
+                        return True
+                walltime.sleep(POLL_SECONDS)  # wall-clock poll of another process
+        return False
+
+    # -- settling and reading both books ----------------------------------------------------------
+
+    def settle(self, timeout_seconds: float) -> tuple[Settled | None, str]:
+        """Pause the clock and read both books once nothing is in flight; (None, why) on timeout.
+
+        The clock stays paused; `resume` lets it run on.
+        """
+        started = walltime.monotonic()
+        self.sim.pause()
+        token = str(self.state()["token"])
+        nats_url = self.components()["nats"].url if "nats" in self.components() else None
+        if nats_url is None:
+            raise ChaosError("the run state names no NATS url")
+        probe = JetStreamProbe(nats_url, streams=SETTLE_STREAMS)
+        risk = ControlClient(self.url("risk"), token)
+        orders = httpx.Client(base_url=self.url("orders"), timeout=5.0)
+        last: StepState | None = None
+        try:
+            previous: tuple[Any, ...] | None = None
+            while walltime.monotonic() - started < timeout_seconds:
+                mark, last = self._quiet(probe, risk, orders)
+                if mark is not None and mark == previous:
+                    books, broker = load_books(self.database_url()), self.sim.state()["broker"]
+                    if self._quiet(probe, risk, orders)[0] == mark:
+                        return Settled(books, broker, walltime.monotonic() - started), ""
+                previous = mark
+                walltime.sleep(POLL_SECONDS)
+        finally:
+            orders.close()
+            probe.close()
+        return None, "still in flight: " + (last.describe() if last is not None else "no read answered")
+
+    def resume(self) -> None:
+        self.sim.resume()
+
+    def database_url(self) -> str:
+        found = self.components().get("postgres")
+        if found is None:
+            raise ChaosError("the run state names no PostgreSQL url")
+        return found.url
+
+    def _quiet(
+        self, probe: JetStreamProbe, risk: ControlClient, orders: httpx.Client
+    ) -> tuple[tuple[Any, ...] | None, StepState | None]:
+        """(the marks of a read with nothing in flight, or None; the read)."""
+        try:
+            sim = self.sim.progress()
+            status = orders.get("/status").raise_for_status().json()
+            state = step_state(
+                datetime.fromisoformat(sim["now"]), sim, status, probe.read(), risk.get("/progress")
+            )
+        except Exception:  # any read that fails (a reconnecting NATS, a 5xx) is "not quiet"
+            return None, None
+        quiet = (
+            status["reconciled"]
+            and not state.frames_behind
+            and not state.outbox_pending
+            and not state.consumers.pending
+        )
+        return ((*state.marks, status["reconciliation_passes"]) if quiet else None), state
