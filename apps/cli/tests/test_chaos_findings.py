@@ -112,6 +112,39 @@ def test_a_short_at_the_broker_is_found() -> None:
     assert (Kind.SHORT, f"broker {CALL}") in kinds(compare(books, broker))
 
 
+def test_realised_pnl_of_a_contract_held_again_after_a_round_trip_is_not_a_divergence() -> None:
+    # Bought 65 at 100, sold them at 110, bought 65 again at 120: the broker books ₹650 on its
+    # moving average cost, the day's averages give 0 until the contract is flat again.
+    books, broker = an_open_position()
+    entry, sell, again = (
+        books.orders[0],
+        an_order("xTR-N1-E0", "5005", "SELL", 65, leg="NA"),
+        an_order("N2-E0", "5006", "BUY", 65, leg="NA"),
+    )
+    fills = (a_fill(entry, "100"), a_fill(sell, "110"), a_fill(again, "120"))
+    books = Books((entry, sell, again), fills, (a_tracker("OPEN", 65, entry="N2-E0"),), (), (), {})
+    broker["orders"] = [
+        broker_order(entry, "N1-E0"),
+        broker_order(sell, "xTR-N1-E0"),
+        broker_order(again, "N2-E0"),
+    ]
+    broker["trades"] = [a_trade("5001", 65, 100.0, "T1", 1), a_trade("5005", 65, 110.0, "T2", 2),
+                        a_trade("5006", 65, 120.0, "T3", 3)]  # fmt: skip
+    broker["positions"] = [a_position(65, 130, 65, realised=650.0)]
+    assert compare(books, broker) == []
+
+
+def test_realised_pnl_of_a_flat_contract_that_differs_is_a_divergence() -> None:
+    books, broker = an_open_position()
+    exit_ = an_order("xTR-N1-E0", "5005", "SELL", 65, leg="NA")
+    books = Books((*books.orders, exit_), (*books.fills, a_fill(exit_, "110")), (a_tracker("CLOSED", 0),),
+                  (), (), {})  # fmt: skip
+    broker["orders"].append(broker_order(exit_, "xTR-N1-E0"))
+    broker["trades"].append(a_trade("5005", 65, 110.0, "T2", 2))
+    broker["positions"] = [a_position(0, 65, 65, realised=600.0)]  # ours: 650
+    assert kinds(compare(books, broker)) == [(Kind.DIVERGENCE, "realised P&L")]
+
+
 def test_a_partial_fill_we_missed_is_one_lost_fill_and_the_covered_one_is_not() -> None:
     books, broker = an_open_position()
     entry = books.orders[0]

@@ -25,7 +25,8 @@ from sarathi.cli.report import duplicate_orders, net_by_contract, reconcile, sho
 
 # The checks of `reconcile` that compare our books with the broker's (the others are counted
 # on their own below: duplicates and short positions).
-BOOK_CHECKS = ("orders", "fills", "positions", "realised P&L")
+PNL_CHECK = "realised P&L"
+BOOK_CHECKS = ("orders", "fills", "positions", PNL_CHECK)
 CLOSED = "CLOSED"
 
 
@@ -57,12 +58,18 @@ def compare(books: Books, broker: Mapping[str, Any]) -> list[Finding]:
 
 
 def divergences(books: Books, broker: Mapping[str, Any]) -> list[Finding]:
-    found = [
-        Finding(Kind.DIVERGENCE, check.name, check.detail)
-        for check in reconcile(books, broker)
-        if check.name in BOOK_CHECKS and not check.ok
-    ]
-    return found + trackers(books, broker.get("positions", []))
+    """The failed book checks of `reconcile`, then risk's trackers.
+
+    Realised P&L is compared on the contracts flat at the broker only: mid-day the paper broker
+    books it on a moving average cost and `reconcile` on the day's averages (what the end-of-day
+    report needs), which agree once a contract is flat, not while it is open after a round trip.
+    """
+    positions = broker.get("positions", [])
+    flat = {**broker, "positions": [p for p in positions if int(p["netQty"]) == 0]}
+    checks = [c for c in reconcile(books, broker) if c.name != PNL_CHECK]
+    checks += [c for c in reconcile(books, flat) if c.name == PNL_CHECK]
+    found = [Finding(Kind.DIVERGENCE, c.name, c.detail) for c in checks if c.name in BOOK_CHECKS and not c.ok]
+    return found + trackers(books, positions)
 
 
 def trackers(books: Books, positions: Sequence[Mapping[str, Any]]) -> list[Finding]:
