@@ -231,6 +231,7 @@ def test_a_component_is_back_once_running_under_a_new_pid_with_one_restart_more(
     assert not restarted(before, components(a_state(None, 0, "restarting"))["orders"], killed_pid=100)
     assert not restarted(before, components(a_state(100, 0))["orders"], killed_pid=100)
     assert restarted(before, components(a_state(230, 1))["orders"], killed_pid=100)
+    assert restarted(before, components(a_state(230, 5, "failing"))["orders"], killed_pid=100)
 
 
 def test_a_run_state_without_components_names_none() -> None:

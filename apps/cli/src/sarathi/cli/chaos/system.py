@@ -65,13 +65,13 @@ def components(state: Mapping[str, Any]) -> dict[str, Seen]:
 
 
 def restarted(before: Seen, now: Seen | None, killed_pid: int) -> bool:
-    """Whether `_serve` has brought the component back: a new pid, running, one restart more."""
+    """Whether `_serve` has brought the component back: a new pid, one restart more.
+
+    The pid is null while the component waits for its restart; its `state` may say "failing"
+    while it runs again (it kept dying), so the state is not asked.
+    """
     return (
-        now is not None
-        and now.pid is not None
-        and now.pid != killed_pid
-        and now.state == "running"
-        and now.restarts > before.restarts
+        now is not None and now.pid is not None and now.pid != killed_pid and now.restarts > before.restarts
     )
 
 
