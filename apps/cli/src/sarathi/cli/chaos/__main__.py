@@ -110,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
         trials=args.trials, seed=args.seed, components=args.components, speed=args.speed,
         market_seed=args.market_seed, day=args.date, run_dir=Path(args.run_dir).resolve(),
     )  # fmt: skip
-    shutil.rmtree(plan.run_dir, ignore_errors=True)  # every invocation starts from fresh systems
     say(
         f"Fault trials: {plan.trials} SIGKILLs of {','.join(plan.components)} (schedule seed {plan.seed}) "
         f"against `sarathi up --speed {plan.speed} --seed {plan.market_seed} --date {plan.day}`"

@@ -96,7 +96,8 @@ class UpSystem:
 
     def up(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        done = self._cli("up", *self._args, timeout=UP_TIMEOUT_SECONDS)
+        # --fresh: a system starts from empty data (`up` otherwise carries on from the last one).
+        done = self._cli("up", "--fresh", *self._args, timeout=UP_TIMEOUT_SECONDS)
         if done.returncode != 0:
             raise ChaosError(f"`sarathi up` failed ({done.returncode}); log {self.run_dir / 'serve.log'}:\n"
                              f"{done.stdout[-2000:]}")  # fmt: skip
