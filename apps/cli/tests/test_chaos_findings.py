@@ -10,6 +10,7 @@ import pytest
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord, TrackerRecord
 from sarathi.cli.chaos.findings import Finding, Kind, compare
+from sarathi.cli.chaos.quiet import Look, Settling
 from sarathi.cli.chaos.system import Seen, components, restarted
 from sarathi.cli.chaos.tally import CLOSE_CHECK, Trial, exit_code, render, totals
 from sarathi.cli.chaos.trials import COMPONENTS, parse_components
@@ -243,3 +244,39 @@ def test_components_are_parsed_from_a_comma_list_or_all() -> None:
     assert parse_components("all") == COMPONENTS
     with pytest.raises(ValueError, match="unknown component sim"):
         parse_components("orders,sim")
+
+
+# -- settling -------------------------------------------------------------------------------------
+
+
+def a_look(frames_behind: int = 0, *, outbox: int = 0, consumers: int = 0, marks: tuple[int] = (1,)) -> Look:
+    busy = ("ORDER_CMD/orders",) if consumers else ()
+    return Look(True, frames_behind, outbox, consumers, busy, marks)
+
+
+def test_two_quiet_looks_with_equal_counters_settle() -> None:
+    settling = Settling()
+    assert not settling.see(a_look(marks=(1,)), at=0.0)
+    assert not settling.see(a_look(marks=(2,)), at=0.1)  # something moved in between
+    assert settling.see(a_look(marks=(2,)), at=0.2)
+
+
+def test_a_command_pending_or_an_event_not_published_is_not_settled() -> None:
+    settling = Settling()
+    for at in (0.0, 0.1, 5.0):
+        assert not settling.see(a_look(consumers=1), at=at)
+    for at in (6.0, 6.1, 9.0):
+        assert not settling.see(a_look(outbox=2), at=at)
+
+
+def test_order_updates_lost_with_a_killed_orders_become_the_offset_once_everything_stood_still() -> None:
+    # The sim counted 5 frames to the socket of the killed orders; the new one never sees them.
+    settling = Settling(offset=0, rebase_seconds=2.0)
+    assert not settling.see(a_look(5), at=0.0)
+    assert not settling.see(a_look(5), at=1.0)  # may still be on their way
+    assert settling.see(a_look(5), at=2.1)
+    assert settling.offset == 5
+    again = Settling(offset=settling.offset)  # the next trial knows it at once
+    assert not again.see(a_look(5, marks=(3,)), at=0.0)
+    assert again.see(a_look(5, marks=(3,)), at=0.1)
+    assert a_look(7).describe(offset=5) == "2 order update(s) not handled by orders"

@@ -29,9 +29,9 @@ from typing import Any
 import httpx
 
 from sarathi.cli.books import Books, load_books
-from sarathi.cli.control import ControlClient
+from sarathi.cli.chaos.quiet import Look, Settling
 from sarathi.cli.health import readiness
-from sarathi.cli.lockstep import JetStreamProbe, StepState, step_state
+from sarathi.cli.lockstep import JetStreamProbe, sim_activity
 from sarathi.cli.simclient import SimClient
 
 # The streams whose consumers change our books or the broker's (signals → execution only
@@ -91,6 +91,7 @@ class UpSystem:
         env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
         self._env = env | {"SARATHI_RUN_DIR": str(run_dir)}
         self._sim: SimClient | None = None
+        self._frames_offset = 0  # order updates the sim sent that orders will never handle
 
     # -- start and stop ---------------------------------------------------------------------------
 
@@ -194,37 +195,38 @@ class UpSystem:
     # -- settling and reading both books ----------------------------------------------------------
 
     def settle(self, timeout_seconds: float) -> tuple[Settled | None, str]:
-        """Pause the clock and read both books once nothing is in flight; (None, why) on timeout.
-
-        The clock stays paused; `resume` lets it run on.
-        """
+        """Pause the clock and read both books once nothing is in flight (`quiet.Settling`);
+        (None, what was still in flight) on timeout. The clock stays paused: `resume`."""
         started = walltime.monotonic()
         self.sim.pause()
-        token = str(self.state()["token"])
-        nats_url = self.components()["nats"].url if "nats" in self.components() else None
-        if nats_url is None:
-            raise ChaosError("the run state names no NATS url")
-        probe = JetStreamProbe(nats_url, streams=SETTLE_STREAMS)
-        risk = ControlClient(self.url("risk"), token)
+        probe = JetStreamProbe(self.nats_url(), streams=SETTLE_STREAMS)
         orders = httpx.Client(base_url=self.url("orders"), timeout=5.0)
-        last: StepState | None = None
+        settling = Settling(self._frames_offset)
+        look: Look | None = None
         try:
-            previous: tuple[Any, ...] | None = None
             while walltime.monotonic() - started < timeout_seconds:
-                mark, last = self._quiet(probe, risk, orders)
-                if mark is not None and mark == previous:
+                look = self._look(probe, orders)
+                if look is not None and settling.see(look, walltime.monotonic()):
                     books, broker = load_books(self.database_url()), self.sim.state()["broker"]
-                    if self._quiet(probe, risk, orders)[0] == mark:
+                    after = self._look(probe, orders)
+                    if after is not None and after.marks == look.marks:
+                        self._frames_offset = settling.offset
                         return Settled(books, broker, walltime.monotonic() - started), ""
-                previous = mark
-                walltime.sleep(POLL_SECONDS)
+                walltime.sleep(POLL_SECONDS)  # wall-clock poll of other processes
         finally:
             orders.close()
             probe.close()
-        return None, "still in flight: " + (last.describe() if last is not None else "no read answered")
+        why = look.describe(settling.offset) if look is not None else "no read answered"
+        return None, f"still in flight after {timeout_seconds:.0f}s: {why}"
 
     def resume(self) -> None:
         self.sim.resume()
+
+    def nats_url(self) -> str:
+        found = self.components().get("nats")
+        if found is None:
+            raise ChaosError("the run state names no NATS url")
+        return found.url
 
     def database_url(self) -> str:
         found = self.components().get("postgres")
@@ -232,22 +234,25 @@ class UpSystem:
             raise ChaosError("the run state names no PostgreSQL url")
         return found.url
 
-    def _quiet(
-        self, probe: JetStreamProbe, risk: ControlClient, orders: httpx.Client
-    ) -> tuple[tuple[Any, ...] | None, StepState | None]:
-        """(the marks of a read with nothing in flight, or None; the read)."""
+    def _look(self, probe: JetStreamProbe, orders: httpx.Client) -> Look | None:
+        """One read of orders, the sim and the consumers; None if one did not answer."""
         try:
             sim = self.sim.progress()
             status = orders.get("/status").raise_for_status().json()
-            state = step_state(
-                datetime.fromisoformat(sim["now"]), sim, status, probe.read(), risk.get("/progress")
-            )
+            consumers = probe.read()
         except Exception:  # any read that fails (a reconnecting NATS, a 5xx) is "not quiet"
-            return None, None
-        quiet = (
-            status["reconciled"]
-            and not state.frames_behind
-            and not state.outbox_pending
-            and not state.consumers.pending
+            return None
+        return Look(
+            reconciled=bool(status["reconciled"]),
+            frames_behind=int(sim["order_update_frames"]) - int(status["order_update_frames"]),
+            outbox_pending=int(status["outbox_pending"]),
+            consumers_pending=consumers.pending,
+            consumers_busy=consumers.busy,
+            marks=(
+                sim_activity(sim),
+                status["order_update_frames"],
+                status["events_published"],
+                status["reconciliation_passes"],
+                consumers.marks,
+            ),
         )
-        return ((*state.marks, status["reconciliation_passes"]) if quiet else None), state
