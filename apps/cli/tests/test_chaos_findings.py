@@ -205,6 +205,15 @@ def test_clean_trials_exit_zero_and_the_close_check_is_not_a_trial() -> None:
     assert exit_code(trials) == 0
 
 
+def test_a_row_names_the_other_components_that_came_back_during_the_trial() -> None:
+    trial = Trial(1, 1, "nats", OPEN, 4.0, 1.0, (), ("feed", "orders"))
+    assert (
+        render([trial])
+        .splitlines()[1]
+        .endswith("nats         4.0s   1.0s      0   0     0    0       feed,orders")
+    )
+
+
 def test_a_component_that_never_came_back_fails_the_run() -> None:
     trials = [a_trial(1, "postgres", back=None)]
     assert totals(trials).unrecovered == 1

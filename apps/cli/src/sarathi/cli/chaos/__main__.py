@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         + (" in a private network namespace" if os.environ.get(INSIDE_NETNS) == "1" else "")
     )
     say(HEADER)
+    started = time.monotonic()
     trials: list[Trial] = []
     try:
         run_trials(plan, say, trials)
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         say(render_end(trials))
         return 130
     say(render_end(trials))
+    say(f"Wall time {time.monotonic() - started:.0f}s.")
     return exit_code(trials)
 
 

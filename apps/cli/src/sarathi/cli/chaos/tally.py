@@ -25,6 +25,7 @@ class Trial:
     recovered_seconds: float | None  # kill → restarted and every service ready; None: never
     settled_seconds: float | None  # clock paused → nothing in flight; None: never
     findings: tuple[Finding, ...] = ()
+    also_restarted: tuple[str, ...] = ()  # other components that died and came back meanwhile
 
     @property
     def is_kill(self) -> bool:
@@ -74,7 +75,7 @@ def totals(trials: Sequence[Trial]) -> Totals:
 
 HEADER = (
     f"{'trial':>5} {'sys':>3} {'market':>8} {'killed':<10} {'back':>6} {'settle':>6} "
-    f"{'diverg':>6} {'dup':>3} {'short':>5} {'lost':>4}  new findings"
+    f"{'diverg':>6} {'dup':>3} {'short':>5} {'lost':>4}  new  also restarted"
 )
 
 
@@ -89,8 +90,8 @@ def row(trial: Trial, new: int) -> str:
         f"{number:>5} {trial.system:>3} {market:>8} {trial.component:<10} {back:>6} "
         f"{seconds(trial.settled_seconds):>6} {trial.count(Kind.DIVERGENCE):>6} "
         f"{trial.count(Kind.DUPLICATE):>3} {trial.count(Kind.SHORT):>5} {trial.count(Kind.FILL_LOST):>4}"
-        f"  {new or ''}"
-    )
+        f"  {new or '':>3}  {','.join(trial.also_restarted)}"
+    ).rstrip()
 
 
 def render(trials: Sequence[Trial]) -> str:

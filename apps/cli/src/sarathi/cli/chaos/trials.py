@@ -75,12 +75,18 @@ def run_trials(plan: Plan, say: Callable[[str], None], trials: list[Trial]) -> N
 
 def kill_trial(system: UpSystem, component: str, number: int, system_no: int) -> Trial:
     market_at = system.market_now()
+    restarts = {name: seen.restarts for name, seen in system.components().items()}
     started = walltime.monotonic()
     before, pid = system.kill(component)
     back = system.wait_back(component, before, pid, BACK_TIMEOUT_SECONDS)
     recovered = walltime.monotonic() - started if back else None
     settled, findings = _settle_and_compare(system)
-    return Trial(number, system_no, component, market_at, recovered, settled, tuple(findings))
+    also = tuple(
+        name
+        for name, seen in system.components().items()
+        if name != component and seen.restarts > restarts.get(name, 0)
+    )
+    return Trial(number, system_no, component, market_at, recovered, settled, tuple(findings), also)
 
 
 def close_check(system: UpSystem, system_no: int) -> Trial:
