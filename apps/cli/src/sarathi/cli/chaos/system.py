@@ -100,9 +100,10 @@ class UpSystem:
         # --fresh: a system starts from empty data (`up` otherwise carries on from the last one).
         done = self._cli("up", "--fresh", *self._args, timeout=UP_TIMEOUT_SECONDS)
         if done.returncode != 0:
-            raise ChaosError(f"`sarathi up` failed ({done.returncode}); log {self.run_dir / 'serve.log'}:\n"
-                             f"{done.stdout[-2000:]}")  # fmt: skip
+            output = (done.stdout + done.stderr).strip()[-2000:]
+            raise ChaosError(f"`sarathi up` failed (exit {done.returncode}; {self.run_dir}):\n{output}")
         self._sim = SimClient(self.url("sim"))
+        self.components()  # a `sarathi up` that does not supervise is refused before any kill
 
     def down(self) -> str:
         if self._sim is not None:
