@@ -19,6 +19,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import httpx
+
 from sarathi.cli.chaos.system import ChaosError
 from sarathi.cli.chaos.tally import HEADER, Trial, exit_code, render_end
 from sarathi.cli.chaos.trials import COMPONENTS, Plan, parse_components, run_trials
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     trials: list[Trial] = []
     try:
         run_trials(plan, say, trials)
-    except ChaosError as exc:
+    except (ChaosError, httpx.HTTPError, subprocess.TimeoutExpired) as exc:
         say(f"fault trials stopped: {exc}")
         say(render_end(trials))
         return 1

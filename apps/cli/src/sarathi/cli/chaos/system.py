@@ -200,24 +200,32 @@ class UpSystem:
         (None, what was still in flight) on timeout. The clock stays paused: `resume`."""
         started = walltime.monotonic()
         self.sim.pause()
-        probe = JetStreamProbe(self.nats_url(), streams=SETTLE_STREAMS)
-        orders = httpx.Client(base_url=self.url("orders"), timeout=5.0)
         settling = Settling(self._frames_offset)
         look: Look | None = None
-        try:
-            while walltime.monotonic() - started < timeout_seconds:
-                look = self._look(probe, orders)
-                if look is not None and settling.see(look, walltime.monotonic()):
-                    books, broker = load_books(self.database_url()), self.sim.state()["broker"]
-                    after = self._look(probe, orders)
-                    if after is not None and after.marks == look.marks:
-                        self._frames_offset = settling.offset
-                        return Settled(books, broker, walltime.monotonic() - started), ""
-                walltime.sleep(POLL_SECONDS)  # wall-clock poll of other processes
-        finally:
-            orders.close()
-            probe.close()
-        why = look.describe(settling.offset) if look is not None else "no read answered"
+        why = "no read answered"
+        with httpx.Client(base_url=self.url("orders"), timeout=5.0) as orders:
+            probe: JetStreamProbe | None = None
+            try:
+                while walltime.monotonic() - started < timeout_seconds:
+                    try:
+                        probe = probe or JetStreamProbe(self.nats_url(), streams=SETTLE_STREAMS)
+                        look = self._look(probe, orders)
+                        if settling.see(look, walltime.monotonic()):
+                            books, broker = load_books(self.database_url()), self.sim.state()["broker"]
+                            if self._look(probe, orders).marks == look.marks:
+                                self._frames_offset = settling.offset
+                                return Settled(books, broker, walltime.monotonic() - started), ""
+                        why = look.describe(settling.offset)
+                    except ChaosError:
+                        raise
+                    except (
+                        Exception
+                    ) as exc:  # a read that fails (NATS or PostgreSQL coming back) is "not yet"
+                        why = f"a read failed: {type(exc).__name__}: {str(exc)[:200]}"
+                    walltime.sleep(POLL_SECONDS)  # wall-clock poll of other processes
+            finally:
+                if probe is not None:
+                    probe.close()
         return None, f"still in flight after {timeout_seconds:.0f}s: {why}"
 
     def resume(self) -> None:
@@ -235,14 +243,11 @@ class UpSystem:
             raise ChaosError("the run state names no PostgreSQL url")
         return found.url
 
-    def _look(self, probe: JetStreamProbe, orders: httpx.Client) -> Look | None:
-        """One read of orders, the sim and the consumers; None if one did not answer."""
-        try:
-            sim = self.sim.progress()
-            status = orders.get("/status").raise_for_status().json()
-            consumers = probe.read()
-        except Exception:  # any read that fails (a reconnecting NATS, a 5xx) is "not quiet"
-            return None
+    def _look(self, probe: JetStreamProbe, orders: httpx.Client) -> Look:
+        """One read of orders, the sim and the consumers (raises if one does not answer)."""
+        sim = self.sim.progress()
+        status = orders.get("/status").raise_for_status().json()
+        consumers = probe.read()
         return Look(
             reconciled=bool(status["reconciled"]),
             frames_behind=int(sim["order_update_frames"]) - int(status["order_update_frames"]),
