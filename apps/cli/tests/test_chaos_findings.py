@@ -93,6 +93,18 @@ def test_a_resent_entry_the_books_never_recorded_is_a_duplicate_a_divergence_and
     assert (Kind.DIVERGENCE, f"trackers {CALL}") in found  # risk tracks 65 of the broker's 130
 
 
+def test_a_plain_order_beside_the_super_order_entry_of_one_command_is_a_duplicate() -> None:
+    # Seen injecting a resend by hand: the plain BUY under the entry's correlation id (leg "NA")
+    # was not counted as a duplicate of the super order's ENTRY_LEG.
+    books, broker = an_open_position()
+    resent = an_order("N1-E0", "5004", "BUY", 65, leg="NA")
+    broker["orders"].append(broker_order(resent, "N1-E0"))
+    duplicates = [f for f in compare(books, broker) if f.kind is Kind.DUPLICATE]
+    assert [(f.key, f.detail) for f in duplicates] == [
+        ("N1-E0 ENTRY_LEG", "2 broker orders: 5001 ENTRY_LEG, 5002 STOP_LOSS_LEG, 5003 TARGET_LEG, 5004 NA")
+    ]
+
+
 def test_a_square_off_that_sold_the_untracked_units_too_is_short_in_our_books() -> None:
     # The incident's end: the broker's 130 sold by our exit, of which our fills knew only 65 bought.
     books, broker = an_open_position()

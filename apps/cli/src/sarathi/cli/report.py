@@ -398,9 +398,17 @@ def _realised(bought: int, sold: int, buy_value: Decimal, sell_value: Decimal) -
 
 
 def duplicate_orders(orders: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
-    """(correlation id, leg) → number of broker orders, for those the broker holds more than once."""
-    seen = Counter((str(o["correlationId"]), str(o.get("legName", ""))) for o in orders)
+    """(correlation id, leg) → number of broker orders, for those the broker holds more than once.
+
+    A plain order (leg "NA") and a super order's entry are both the order a command placed: one
+    of each under one correlation id is a duplicate too.
+    """
+    seen = Counter((str(o["correlationId"]), _placed_leg(o.get("legName"))) for o in orders)
     return {key: n for key, n in seen.items() if n > 1}
+
+
+def _placed_leg(leg: Any) -> str:
+    return "ENTRY_LEG" if leg in (None, "", "NA", "ENTRY_LEG") else str(leg)
 
 
 def short_at_broker(positions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -415,7 +423,7 @@ def short_at_broker(positions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _check_duplicates(orders: Sequence[Mapping[str, Any]]) -> Check:
-    seen = {(str(o["correlationId"]), str(o.get("legName", ""))) for o in orders}
+    seen = {(str(o["correlationId"]), _placed_leg(o.get("legName"))) for o in orders}
     twice = [f"{cid} {leg}: {n} orders" for (cid, leg), n in duplicate_orders(orders).items()]
     return Check(
         "no duplicate order", not twice, _detail(twice, f"{len(seen)} correlation ids, one order each")

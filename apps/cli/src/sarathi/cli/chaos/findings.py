@@ -98,11 +98,11 @@ def trackers(books: Books, positions: Sequence[Mapping[str, Any]]) -> list[Findi
 
 def duplicates(orders: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """One finding per (correlation id, leg) the broker holds more than one order under."""
-    ids: dict[tuple[str, str], list[str]] = defaultdict(list)
+    ids: dict[str, list[str]] = defaultdict(list)
     for order in orders:
-        ids[str(order["correlationId"]), str(order.get("legName", ""))].append(str(order["orderId"]))
+        ids[str(order["correlationId"])].append(f"{order['orderId']} {order.get('legName', '')}")
     return [
-        Finding(Kind.DUPLICATE, f"{cid} {leg}", f"{n} broker orders: {', '.join(ids[cid, leg])}")
+        Finding(Kind.DUPLICATE, f"{cid} {leg}", f"{n} broker orders: {', '.join(ids[cid])}")
         for (cid, leg), n in sorted(duplicate_orders(orders).items())
     ]
 
