@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if os.environ.get(INSIDE_NETNS) == "1":
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        if subprocess.run(["ip", "link", "set", "lo", "up"], check=False).returncode != 0:
+            say("could not bring the loopback up in the private network namespace; or --netns off")
+            return 2
     elif args.netns == "on" or (args.netns == "auto" and os.geteuid() == 0):
         return _in_netns(argv)
     elif taken := [p for p in UP_PORTS if not _port_free(p)]:
@@ -141,7 +143,12 @@ def _in_netns(argv: list[str]) -> int:
         say("a private network namespace needs `unshare` and `ip` (util-linux, iproute2); or --netns off")
         return 2
     command = ["unshare", "--net", "--", sys.executable, "-m", "sarathi.cli.chaos", *argv]
-    return subprocess.run(command, env={**os.environ, INSIDE_NETNS: "1"}, check=False).returncode
+    child = subprocess.Popen(command, env={**os.environ, INSIDE_NETNS: "1"})
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C reached the child too: it stops what it started, then exits
 
 
 def _port_free(port: int) -> bool:

@@ -160,6 +160,15 @@ class UpSystem:
         os.kill(before.pid, signal.SIGKILL)
         return before, before.pid
 
+    def wait_running(self, name: str, timeout_seconds: float) -> bool:
+        """Until the component has a process (it may be waiting for a restart after dying)."""
+        deadline = walltime.monotonic() + timeout_seconds
+        while (seen := self.components().get(name)) is None or seen.pid is None:
+            if walltime.monotonic() > deadline:
+                return False
+            walltime.sleep(POLL_SECONDS)  # wall-clock poll of another process
+        return True
+
     def wait_back(self, name: str, before: Seen, killed_pid: int, timeout_seconds: float) -> bool:
         """Until `_serve` restarted the component and every service answers `/readyz` 200."""
         deadline = walltime.monotonic() + timeout_seconds

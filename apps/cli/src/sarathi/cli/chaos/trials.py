@@ -74,6 +74,8 @@ def run_trials(plan: Plan, say: Callable[[str], None], trials: list[Trial]) -> N
 
 
 def kill_trial(system: UpSystem, component: str, number: int, system_no: int) -> Trial:
+    if not system.wait_running(component, BACK_TIMEOUT_SECONDS):  # died of an earlier trial's kill
+        return Trial(number, system_no, component, system.market_now(), None, None)
     market_at = system.market_now()
     restarts = {name: seen.restarts for name, seen in system.components().items()}
     started = walltime.monotonic()
