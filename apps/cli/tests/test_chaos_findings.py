@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord, TrackerRecord
+from sarathi.cli.chaos.__main__ import main as chaos_main
 from sarathi.cli.chaos.findings import Finding, Kind, compare
 from sarathi.cli.chaos.quiet import Look, Settling
 from sarathi.cli.chaos.system import Seen, components, restarted
@@ -301,3 +302,23 @@ def test_order_updates_lost_with_a_killed_orders_become_the_offset_once_everythi
     assert not again.see(a_look(5, marks=(3,)), at=0.0)
     assert again.see(a_look(5, marks=(3,)), at=0.1)
     assert a_look(7).describe(offset=5) == "2 order update(s) not handled by orders"
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--trials", "0"], "argument --trials: 0 is outside 1–10000"),
+        (["--trials", "many"], "argument --trials: not a whole number: 'many'"),
+        (["--speed", "abc"], "argument --speed: not a number: 'abc'"),
+        (["--speed", "5000"], "argument --speed: 5000 is outside 1–2000"),
+        (["--components", "orders,sim"], "argument --components: unknown component sim"),
+        (["--date", "16-09-2026"], "argument --date: not a date YYYY-MM-DD: '16-09-2026'"),
+    ],
+)
+def test_bad_arguments_get_one_line_before_anything_starts(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        chaos_main(argv)
+    assert exited.value.code == 2
+    assert error in capsys.readouterr().err
