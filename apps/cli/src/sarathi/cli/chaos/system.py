@@ -6,7 +6,9 @@ with SIGKILL, waits until `_serve` has restarted it and every service answers `/
 and settles the system: one reconciliation pass of orders after the restart, then the sim's
 clock paused and polled until nothing is in flight (orders has handled every order update the
 sim sent and published its outbox, no durable consumer of commands or order and risk events has
-work pending, two reads in a row equal), when our books and the broker's are read.
+work pending, two reads in a row equal), when our books and the broker's are read. A settle
+that takes more than a few seconds lets market time move 10 market seconds (and stop again):
+some waits count market seconds.
 
 All waits are wall-clock polls of other processes, each with a timeout.
 """
@@ -21,7 +23,7 @@ import sys
 import time as walltime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ from sarathi.cli.simclient import SimClient
 # counts market seconds while the clock is paused, so SIGNALS is left out.
 SETTLE_STREAMS = ("ORDER_CMD", "ORDER_EVT", "RISK_EVT")
 UP_TIMEOUT_SECONDS = 240.0
+# A settle that has not come within this many wall seconds lets market time move this much.
+NUDGE_AFTER_SECONDS, NUDGE_MARKET_SECONDS = 5.0, 10.0
 POLL_SECONDS = 0.1
 
 
@@ -212,6 +216,7 @@ class UpSystem:
         settling = Settling(self._frames_offset)
         look: Look | None = None
         why = "no read answered"
+        nudged = started
         with httpx.Client(base_url=self.url("orders"), timeout=5.0) as orders:
             probe: JetStreamProbe | None = None
             try:
@@ -225,6 +230,9 @@ class UpSystem:
                                 self._frames_offset = settling.offset
                                 return Settled(books, broker, walltime.monotonic() - started), ""
                         why = look.describe(settling.offset)
+                        if walltime.monotonic() - nudged >= NUDGE_AFTER_SECONDS:
+                            self._nudge()
+                            nudged = walltime.monotonic()
                     except ChaosError:
                         raise
                     except (
@@ -237,7 +245,19 @@ class UpSystem:
                     probe.close()
         return None, f"still in flight after {timeout_seconds:.0f}s: {why}"
 
+    def _nudge(self) -> None:
+        """Let market time run `NUDGE_MARKET_SECONDS` and stop there (the sim's run-until barrier).
+
+        Some waits count market seconds: orders resolving a command whose broker call a kill cut
+        short waits for the order to stay invisible a few market seconds before it may send it.
+        With the clock paused that wait never ends.
+        """
+        self.sim.run_until(self.sim.now() + timedelta(seconds=NUDGE_MARKET_SECONDS))
+        self.sim.resume()
+
     def resume(self) -> None:
+        """Market time runs on (no barrier, not paused)."""
+        self.sim.run_until(None)
         self.sim.resume()
 
     def nats_url(self) -> str:
