@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 MEMBERS := common:libs/common feed:services/feed signals:services/signals execution:services/execution \
            orders:services/orders risk:services/risk sim:services/sim cli:apps/cli
 
-.PHONY: help setup run test lint format typecheck deps-check check bench dashboards clean
+.PHONY: help setup run test lint format typecheck deps-check check bench chaos dashboards clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,14 @@ check: lint typecheck deps-check test ## Everything CI runs
 
 bench: setup ## Benchmarks against a reference measured in the same run; figures in .bench/results.json
 	@$(UV) run python scripts/bench.py
+
+# Fault trials: make chaos TRIALS=50 SEED=7 COMPONENTS=orders,risk SPEED=100
+TRIALS ?= 10
+SEED ?= 1
+COMPONENTS ?= all
+SPEED ?= 100
+chaos: setup ## SIGKILL components of `sarathi up` at random (TRIALS, SEED, COMPONENTS, SPEED); books vs broker's
+	@$(UV) run python -m sarathi.cli.chaos --trials $(TRIALS) --seed $(SEED) --components $(COMPONENTS) --speed $(SPEED)
 
 dashboards: setup ## Regenerate deploy/grafana/dashboards/*.json from deploy/grafana/generate.py
 	@$(UV) run python deploy/grafana/generate.py

@@ -66,6 +66,7 @@ class TrackerRecord:
     realized_pnl: Decimal
     trail_armed: bool
     high_water_mark: Decimal | None
+    quantity: int = 0  # net long quantity while OPEN or CLOSING (the fault trials compare it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,7 @@ def _read(session: Session) -> Books:
             realized_pnl=t.realized_pnl,
             trail_armed=t.trail_armed,
             high_water_mark=t.high_water_mark,
+            quantity=t.quantity,
         )
         for t in session.scalars(select(PositionTracker).order_by(PositionTracker.opened_at))  # type: ignore[arg-type]
     ]

@@ -404,7 +404,7 @@ def _check_fills(books: Books, trades: Sequence[Mapping[str, Any]]) -> Check:
     return Check("fills", not problems, _detail(problems, summary))
 
 
-def _net_by_contract(books: Books) -> dict[str, tuple[int, int, Decimal, Decimal]]:
+def net_by_contract(books: Books) -> dict[str, tuple[int, int, Decimal, Decimal]]:
     """(bought, sold, buy value, sell value) per contract from our fills."""
     out: dict[str, tuple[int, int, Decimal, Decimal]] = {}
     for f in books.fills:
@@ -417,7 +417,7 @@ def _net_by_contract(books: Books) -> dict[str, tuple[int, int, Decimal, Decimal
 
 
 def _check_positions(books: Books, positions: Sequence[Mapping[str, Any]]) -> Check:
-    ours = {k: b - s for k, (b, s, _, _) in _net_by_contract(books).items()}
+    ours = {k: b - s for k, (b, s, _, _) in net_by_contract(books).items()}
     theirs = {str(p["securityId"]): int(p["netQty"]) for p in positions}
     problems = [
         f"{sid}: ours {ours.get(sid, 0)}, broker {theirs.get(sid, 0)}"
@@ -432,7 +432,7 @@ def _check_positions(books: Books, positions: Sequence[Mapping[str, Any]]) -> Ch
 def _check_pnl(books: Books, positions: Sequence[Mapping[str, Any]]) -> Check:
     problems = []
     ours_total = theirs_total = ZERO
-    mine = _net_by_contract(books)
+    mine = net_by_contract(books)
     for p in positions:
         sid = str(p["securityId"])
         b, s, bv, sv = mine.get(sid, (0, 0, ZERO, ZERO))
@@ -453,9 +453,34 @@ def _realised(bought: int, sold: int, buy_value: Decimal, sell_value: Decimal) -
     return (sell_value / sold - buy_value / bought) * min(bought, sold)
 
 
+def duplicate_orders(orders: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """(correlation id, leg) → number of broker orders, for those the broker holds more than once.
+
+    A plain order (leg "NA") and a super order's entry are both the order a command placed: one
+    of each under one correlation id is a duplicate too.
+    """
+    seen = Counter((str(o["correlationId"]), _placed_leg(o.get("legName"))) for o in orders)
+    return {key: n for key, n in seen.items() if n > 1}
+
+
+def _placed_leg(leg: Any) -> str:
+    return "ENTRY_LEG" if leg in (None, "", "NA", "ENTRY_LEG") else str(leg)
+
+
+def short_at_broker(positions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """security id → how the broker's position in it went short (net below zero, or sold > bought)."""
+    short: dict[str, str] = {}
+    for p in positions:
+        if int(p["netQty"]) < 0:
+            short[str(p["securityId"])] = f"net {p['netQty']}"
+        elif int(p["sellQty"]) > int(p["buyQty"]):
+            short[str(p["securityId"])] = f"sold {p['sellQty']} > bought {p['buyQty']}"
+    return short
+
+
 def _check_duplicates(orders: Sequence[Mapping[str, Any]]) -> Check:
-    seen = Counter((str(o["correlationId"]), str(o.get("legName", ""))) for o in orders)
-    twice = [f"{cid} {leg}: {n} orders" for (cid, leg), n in seen.items() if n > 1]
+    seen = {(str(o["correlationId"]), _placed_leg(o.get("legName"))) for o in orders}
+    twice = [f"{cid} {leg}: {n} orders" for (cid, leg), n in duplicate_orders(orders).items()]
     return Check(
         "no duplicate order", not twice, _detail(twice, f"{len(seen)} correlation ids, one order each")
     )
@@ -464,12 +489,7 @@ def _check_duplicates(orders: Sequence[Mapping[str, Any]]) -> Check:
 def _check_never_short(
     books: Books, positions: Sequence[Mapping[str, Any]], trades: Iterable[Trade]
 ) -> Check:
-    short = [f"broker {p['securityId']}: net {p['netQty']}" for p in positions if int(p["netQty"]) < 0]
-    short += [
-        f"broker {p['securityId']}: sold {p['sellQty']} > bought {p['buyQty']}"
-        for p in positions
-        if int(p["sellQty"]) > int(p["buyQty"])
-    ]
+    short = [f"broker {sid}: {how}" for sid, how in short_at_broker(positions).items()]
     for trade in trades:
         if trade.exit_at is not None and trade.quantity == 0:
             short.append(f"{trade.contract}: sold without buying")
