@@ -104,6 +104,18 @@ async def put_budget(bus: NatsBus, at: datetime, net_pnl: Decimal = Decimal(0)) 
     await bus.kv_put(DAILY_LOSS_BUDGET_KEY, a_loss_budget(at, net_pnl=net_pnl).encode())
 
 
+async def ready_to_trade(bus: NatsBus, sim: ServedSim) -> None:
+    """Streams, orders' reconciliation done, trading ACTIVE and risk's full budget, at the sim's now."""
+    await bus.ensure_streams()
+    at = sim_now(sim)
+    record = ReconciliationRecord(
+        status=ReconciliationStatus.DONE, reconciled=True, reason="test", at=at, last_success_at=at
+    )
+    await bus.kv_put(RECONCILIATION_KEY, record.encode())
+    await put_control(bus, TradingState.ACTIVE, at)
+    await put_budget(bus, at)
+
+
 async def submits(bus: NatsBus, reader: str) -> list[SubmitEntry]:
     """Every SubmitEntry stored, read by a new durable consumer named `reader`."""
     found: list[SubmitEntry] = []
@@ -169,14 +181,7 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
     listed = derivative_rows(fresh_database_url)
     bus = await NatsBus.connect(jetstream_clean, name="test")
     try:
-        await bus.ensure_streams()
-        at = sim_now(sim)
-        record = ReconciliationRecord(
-            status=ReconciliationStatus.DONE, reconciled=True, reason="test", at=at, last_success_at=at
-        )
-        await bus.kv_put(RECONCILIATION_KEY, record.encode())
-        await put_control(bus, TradingState.ACTIVE, at)
-        await put_budget(bus, at)
+        await ready_to_trade(bus, sim)
         app = build_execution(settings_for(sim, jetstream_clean, fresh_database_url))
         async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
             await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
@@ -257,14 +262,7 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
     assert sync(sim, fresh_database_url, master_url(sim))
     bus = await NatsBus.connect(jetstream_clean, name="test")
     try:
-        await bus.ensure_streams()
-        at = sim_now(sim)
-        record = ReconciliationRecord(
-            status=ReconciliationStatus.DONE, reconciled=True, reason="test", at=at, last_success_at=at
-        )
-        await bus.kv_put(RECONCILIATION_KEY, record.encode())
-        await put_control(bus, TradingState.ACTIVE, at)
-        await put_budget(bus, at)  # nothing lost yet: ₹5,000 left
+        await ready_to_trade(bus, sim)  # nothing lost yet: ₹5,000 left
         settings = settings_for(sim, jetstream_clean, fresh_database_url).model_copy(
             update={"lots": 2, "risk_per_trade_inr": Decimal(5000), "max_lots": 2}
         )

@@ -298,3 +298,9 @@ async def a_stored_submit(store: Store, command_id: str, clock: FakeClock) -> No
             command_id=command_id, kind="SUBMIT", correlation_id=f"trade-{command_id}",
             payload={"underlying": "NIFTY"}, now=clock.now(),
         )  # fmt: skip
+
+
+def never_short(messages: list[Message]) -> bool:
+    """No position event in `messages` shows a net quantity below zero."""
+    kinds = ("PositionOpened", "PositionChanged", "PositionClosed")
+    return all(m.net_quantity >= 0 for m in messages if m.type in kinds)  # type: ignore[attr-defined]

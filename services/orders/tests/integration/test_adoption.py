@@ -8,7 +8,6 @@ from typing import Any
 import nats
 
 from sarathi.common.bus.streams import ORDER_CMD
-from sarathi.common.messages.base import Message
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.service import COMMAND_CONSUMER
 
@@ -20,6 +19,7 @@ from .harness import (
     a_submit,
     an_entry_id,
     an_exit,
+    never_short,
     orders_running,
     settings_for,
     wait_until,
@@ -32,11 +32,6 @@ def _entries(orders_at_broker: list[dict[str, Any]], command_id: str) -> list[di
 
 async def _books_equal_broker(orders: Orders, sim: Sim, security_id: str) -> bool:
     return (await orders.nets()).get(security_id, 0) == await sim.net(security_id)
-
-
-def _never_short(messages: list[Message]) -> bool:
-    kinds = ("PositionOpened", "PositionChanged", "PositionClosed")
-    return all(m.net_quantity >= 0 for m in messages if m.type in kinds)  # type: ignore[attr-defined]
 
 
 async def test_a_broker_entry_with_our_id_and_no_record_is_adopted_linked_and_announced(
@@ -70,7 +65,7 @@ async def test_a_broker_entry_with_our_id_and_no_record_is_adopted_linked_and_an
         assert await _books_equal_broker(orders, sim, option.security_id)
 
 
-async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicate_never_short(
+async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicatenever_short(
     sim: Sim, jetstream_clean: str, database: str
 ) -> None:
     """The command is placed normally; then, while orders is down, the same order reaches the
@@ -120,7 +115,7 @@ async def test_a_second_broker_entry_under_one_command_is_closed_as_duplicate_ne
         await orders.events.wait_for(lambda: orders.events.of("PositionClosed"), what="closed")
         assert await sim.net(option.security_id) == 0
         await wait_until(lambda: _books_equal_broker(orders, sim, option.security_id), what="books")
-        assert _never_short(orders.events.messages)
+        assert never_short(orders.events.messages)
 
 
 async def test_a_command_whose_sending_was_lost_is_not_sent_again_once_its_order_is_adopted(

@@ -41,6 +41,7 @@ from .harness import (
     an_entry_id,
     an_exit,
     migrated,
+    never_short,
     orders_running,
     settings_for,
     start_sim,
@@ -114,11 +115,6 @@ async def _books_equal_broker(database_url: str, sim: Sim, security_id: str) -> 
     return nets is not None and nets.get(security_id, 0) == await sim.net(security_id)
 
 
-def _never_short(messages: list[Message]) -> bool:
-    kinds = ("PositionOpened", "PositionChanged", "PositionClosed")
-    return all(m.net_quantity >= 0 for m in messages if m.type in kinds)  # type: ignore[attr-defined]
-
-
 async def test_postgresql_killed_with_an_entry_at_the_broker_unrecorded_leaves_one_entry(
     sim: Sim, jetstream_clean: str, postgres: Killable
 ) -> None:
@@ -154,7 +150,7 @@ async def test_postgresql_killed_with_an_entry_at_the_broker_unrecorded_leaves_o
         assert await _entry_count(sim, submit.message_id) == 1
         assert await sim.net(option.security_id) == option.lot_size
         assert len(orders.events.of("OrderAccepted", client_order_id=submit.message_id)) == 1
-        assert _never_short(orders.events.messages)
+        assert never_short(orders.events.messages)
 
 
 async def _redelivered(nats_url: str) -> bool:
@@ -257,7 +253,7 @@ async def test_orders_killed_with_an_entry_at_the_broker_places_no_second_entry(
         )
         assert await _entry_count(sim, submit.message_id) == 1
         assert len(events.of("OrderAccepted", client_order_id=submit.message_id)) == 1
-        assert _never_short(events.messages)
+        assert never_short(events.messages)
     finally:
         orders.stop()
         await bus.close()
@@ -321,7 +317,7 @@ async def test_orders_killed_and_its_records_lost_adopts_the_orphan_and_closes_t
             lambda: _books_equal_broker(postgres.url, sim, option.security_id), within=LONG, what="flat books"
         )
         assert await _entry_count(sim, submit.message_id) == 2
-        assert _never_short(events.messages)
+        assert never_short(events.messages)
     finally:
         orders.stop()
         await engine.dispose()
@@ -369,4 +365,4 @@ async def test_nats_killed_with_an_exit_stored_and_unconsumed_exits_exactly_once
         sells = [o for o in await sim.broker_orders() if o["correlationId"] == exit_command.message_id]
         assert [(o["quantity"], o["filledQty"]) for o in sells] == [(2 * option.lot_size,) * 2]
         assert len(events.of("PositionClosed")) == 1
-        assert _never_short(events.messages)
+        assert never_short(events.messages)
