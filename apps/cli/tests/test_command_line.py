@@ -188,3 +188,23 @@ def test_migrate_against_a_server_that_does_not_answer_says_so_in_one_line(
         f"sarathi migrate: cannot upgrade postgresql+psycopg://sarathi:***@127.0.0.1:{port}"
     )
     assert "secret" not in said[0]
+
+
+def test_run_against_a_database_that_does_not_answer_says_so_in_one_line_and_stops(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = closed.getsockname()[1]
+        monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{port}")  # given: nothing is started for it
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://sarathi:secret@127.0.0.1:{port}/sarathi")
+        code = cli.main(["run", "--run-dir", str(tmp_path / "run"), "--report-dir", str(tmp_path / "out")])
+    said = capsys.readouterr().out
+    assert code == 1
+    failed = [line for line in said.splitlines() if "failed" in line]
+    assert failed == [failed[0]]
+    assert failed[0].startswith(
+        f"sarathi run failed: cannot migrate postgresql+psycopg://sarathi:***@127.0.0.1:{port}"
+    )
+    assert "Traceback" not in said
+    assert "secret" not in said

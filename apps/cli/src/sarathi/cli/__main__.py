@@ -33,22 +33,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     from sarathi.common.db import migrate
-    from sarathi.common.db.engine import display_url
+    from sarathi.common.db.engine import display_url, first_line
     from sarathi.common.settings import SarathiSettings
 
     url = SarathiSettings().database_url  # DATABASE_URL, else the documented default
     try:
         migrate.upgrade(url)
     except Exception as exc:  # the operator's to fix (server down, wrong URL): one line, no traceback
-        print(f"sarathi migrate: cannot upgrade {display_url(url)}: {_first_line(exc)}", file=sys.stderr)
+        print(f"sarathi migrate: cannot upgrade {display_url(url)}: {first_line(exc)}", file=sys.stderr)
         return 1
     print(f"Database {display_url(url)} at the latest schema.")
     return 0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def version() -> str:

@@ -93,13 +93,24 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, int]]:
     return run_dir, report_dir, ports
 
 
+def _migrate(url: str) -> str | None:
+    """Upgrade the database; what went wrong in one line (the operator's to fix), or None."""
+    from sarathi.common.db import migrate
+    from sarathi.common.db.engine import display_url, first_line
+
+    try:
+        migrate.upgrade(url)
+    except Exception as exc:  # server down, wrong URL: one line, no traceback
+        return f"cannot migrate {display_url(url)}: {first_line(exc)}"
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sarathi.cli import day as days
     from sarathi.cli.infra import infrastructure
     from sarathi.cli.progress import ProgressLine
     from sarathi.cli.supervisor import SupervisorError
     from sarathi.common import devservers
-    from sarathi.common.db import migrate
 
     try:  # everything that can be refused is, before NATS, PostgreSQL or a service starts
         run_dir, report_dir, ports = _prepare(args)
@@ -115,7 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with infrastructure(run_dir, say) as urls:
             say("Migrating the database ...")
-            migrate.upgrade(urls["DATABASE_URL"])
+            if failed := _migrate(urls["DATABASE_URL"]):
+                say(f"\nsarathi run failed: {failed}")
+                return 1
             say("Starting sim and the five services ...")
             with days.system(plan, urls, run_dir, ports=ports, say=say, on_wait=_waiting) as running:
                 pids = running.pids()

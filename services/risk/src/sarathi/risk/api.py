@@ -24,7 +24,6 @@ from sarathi.common.domain.money import to_paise_precision
 from sarathi.common.web import gate_passed
 from sarathi.risk.domain.control import Action, ActionRefusedError, Halt, HaltCause, resume_refusal
 from sarathi.risk.domain.daily import loss_limit_breached
-from sarathi.risk.domain.pnl import position_pnl
 from sarathi.risk.domain.position import TrackedPosition
 from sarathi.risk.domain.trail import ExitDecision
 from sarathi.risk.service import RiskService
@@ -93,8 +92,7 @@ async def _named(risk: RiskService, position: TrackedPosition) -> tuple[str, int
 
 async def _position_row(risk: RiskService, position: TrackedPosition, now: datetime) -> dict[str, Any]:
     ltp = risk.guardian.ltp(position.contract)
-    price = ltp.price if ltp is not None else None
-    pnl = position_pnl(position, price, risk.calculator, now.date())
+    pnl = risk.guardian.position_pnl(position, now)  # the day is the IST trading day
     age = None if ltp is None else round((now - ltp.at).total_seconds(), 3)
     name, lots = await _named(risk, position)
     return {
@@ -107,7 +105,7 @@ async def _position_row(risk: RiskService, position: TrackedPosition, now: datet
         "status": position.status.value,
         "quantity": position.quantity,
         "average_entry": str(position.average_entry),
-        "ltp": None if price is None else str(price),
+        "ltp": None if ltp is None else str(ltp.price),
         "pnl_gross": _money(pnl.gross),
         "pnl_net": _money(pnl.net),
         "hwm": None if position.hwm is None else _money(position.hwm),

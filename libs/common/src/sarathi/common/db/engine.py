@@ -94,9 +94,10 @@ async def ping(engine: AsyncEngine, timeout_seconds: float = DEFAULT_PING_TIMEOU
             f"database at {where} did not answer SELECT 1 within {timeout_seconds:g}s"
         ) from exc
     except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseUnavailableError(f"database at {where} is unavailable: {_first_line(exc)}") from exc
+        raise DatabaseUnavailableError(f"database at {where} is unavailable: {first_line(exc)}") from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """A database error in one line (the driver's own message where there is one), for operators."""
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
