@@ -65,7 +65,7 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
             "step_hold_wall_seconds": round(step_holds.waited_seconds, 1),
             "holds_let_go": len(bar_holds.timed_out) + len(step_holds.timed_out),
         },
-        "trades": trades_json(report),
+        "trades": trades_json(report)["trades"],
         "signals": sorted((s.signal_id, s.direction) for s in books.signals),
         "decisions": sorted((d.signal_id, d.outcome, d.gate or "") for d in books.decisions),
     }
