@@ -22,6 +22,7 @@ import httpx
 from sarathi.cli.control import ControlClient, ControlError
 from sarathi.cli.simclient import SimClient
 from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.money import format_inr
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def take_sample(sim: SimClient, risk: ControlClient | None, last: Sample | None 
 
 def render(sample: Sample, wall_seconds: float) -> str:
     nifty = "-" if sample.nifty is None else f"{sample.nifty:,.2f}"
-    pnl = "-" if sample.pnl_net is None else f"{'-' if sample.pnl_net < 0 else ''}₹{abs(sample.pnl_net):,.2f}"
+    pnl = "-" if sample.pnl_net is None else format_inr(sample.pnl_net)
     return (
         f"{sample.market_time.astimezone(IST):%H:%M:%S} IST  NIFTY {nifty:>9}  open {sample.open_positions}  "
         f"P&L (net) {pnl:>10}  orders {sample.orders:>3}  {sample.state:<6}  wall {wall_seconds:5.1f}s"

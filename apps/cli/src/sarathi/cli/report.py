@@ -26,7 +26,8 @@ from typing import Any
 from sarathi.cli.books import Books, FillRecord, OrderRecord
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator, Side
-from sarathi.common.domain.instruments import Exchange, Underlying
+from sarathi.common.domain.instruments import Exchange, Underlying, contract_name
+from sarathi.common.domain.money import format_inr
 from sarathi.common.domain.pnl import TradeFill, trade_pnl
 
 ZERO = Decimal(0)
@@ -324,7 +325,7 @@ def _contract_name(books: Books, security_id: str) -> str:
     c = books.contracts.get(security_id)
     if c is None:
         return security_id
-    return f"{c.underlying} {c.strike.normalize():f} {c.option_type} {c.expiry:%d-%b}"
+    return contract_name(c.underlying, c.strike, c.option_type, c.expiry)
 
 
 def _signals(books: Books) -> SignalSummary:
@@ -518,11 +519,6 @@ def _hms(at: datetime | None) -> str:
     return "-" if at is None else at.astimezone(IST).strftime("%H:%M:%S")
 
 
-def _inr(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}₹{abs(value):,.2f}"
-
-
 def render_text(report: DayReport) -> str:
     """The summary first, then the trades, the entries that never filled, the signals, the checks."""
     from sarathi.cli.control import table
@@ -538,11 +534,11 @@ def render_text(report: DayReport) -> str:
         f"({info.market_seconds:,.0f} market s in {info.wall_seconds:.0f} wall s)",
         "",
         "Summary",
-        f"  P&L           net {_inr(report.net)}  "
-        f"(gross {_inr(report.gross)}, charges {_inr(report.charges)})",
+        f"  P&L           net {format_inr(report.net)}  "
+        f"(gross {format_inr(report.gross)}, charges {format_inr(report.charges)})",
         f"  Trades        {len(report.trades)}: {report.wins} won of {closed} closed, win rate {rate}"
         + (f", {len(report.trades) - closed} open" if closed < len(report.trades) else ""),
-        f"  Max drawdown  {_inr(report.max_drawdown)} (realised, net of charges)",
+        f"  Max drawdown  {format_inr(report.max_drawdown)} (realised, net of charges)",
         f"  Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
         f"  Never filled  {len(report.unfilled_entries)} entry order(s)"
         + (" (below)" if report.unfilled_entries else ""),

@@ -16,6 +16,7 @@ from html import escape
 
 from sarathi.cli.report import NEVER_FILLED_MEANS, REASON_WORDS, DayReport, Trade
 from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.money import format_inr
 
 WIDTH, HEIGHT, PAD = 920, 280, 48
 LEFT = 72  # room for a y label such as "-13,515" or "24,314"
@@ -157,11 +158,6 @@ def _cell(value: object) -> str:
     return f"<td>{escape(str(value))}</td>"
 
 
-def _money(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}₹{abs(value):,.2f}"
-
-
 def render_html(report: DayReport, indices: Mapping[str, Series], start: datetime, end: datetime) -> str:
     info = report.info
     charts = "".join(
@@ -206,12 +202,12 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
     )  # fmt: skip
     summary = _rows(
         [
-            ["P&L net", _money(report.net)],
-            ["P&L gross", _money(report.gross)],
-            ["charges", _money(report.charges)],
+            ["P&L net", format_inr(report.net)],
+            ["P&L gross", format_inr(report.gross)],
+            ["charges", format_inr(report.charges)],
             ["trades", f"{len(report.trades)} ({closed} closed, {report.wins} won)"],
             ["win rate", rate],
-            ["max drawdown (realised, net)", _money(report.max_drawdown)],
+            ["max drawdown (realised, net)", format_inr(report.max_drawdown)],
             ["orders sent (entries and exits)", report.orders_sent],
             ["entry orders never filled", len(report.unfilled_entries)],
             ["our books", books],

@@ -170,5 +170,9 @@ class Contract:
     @property
     def name(self) -> str:
         """How a trader names it: `NIFTY 24200 CE 22-Sep`."""
-        strike = f"{self.strike.normalize():f}"
-        return f"{self.underlying.value} {strike} {self.option_type.value} {self.expiry:%d-%b}"
+        return contract_name(self.underlying.value, self.strike, self.option_type.value, self.expiry)
+
+
+def contract_name(underlying: str, strike: Decimal, option_type: str, expiry: date) -> str:
+    """How a trader names an option contract: `NIFTY 24200 CE 22-Sep`."""
+    return f"{underlying} {strike.normalize():f} {option_type} {expiry:%d-%b}"
