@@ -6,7 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sarathi.common import devservers
+from sarathi.common import devservers, pg_system_user
 
 
 def _settings(url: str) -> dict[str, str]:
@@ -26,7 +26,7 @@ def runtime_postgres(tmp_path: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-        devservers.remove_server_files(server.workdir)  # and its cluster, wherever it lives
+        pg_system_user.remove_server_files(server.workdir)  # and its cluster, wherever it lives
 
 
 def test_runtime_postgres_commits_survive_a_crash(runtime_postgres: str) -> None:
@@ -43,5 +43,5 @@ def test_throwaway_postgres_trades_durability_for_speed(tmp_path: Path) -> None:
         settings = _settings(server.url)
     finally:
         server.stop()
-        devservers.remove_server_files(server.workdir)
+        pg_system_user.remove_server_files(server.workdir)
     assert settings == {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}

@@ -93,7 +93,7 @@ def test_a_cluster_inside_a_0700_checkout_keeps_its_data_and_its_directory_stays
         assert os.readlink(workdir / "data") == first["data"]  # and the checkout says where
         assert stat.S_IMODE(home.stat().st_mode) == 0o700  # nobody's permissions loosened
     finally:
-        from sarathi.common import devservers
+        from sarathi.common import pg_system_user
 
-        devservers.remove_server_files(workdir)
+        pg_system_user.remove_server_files(workdir)
     assert not Path(str(first["data"])).exists()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from sarathi.common import devservers
+from sarathi.common import devservers, pg_system_user
 
 #: What a run keeps in its directory between starts (`sarathi up --fresh` removes it all).
 RUN_DATA = ("nats", "postgres", "sim", "logs", "feed-recordings")
@@ -25,7 +25,7 @@ RUN_DATA = ("nats", "postgres", "sim", "logs", "feed-recordings")
 def wipe(run_dir: Path, parts: tuple[str, ...] = RUN_DATA) -> None:
     """Remove a run's data: NATS's store, the PostgreSQL cluster wherever it lives, the rest."""
     for part in parts:
-        devservers.remove_server_files(run_dir / part)
+        pg_system_user.remove_server_files(run_dir / part)
 
 
 @dataclass

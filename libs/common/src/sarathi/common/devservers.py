@@ -111,12 +111,7 @@ class DevServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         if self._owns_workdir:
-            remove_server_files(self.workdir)
-
-
-def remove_server_files(workdir: Path) -> None:
-    """Remove a server's workdir and its data, wherever it lives (`sarathi up --fresh`)."""
-    pg_system_user.remove_server_files(workdir)
+            pg_system_user.remove_server_files(self.workdir)
 
 
 def nats_server_executable() -> Path:
@@ -238,7 +233,7 @@ def start_postgres(
         return _start_postgres(root, database, durable=durable, port=port, owns=owns)
     except BaseException:
         if owns:
-            remove_server_files(root)  # a throwaway cluster that never started leaves nothing
+            pg_system_user.remove_server_files(root)  # a throwaway cluster that never started leaves nothing
         raise
 
 
