@@ -165,8 +165,9 @@ class Recorder:
             await tx.update_command(
                 command.command_id, self._clock.now(), status="PLACED", broker_order_id=report.broker_order_id
             )
-            # SENDING: the socket told us before the reply did (usual); otherwise the record was lost.
-            level = "info" if command.status == "SENDING" else "warning"
+            # SENDING: the socket told us before the reply did (usual, so not news); otherwise the
+            # record was lost.
+            level = "debug" if command.status == "SENDING" else "warning"
             getattr(log, level)(
                 "order_adopted", command_id=command.command_id, broker_order_id=report.broker_order_id,
                 command_status=command.status,
