@@ -485,15 +485,40 @@ def test_the_light_promql_check_catches_broken_expressions() -> None:
     assert not well_formed('x{a="b"]')
 
 
-def test_the_rules_pass_promtool_where_it_is_installed(repo: Path) -> None:
+PROMTOOL_INSTALL = "apt-get install -y --no-install-recommends prometheus"
+
+
+def promtool_or_skip() -> str:
+    """The `promtool` on PATH; `.ci/run` installs it, so only a developer's machine skips."""
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool is not installed (the checks above stand in for it)")
+        pytest.skip(
+            "promtool is not installed (the checks above stand in for it); "
+            f"on Debian or Ubuntu: sudo {PROMTOOL_INSTALL}"
+        )
+    return promtool
+
+
+def run_promtool(*args: str) -> None:
     result = subprocess.run(
-        [promtool, "check", "rules", str(repo / "deploy/prometheus/alerts.yml")],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        [promtool_or_skip(), *args], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rules_pass_promtool_where_it_is_installed(repo: Path) -> None:
+    run_promtool("check", "rules", str(repo / "deploy/prometheus/alerts.yml"))
+
+
+def test_the_prometheus_config_passes_promtool_where_it_is_installed(
+    repo: Path, prometheus: dict[str, Any], tmp_path: Path
+) -> None:
+    # The config names the rules by their path in the container; check it against the repo's file.
+    assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    config = {**prometheus, "rule_files": [str(repo / "deploy/prometheus/alerts.yml")]}
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump(config))
+    run_promtool("check", "config", str(checked))
 
 
 # ---- docs and tooling --------------------------------------------------------------------------
