@@ -117,7 +117,7 @@ class ExecutionSettings(ServiceSettings):
     instrument_master_url: str = Field(
         default_factory=_master_for_mode,
         validation_alias=_env("instrument_master_url"),
-        description="URL or file path; default per mode: Dhan's detailed master in paper and live, the sim's in sim",
+        description="URL or file path; default: Dhan's detailed master in paper and live, the sim's in sim",
     )
     instrument_sync_at: time = _field(time(8, 0), "instrument_sync_at", "IST, daily, before the open")
     instrument_sync_on_start: bool = _field(True, "instrument_sync_on_start", "sync at start if not today")
