@@ -169,6 +169,15 @@ def test_each_profile_sets_its_mode_endpoints_and_infrastructure(compose: dict[s
             ), name
 
 
+def test_execution_syncs_the_instrument_master_of_its_profile(compose: dict[str, Any]) -> None:
+    dhan = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+    expected = {"sim": "http://sim:8600/api-data/api-scrip-master-detailed.csv", "paper": dhan, "live": dhan}
+    for mode in ("sim", "paper", "live"):
+        name = variant(compose, "execution", mode)
+        env = environment(compose["services"][name])
+        assert env["SARATHI_EXECUTION_INSTRUMENT_MASTER_URL"] == expected[mode], name
+
+
 def test_only_live_can_be_armed_and_only_from_the_env_file(compose: dict[str, Any]) -> None:
     for name, service in sarathi_services(compose).items():
         env = environment(service)

@@ -23,6 +23,12 @@ EXPECTED_ENDPOINTS = {  # (REST, feed, order update) per mode
     "paper": (SIM_URLS[0], DHAN_URLS[1], SIM_URLS[2]),
     "live": DHAN_URLS,
 }
+DHAN_MASTER = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+EXPECTED_MASTER = {  # what execution's daily sync and the instrument-sync CronJob download
+    "sim": "http://sim:8600/api-data/api-scrip-master-detailed.csv",
+    "paper": DHAN_MASTER,
+    "live": DHAN_MASTER,
+}
 
 
 def settings(docs: list[Manifest]) -> dict[str, str]:
@@ -76,6 +82,17 @@ def test_each_overlay_sets_its_mode_and_the_dhan_endpoints_of_that_mode(
     assert endpoints == EXPECTED_ENDPOINTS[mode]
     assert config["SARATHI_HTTP_HOST"] == "0.0.0.0", "a pod must listen beyond loopback"
     assert config["SARATHI_NATS_URL"] == "nats://nats:4222"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_overlay_syncs_the_instrument_master_of_its_mode(
+    rendered: dict[str, list[Manifest]], mode: str
+) -> None:
+    assert settings(rendered[mode])["SARATHI_EXECUTION_INSTRUMENT_MASTER_URL"] == EXPECTED_MASTER[mode]
+    for name, container in trading_containers(rendered[mode]).items():
+        if name in ("execution", "instrument-sync"):
+            sources = [s["configMapRef"]["name"] for s in container["envFrom"] if "configMapRef" in s]
+            assert any(s.startswith("sarathi-config") for s in sources), name
 
 
 def test_the_base_leaves_the_mode_to_the_overlays(rendered: dict[str, list[Manifest]]) -> None:

@@ -1,7 +1,9 @@
 """execution end to end: sim (real market and master) → instrument sync → PostgreSQL; feed → NATS;
 signals published on JetStream → execution → `order.cmd.submit`.
 
-Also: a 4th same-direction entry is refused by pyramiding, PAUSED refuses, and a corrupt master
+Also: an entry Dhan rejects (the sim's `reject_orders` fault, through the real orders service)
+frees its pyramiding slot and shows in `GET /decisions` with Dhan's reason; a 4th same-direction
+entry is refused by pyramiding, PAUSED refuses, and a corrupt master
 file is rejected with the old tables kept (through `sarathi instruments sync` as well); and the
 loss bound: an entry of fixed lots is cut to what fits in risk's loss budget left, and refused
 when not one lot fits in what the real risk service reports.
@@ -41,6 +43,8 @@ from sarathi.execution.settings import ExecutionSettings
 from sarathi.execution.testing import a_loss_budget, a_signal
 from sarathi.feed.app import build_app as build_feed
 from sarathi.feed.settings import FeedSettings
+from sarathi.orders.app import build_app as build_orders
+from sarathi.orders.settings import OrdersSettings
 from sarathi.risk.app import build_app as build_risk
 from sarathi.risk.settings import RiskSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
@@ -226,6 +230,62 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
             assert (paused["outcome"], paused["gate"]) == ("REFUSED", "trading_state")
             assert "PAUSED" in str(paused["reason"])
             assert len(await submits(bus, "test-reader-2")) == 1
+    finally:
+        await bus.close()
+
+
+async def test_an_entry_dhan_rejects_frees_its_slot_and_shows_dhans_reason_in_the_decisions(
+    sim: ServedSim, jetstream_clean: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(fresh_database_url)
+    assert sync(sim, fresh_database_url, master_url(sim))
+    bus = await NatsBus.connect(jetstream_clean, name="test")
+    try:
+        await ready_to_trade(bus, sim)
+        # One entry per underlying: a slot the rejection did not free refuses the next signal.
+        settings = settings_for(sim, jetstream_clean, fresh_database_url).model_copy(
+            update={"max_entries_per_underlying": 1}
+        )
+        app = build_execution(settings)
+        orders = build_orders(
+            OrdersSettings(
+                nats_url=jetstream_clean, database_url=fresh_database_url, dhan_rest_url=f"{sim.http_url}/v2",
+                dhan_order_update_url=sim.order_update_url, dhan_client_id=CLIENT_ID, dhan_access_token=TOKEN,
+            )
+        )  # fmt: skip
+        async with httpx.AsyncClient() as http:
+            fault = {
+                "kind": "reject_orders",
+                "count": 1,
+                "error_code": "DH-906",
+                "message": "RMS: margin shortfall",
+            }
+            (await http.post(f"{sim.http_url}/sim/faults", json=fault)).raise_for_status()
+        async with (
+            lifespan(orders),
+            lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))),
+            lifespan(app),
+        ):
+            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+            first_bar = START - timedelta(minutes=5)
+            await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
+            rejected, placed = await wait_for_decisions(app, NIFTY, 2)
+            assert placed["outcome"] == "PLACED", placed
+            assert rejected["outcome"] == "REJECTED", rejected
+            assert rejected["command_id"] == placed["command_id"]
+            assert rejected["signal_id"] == placed["signal_id"]
+            assert rejected["reason"] == "rejected by the broker: DH-906 RMS: margin shortfall"
+            assert rejected["details"]["slot_freed"] is True  # type: ignore[index]
+
+            await bus.publish_durable(
+                subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
+            )
+            again = (await wait_for_decisions(app, NIFTY, 3))[0]
+            assert again["outcome"] == "PLACED", again
+            second = next(
+                c for c in await submits(bus, "test-reader-1") if c.message_id == again["command_id"]
+            )
+            assert second.pyramid_level == 0  # a fresh campaign: the rejected entry never counted
     finally:
         await bus.close()
 

@@ -85,3 +85,26 @@ def test_the_book_survives_a_snapshot_round_trip() -> None:
     assert again.daily_loss_day == NOW.date()
     again.position_opened_or_grew("e1", a_position("222"))  # remembered as seen
     assert again.campaign(NIFTY).entries == 2
+
+
+def test_a_rejected_entry_frees_its_slot_once_and_a_filled_one_keeps_it() -> None:
+    book = PositionBook()
+    book.record_entry(an_entry("c0", "111"))
+    book.position_opened_or_grew("e1", a_position("111"))
+    book.record_entry(an_entry("c1", "222"))
+    assert book.campaign(NIFTY).entries == 2
+    rejected = book.entry_rejected("c1")
+    assert rejected is not None
+    assert rejected.command_id == "c1"
+    assert book.campaign(NIFTY).entries == 1
+    assert book.entry_rejected("c1") is None  # a redelivered rejection frees nothing more
+    assert book.entry_rejected("c0") is None  # filled: no longer pending
+    assert book.campaign(NIFTY).entries == 1
+
+
+def test_a_rejected_first_entry_ends_the_campaign() -> None:
+    book = PositionBook()
+    book.record_entry(an_entry("c0", "111"))
+    book.entry_rejected("c0")
+    assert book.campaign(NIFTY).entries == 0
+    assert NIFTY not in book.campaigns

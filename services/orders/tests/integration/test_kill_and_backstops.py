@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -13,7 +14,7 @@ from sarathi.common.web import protect
 from sarathi.orders.api import build_router
 from sarathi.orders.backstops import PnlExitArmer
 
-from .harness import Sim, a_submit, orders_running, settings_for
+from .harness import Sim, a_submit, orders_running, settings_for, wait_until
 
 TOKEN = "operator-secret"
 
@@ -79,4 +80,39 @@ async def test_the_pnl_exit_is_armed_once_per_trading_day_at_the_daily_loss_limi
         status = (await sim.state())["broker"]["pnlExit"]
         assert status["pnlExitStatus"] == "ACTIVE"
         assert Decimal(str(status["loss"])) == Decimal(5000)
+        assert Decimal(str(status["profit"])) == Decimal(10_000_000)  # a ceiling, never 0
         assert status["enable_kill_switch"] is True
+
+
+async def test_orders_restarted_while_the_day_is_in_profit_arms_the_pnl_exit_without_exiting_anything(
+    sim: Sim, jetstream_clean: str, database: str
+) -> None:
+    """Dhan exits everything at once when the profit value is at or below today's profit: the
+    armer reads the day's profit first and arms far above it, so the position stays."""
+    option = sim.option()
+    await sim.script(option.security_id, [(0, "100")])
+    async with orders_running(sim, settings_for(sim, jetstream_clean, database)) as orders:
+        await orders.ready()
+        await orders.send(a_submit(option, clock=sim.clock(), entry="101", target="300", stop="50"))
+        await orders.events.wait_for(lambda: orders.events.of("PositionOpened"), what="position")
+    await sim.script(option.security_id, [(0, "120")])
+
+    async def in_profit() -> bool:
+        positions = (await sim.state())["broker"]["positions"]
+        return any(Decimal(str(p["unrealizedProfit"])) > 0 for p in positions)
+
+    await wait_until(in_profit, what="the day in profit")
+
+    armed = settings_for(sim, jetstream_clean, database, orders_pnl_exit_loss_inr=Decimal(5000))
+    async with orders_running(sim, armed) as orders:  # the restart, mid-day, in profit
+        await orders.ready()
+        armer = orders.service.armer
+        assert armer is not None
+        await wait_until(lambda: armer.armed_on is not None, what="the P&L exit armed")
+        status = (await sim.state())["broker"]["pnlExit"]
+        assert status["pnlExitStatus"] == "ACTIVE"
+        assert Decimal(str(status["profit"])) >= Decimal(10_000_000)
+        later = sim.clock().now() + timedelta(seconds=5)
+        await wait_until(lambda: sim.clock().now() >= later, what="five market seconds of matching")
+        assert await sim.net(option.security_id) == option.lot_size
+        assert (await sim.state())["broker"]["killSwitch"]["killSwitchStatus"] == "DEACTIVATE"

@@ -100,6 +100,35 @@ def test_the_pnl_exit_flattens_on_a_loss_breach_and_activates_the_kill_switch(ki
     assert kit.broker.pnl_exit_status()["pnlExitStatus"] == "DISABLED"
 
 
+def test_a_profit_value_at_or_below_the_days_profit_exits_everything_and_activates_the_kill_switch(
+    kit: Any,
+) -> None:
+    """Dhan: a profitValue already below the current profit fires at once; 0 is no "off"."""
+    kit.buy()
+    kit.tick("100", ask="100")
+    kit.tick("110", bid="109.95")  # ≈ +650 today
+    kit.broker.set_pnl_exit(PnlExitRule(Decimal(0), Decimal(5000), ("INTRADAY",), enable_kill_switch=True))
+    kit.tick("110", bid="109.95")
+    assert kit.broker.kill_switch_status()["killSwitchStatus"] == "ACTIVATE"
+    kit.tick("110", bid="109.95")
+    assert kit.net_qty() == 0
+    assert kit.broker.pnl_exit_status()["pnlExitStatus"] == "DISABLED"
+
+
+def test_a_profit_value_above_the_days_profit_leaves_the_positions_alone(kit: Any) -> None:
+    kit.buy()
+    kit.tick("100", ask="100")
+    kit.tick("110", bid="109.95")
+    kit.broker.set_pnl_exit(PnlExitRule(Decimal(1300), Decimal(5000), ("INTRADAY",), enable_kill_switch=True))
+    kit.tick("110", bid="109.95")
+    kit.tick("110", bid="109.95")
+    assert kit.net_qty() == 65
+    assert kit.broker.pnl_exit_status()["pnlExitStatus"] == "ACTIVE"
+    kit.tick("121", bid="120.95")  # ≈ +1365: reached
+    kit.tick("121", bid="120.95")
+    assert kit.net_qty() == 0
+
+
 def test_a_pnl_exit_for_other_products_leaves_intraday_alone(kit: Any) -> None:
     kit.buy()
     kit.tick("100", ask="100")

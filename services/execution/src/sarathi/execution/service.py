@@ -1,7 +1,9 @@
 """The execution service's message handling: decode → decide → store → publish → ack.
 
-Three durable consumers: signals (`SIGNALS`, `signal.>`), position events (`ORDER_EVT`,
-`position.evt.>`) and the daily-loss event (`RISK_EVT`). A signal is acked only after its
+Four durable consumers: signals (`SIGNALS`, `signal.>`), position events (`ORDER_EVT`,
+`position.evt.>`), rejected orders (`ORDER_EVT`, `order.evt.OrderRejected`: a rejected entry frees
+its pyramiding slot and is recorded as a REJECTED decision with Dhan's reason) and the daily-loss
+event (`RISK_EVT`). A signal is acked only after its
 decision row is stored and, when placed, its `SubmitEntry` is published with `Nats-Msg-Id` = the
 command id. A signal already decided is not decided again: a PLACED one has its stored command
 re-published (JetStream drops the duplicate), a REFUSED one is simply acked. One lock serialises
@@ -21,7 +23,14 @@ from sarathi.common.db.models.execution import DecisionOutcome
 from sarathi.common.domain.instruments import OptionType
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message, decode_as
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened, SubmitEntry
+from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.messages.orders import (
+    OrderRejected,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+    SubmitEntry,
+)
 from sarathi.common.messages.risk import DailyLossBreached
 from sarathi.common.messages.signals import Signal
 from sarathi.execution.adapters.book_store import BookStore
@@ -36,7 +45,9 @@ log = get_logger(__name__)
 SIGNALS_CONSUMER = "execution-signals"
 POSITIONS_CONSUMER = "execution-positions"
 RISK_CONSUMER = "execution-risk"
+REJECTIONS_CONSUMER = "execution-rejections"
 POSITIONS = subjects.POSITION_EVENTS_ALL
+REJECTIONS = subjects.order_event("OrderRejected")
 DAILY_LOSS = subjects.risk_event("DailyLossBreached")
 
 
@@ -74,6 +85,7 @@ class ExecutionService:
         consume = self._bus.consume
         self._subscriptions = [
             await consume(streams.ORDER_EVT.name, POSITIONS_CONSUMER, POSITIONS, self.on_position_event),
+            await consume(streams.ORDER_EVT.name, REJECTIONS_CONSUMER, REJECTIONS, self.on_order_rejected),
             await consume(streams.RISK_EVT.name, RISK_CONSUMER, DAILY_LOSS, self.on_risk_event),
             await consume(streams.SIGNALS.name, SIGNALS_CONSUMER, subjects.SIGNALS_ALL, self.on_signal),
         ]  # fmt: skip
@@ -170,6 +182,42 @@ class ExecutionService:
                 self._book.campaign(message.underlying).entries
             )
 
+    async def on_order_rejected(self, message: Message) -> None:
+        """Our entry (the BUY of a super order's entry leg) refused by the broker: free its slot
+        and record the refusal beside its decision. Anything else rejected is not ours to count."""
+        if (
+            not isinstance(message, OrderRejected)
+            or message.leg is not Leg.ENTRY
+            or message.side is not Side.BUY
+        ):
+            return
+        command_id = str(message.client_order_id)
+        with bound(correlation_id=message.correlation_id, message_id=message.message_id):
+            async with self._lock:
+                freed = self._book.entry_rejected(command_id)
+                if freed is not None:
+                    await self._books.save(self._book)
+                    self._metrics.open_entries.labels(freed.underlying.value).set(
+                        self._book.campaign(freed.underlying).entries
+                    )
+                rows = await self._decisions.for_command(command_id)
+                placed = next((r for r in rows if r.outcome is DecisionOutcome.PLACED), None)
+                if placed is None or any(r.outcome is DecisionOutcome.REJECTED for r in rows):
+                    log.info("entry_rejection_seen", command_id=command_id, freed=freed is not None)
+                    return
+                reason = f"rejected by the broker: {_dhan_reason(message)}"
+                details = {
+                    "gate": None, "error_code": message.error_code, "error_message": message.error_message,
+                    "broker_order_id": message.broker_order_id, "slot_freed": freed is not None,
+                }  # fmt: skip
+                record = DecisionRecord(
+                    placed.signal_id, placed.underlying, DecisionOutcome.REJECTED, reason, command_id,
+                    details, self._clock.now(),
+                )  # fmt: skip
+                await self._decisions.save(record)
+        self._metrics.decisions.labels(placed.underlying.value, "rejected", "").inc()
+        log.warning("entry_rejected", command_id=command_id, reason=reason, slot_freed=freed is not None)
+
     async def _option_type(self, message: PositionOpened | PositionChanged) -> OptionType | None:
         pending = next((e for e in self._book.pending.values() if e.security_id == message.security_id), None)
         if pending is not None:
@@ -183,6 +231,11 @@ class ExecutionService:
                 self._book.daily_loss_breached(message.trading_day)
                 await self._books.save(self._book)
             log.warning("daily_loss_breached", trading_day=message.trading_day.isoformat())
+
+
+def _dhan_reason(message: OrderRejected) -> str:
+    code = f"{message.error_code} " if message.error_code else ""
+    return f"{code}{message.error_message}"
 
 
 def _loss_note(decided: Decided, lots: int) -> str:

@@ -15,14 +15,23 @@ from pydantic import AliasChoices, Field
 
 from sarathi.common.domain.instruments import Underlying
 from sarathi.common.messages.fields import EntryOrderType
-from sarathi.common.settings import ServiceSettings
+from sarathi.common.settings import Mode, ServiceSettings
 from sarathi.execution.domain.expiry import ExpiryDayPolicy
 from sarathi.execution.domain.gates import GateRules
 from sarathi.execution.domain.sizing import OffsetKind, SizingMode, SizingRules
 from sarathi.execution.domain.strikes import StrikeRules
 
-DHAN_DETAILED_MASTER = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+DHAN_DETAILED_MASTER = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"  # REFERENCE §9.1
 SIM_DETAILED_MASTER = "http://127.0.0.1:8600/api-data/api-scrip-master-detailed.csv"
+
+
+def default_master_url(mode: Mode) -> str:
+    """Dhan's detailed master in paper and live (real security ids), the local sim's in sim."""
+    return SIM_DETAILED_MASTER if mode is Mode.SIM else DHAN_DETAILED_MASTER
+
+
+def _master_for_mode(data: dict[str, Any]) -> str:
+    return default_master_url(Mode(data.get("mode", Mode.SIM)))
 
 
 def _env(name: str) -> AliasChoices:
@@ -105,8 +114,10 @@ class ExecutionSettings(ServiceSettings):
     )
 
     # --- reference data -------------------------------------------------------------------------
-    instrument_master_url: str = _field(
-        SIM_DETAILED_MASTER, "instrument_master_url", f"URL or file path; live: {DHAN_DETAILED_MASTER}"
+    instrument_master_url: str = Field(
+        default_factory=_master_for_mode,
+        validation_alias=_env("instrument_master_url"),
+        description="URL or file path; default: Dhan's detailed master in paper and live, the sim's in sim",
     )
     instrument_sync_at: time = _field(time(8, 0), "instrument_sync_at", "IST, daily, before the open")
     instrument_sync_on_start: bool = _field(True, "instrument_sync_on_start", "sync at start if not today")

@@ -2,7 +2,10 @@
 
 `PnlExitArmer`: each trading morning, arm Dhan's P&L-based exit at the daily loss limit (and,
 if asked, Dhan's kill switch with it): should everything of ours fail, Dhan itself flattens the
-account at that loss (REFERENCE §4.6). A P&L exit is valid for the current day only.
+account at that loss (REFERENCE §4.6). A P&L exit is valid for the current day only. Its profit
+value is a ceiling the day cannot reach (`domain/pnl_exit.py`), computed from the day's profit
+read from the broker just before arming, so arming after a restart on a day in profit never
+exits anything; during the session it is re-checked and raised if the profit comes near it.
 
 `TokenKeeper`: measures the access token's remaining life (metric), warns well before expiry,
 and renews it when a renewer is configured (Dhan's RenewToken, or PIN + TOTP generation), then
@@ -25,6 +28,7 @@ from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
+from sarathi.orders.domain.pnl_exit import needs_rearming, profit_value
 from sarathi.orders.domain.token import TokenAction, TokenPolicy, next_check, token_action
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.ports import Broker
@@ -42,6 +46,9 @@ class PnlExitArmer:
         *,
         loss_inr: Decimal,
         kill_switch: bool,
+        profit_floor_inr: Decimal = Decimal(10_000_000),
+        profit_headroom: Decimal = Decimal(2),
+        recheck_seconds: float = 60.0,
         wall_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._broker = broker
@@ -49,16 +56,29 @@ class PnlExitArmer:
         self._calendar = calendar
         self._loss = loss_inr
         self._kill_switch = kill_switch
+        self._floor = profit_floor_inr
+        self._headroom = profit_headroom
+        self._recheck = recheck_seconds
         self._wall_sleep = wall_sleep
         self.armed_on: date | None = None
+        self.armed_profit: Decimal | None = None
 
     async def arm_today(self) -> bool:
+        """Arm once a trading day, and again whenever the day's profit nears the armed value."""
         today = self._clock.now().date()
-        if not self._calendar.is_trading_day(today) or self.armed_on == today:
+        if not self._calendar.is_trading_day(today):
             return False
-        status = await self._broker.arm_pnl_exit(self._loss, kill_switch=self._kill_switch)
-        self.armed_on = today
-        log.info("pnl_exit_armed", loss_inr=str(self._loss), status=status, kill_switch=self._kill_switch)
+        day_profit = await self._broker.day_profit()
+        armed = self.armed_profit if self.armed_on == today else None
+        if armed is not None and not needs_rearming(day_profit, armed, headroom=self._headroom):
+            return False
+        target = profit_value(day_profit, floor_inr=self._floor, headroom=self._headroom)
+        status = await self._broker.arm_pnl_exit(self._loss, target, kill_switch=self._kill_switch)
+        self.armed_on, self.armed_profit = today, target
+        log.info(
+            "pnl_exit_armed", loss_inr=str(self._loss), profit_inr=str(target),
+            day_profit_inr=str(day_profit), status=status, kill_switch=self._kill_switch,
+        )  # fmt: skip
         return True
 
     async def run(self) -> None:
@@ -69,8 +89,17 @@ class PnlExitArmer:
                 log.exception("pnl_exit_arming_failed")
                 await self._wall_sleep(60.0)
                 continue
-            today = self._clock.now().date()
-            await self._clock.sleep_until(self._calendar.session_open(self._calendar.next_trading_day(today)))
+            now = self._clock.now()
+            today = now.date()
+            if self._calendar.is_open(now):  # re-check the day's profit while it can change
+                await self._clock.sleep_until(
+                    min(now + timedelta(seconds=self._recheck), self._calendar.session_close(today))
+                )
+            else:
+                calendar = self._calendar
+                before_open = calendar.is_trading_day(today) and now < calendar.session_open(today)
+                day = today if before_open else calendar.next_trading_day(today)
+                await self._clock.sleep_until(calendar.session_open(day))
             raise_if_cancelling()
 
 

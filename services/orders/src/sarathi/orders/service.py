@@ -150,6 +150,9 @@ class OrdersService:
                 MarketCalendar(),
                 loss_inr=settings.orders_pnl_exit_loss_inr,
                 kill_switch=settings.orders_pnl_exit_kill_switch,
+                profit_floor_inr=settings.orders_pnl_exit_profit_floor_inr,
+                profit_headroom=settings.orders_pnl_exit_profit_headroom,
+                recheck_seconds=settings.orders_pnl_exit_recheck_seconds,
                 wall_sleep=wall_sleep,
             )
             if settings.orders_pnl_exit_loss_inr is not None

@@ -54,6 +54,17 @@ class OrdersSettings(ServiceSettings):
     orders_pnl_exit_kill_switch: bool = Field(
         default=True, description="P&L exit also activates the kill switch"
     )
+    orders_pnl_exit_profit_floor_inr: Decimal = Field(
+        default=Decimal(10_000_000),
+        gt=0,
+        description="the P&L exit's profit value is at least this (₹; a ceiling, never a target)",
+    )
+    orders_pnl_exit_profit_headroom: Decimal = Field(
+        default=Decimal(2), gt=1, description="…and at least this × the day's profit at arming"
+    )
+    orders_pnl_exit_recheck_seconds: float = Field(
+        default=60.0, gt=0, description="in the session, how often the day's profit is compared (market s)"
+    )
     dhan_token_expires_at: AwareDatetime | None = Field(
         default=None, description="when the access token expires, if it is not a JWT with `exp`"
     )

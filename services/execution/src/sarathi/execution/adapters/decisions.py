@@ -2,7 +2,8 @@
 
 One row per signal acted on: PLACED with the command id (and the command itself in `details`,
 so a redelivered signal re-publishes exactly the same command), or REFUSED with the gate and the
-reason. `GET /decisions` reads the latest rows of an underlying.
+reason; a placed entry the broker then rejects gets a second row, REJECTED, with Dhan's code and
+reason. `find` reads a signal's first row. `GET /decisions` reads the latest rows of an underlying.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ class DecisionStore:
             row = (await connection.execute(statement)).mappings().first()
         return None if row is None else _record(row)
 
+    async def for_command(self, command_id: str) -> list[DecisionRecord]:
+        """Every row of the submit command `command_id` (PLACED, then REJECTED if it was)."""
+        statement = select(_TABLE).where(_TABLE.c.command_id == command_id).order_by(_TABLE.c.id)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+        return [_record(row) for row in rows]
+
     async def save(self, record: DecisionRecord) -> None:
         values = {
             "signal_id": record.signal_id, "underlying": record.underlying.value,
@@ -89,6 +97,9 @@ class MemoryDecisionStore:
 
     async def find(self, signal_id: str) -> DecisionRecord | None:
         return next((r for r in self.records if r.signal_id == signal_id), None)
+
+    async def for_command(self, command_id: str) -> list[DecisionRecord]:
+        return [r for r in self.records if r.command_id == command_id]
 
     async def save(self, record: DecisionRecord) -> None:
         self.records.append(record)

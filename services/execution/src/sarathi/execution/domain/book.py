@@ -5,8 +5,9 @@ direction (the option type of the first entry), how many entries it has had (the
 pyramids) and the signal bar of the latest one. An entry counts from the moment its submit
 command is published (`record_entry`), so a second signal cannot slip in while the first order
 is still on its way; the position event that follows consumes the pending entry instead of
-counting again. An entry nobody filled is forgotten after a TTL (`expire_pending`), and a
-campaign ends when its underlying has neither positions nor pending entries.
+counting again. An entry the broker rejected stops counting at once (`entry_rejected`), one
+nobody filled is forgotten after a TTL (`expire_pending`), and a campaign ends when its
+underlying has neither positions nor pending entries.
 
 Applying the same event twice changes nothing (events are counted by message id), so a
 redelivered event after a crash is harmless.
@@ -144,6 +145,17 @@ class PositionBook:
                 campaign.entries = max(0, campaign.entries - 1)
             self._end_campaign_if_flat(entry.underlying)
         return expired
+
+    def entry_rejected(self, command_id: str) -> PendingEntry | None:
+        """The broker refused our entry `command_id`: it no longer counts (None if not pending)."""
+        entry = self.pending.pop(command_id, None)
+        if entry is None:
+            return None
+        campaign = self.campaigns.get(entry.underlying)
+        if campaign is not None:
+            campaign.entries = max(0, campaign.entries - 1)
+        self._end_campaign_if_flat(entry.underlying)
+        return entry
 
     def daily_loss_breached(self, day: date) -> None:
         self.daily_loss_day = day

@@ -100,8 +100,15 @@ class DhanBroker:
     async def set_kill_switch(self, activate: bool) -> bool:
         return (await self.trading.set_kill_switch(activate)).active
 
-    async def arm_pnl_exit(self, loss_inr: Decimal, *, kill_switch: bool) -> str:
+    async def day_profit(self) -> Decimal:
+        """The sum of `realizedProfit` + `unrealizedProfit` over our product's positions: what we
+        take Dhan's P&L exit to measure (UNVERIFIED: Dhan does not define its P&L)."""
+        rows = [row for row in await self.trading.positions() if row.product_type == self._product]
+        zero = Decimal(0)
+        return sum(((row.realized_profit or zero) + (row.unrealized_profit or zero) for row in rows), zero)
+
+    async def arm_pnl_exit(self, loss_inr: Decimal, profit_inr: Decimal, *, kill_switch: bool) -> str:
         reply = await self.trading.set_pnl_exit(
-            profit_value=Decimal(0), loss_value=loss_inr, enable_kill_switch=kill_switch
+            profit_value=profit_inr, loss_value=loss_inr, enable_kill_switch=kill_switch
         )
         return reply.pnl_exit_status

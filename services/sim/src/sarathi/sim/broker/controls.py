@@ -5,7 +5,11 @@ then refuses new orders and modifications until deactivated (the sim allows deac
 says it lasts the day). A P&L exit is checked at every market step on the positions of its
 product types (`INTRADAY` → INTRADAY; `DELIVERY` → CNC, MARGIN and MTF: UNVERIFIED); when total
 P&L (realized + unrealized) reaches `profitValue` or falls to −`lossValue` it exits those
-positions, disables itself, and activates the kill switch if asked to.
+positions, disables itself, and activates the kill switch if asked to. Dhan documents that a
+`profitValue` already below the current profit (or a `lossValue` already exceeded) fires at once
+and names no value meaning "off": so 0 is a value like any other (a profit value of 0 fires as soon
+as the day is not in loss). Whether the boundary itself (P&L exactly equal) fires is UNVERIFIED;
+the sim fires on it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ PNL_PRODUCTS: dict[str, tuple[Product, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class PnlExitRule:
-    profit_value: Decimal  # ₹, 0 = no profit exit
-    loss_value: Decimal  # ₹ (positive), 0 = no loss exit
+    profit_value: Decimal  # ₹: exit everything once the day's P&L is at or above it
+    loss_value: Decimal  # ₹ (positive): exit everything once the day's P&L is at or below −it
     product_types: tuple[str, ...]  # as sent: INTRADAY, DELIVERY
     enable_kill_switch: bool = False
 
@@ -34,9 +38,7 @@ class PnlExitRule:
         return frozenset(p for name in self.product_types for p in PNL_PRODUCTS[name])
 
     def breached(self, pnl: Decimal) -> bool:
-        return (self.profit_value > 0 and pnl >= self.profit_value) or (
-            self.loss_value > 0 and pnl <= -self.loss_value
-        )
+        return pnl >= self.profit_value or pnl <= -self.loss_value
 
 
 @dataclass

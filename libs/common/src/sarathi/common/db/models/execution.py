@@ -19,6 +19,7 @@ from sarathi.common.db.base import JSON_DOCUMENT, TIMESTAMPTZ, SarathiTable, Sch
 class DecisionOutcome(StrEnum):
     PLACED = "PLACED"
     REFUSED = "REFUSED"
+    REJECTED = "REJECTED"  # the broker refused a placed entry (a row after its PLACED one)
 
 
 class Decision(SarathiTable, table=True):
@@ -34,7 +35,7 @@ class Decision(SarathiTable, table=True):
     id: int | None = id_field()
     signal_id: str = Field(index=True)
     underlying: str
-    outcome: str  # PLACED or REFUSED
+    outcome: str  # PLACED, REFUSED or REJECTED
     reason: str | None = Field(default=None, sa_type=Text)  # the refusing gate, or a note
     command_id: str | None = None  # the submit command, when placed
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_DOCUMENT, nullable=False)
