@@ -194,7 +194,7 @@ async def kinds_after_steps(
 
 @pytest.mark.parametrize(
     "start",
-    [OPEN.replace(hour=8, minute=0), OPEN.replace(hour=15, minute=31), datetime(2026, 9, 19, 11, 0, tzinfo=IST)],
+    [OPEN.replace(hour=8), OPEN.replace(hour=15, minute=31), datetime(2026, 9, 19, 11, 0, tzinfo=IST)],
     ids=["08:00", "15:31", "saturday"],
 )
 async def test_outside_the_session_a_subscribe_gets_prev_close_and_market_status_and_then_no_ticks(

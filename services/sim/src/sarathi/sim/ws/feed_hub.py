@@ -183,7 +183,8 @@ class FeedHub:
                 continue
             quote = self._quote(instrument, at)
             if quote is not None:
-                self._send(connection, packets.encode_prev_close(instrument, self._before_open(instrument, quote, at)))
+                quote = self._before_open(instrument, quote, at)
+                self._send(connection, packets.encode_prev_close(instrument, quote))
         if listed and self._prev_close_on_subscribe and self._status_due(at):
             self._send(connection, packets.market_status())
 
@@ -196,7 +197,8 @@ class FeedHub:
         previous close is a day older: the day has rolled over, its close is the previous close."""
         local, exchange = at.astimezone(IST), instrument.underlying.spec.exchange
         day = local.date()
-        if not self._calendar.is_trading_day(day, exchange) or local >= self._calendar.session_open(day, exchange):
+        calendar = self._calendar
+        if not calendar.is_trading_day(day, exchange) or local >= calendar.session_open(day, exchange):
             return quote
         return dataclasses.replace(quote, prev_close=quote.ltp, prev_oi=quote.oi)
 
