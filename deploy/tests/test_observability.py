@@ -95,6 +95,11 @@ def test_the_emulator_down_alert_stays_quiet_where_it_never_ran(rules: list[dict
     assert sim_down["expr"].startswith('up{service="sim"} == 0 and max_over_time(up{service="sim"}')
 
 
+def test_the_stale_feed_alert_stays_quiet_outside_market_hours(rules: list[dict[str, Any]]) -> None:
+    (stale,) = (rule for rule in rules if rule["alert"] == "SarathiFeedStale")
+    assert "and on (service) max by (service) (sarathi_feed_market_open_state) == 1" in stale["expr"]
+
+
 def test_not_ready_alert_matches_the_readiness_gauge_every_service_exports(
     rules: list[dict[str, Any]], services: list[str]
 ) -> None:

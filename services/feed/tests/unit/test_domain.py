@@ -11,7 +11,7 @@ from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, build_re
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.feed.domain.backoff import BackoffPolicy
 from sarathi.feed.domain.disconnects import Action, verdict_for_reason
-from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog
+from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Unanswered
 from sarathi.feed.domain.subscriptions import SubscriptionBook
 
 NIFTY = FeedInstrument(ExchangeSegment.IDX_I, "13")
@@ -142,11 +142,53 @@ def test_a_silent_connection_goes_stale_after_its_own_threshold() -> None:
     assert watchdog.check(7.5) == [Recovered(0, None, 7.0)]
 
 
-def test_silence_while_the_market_is_closed_is_not_stale_but_a_silent_connection_is() -> None:
+def test_silence_while_the_market_is_closed_is_not_stale_for_instruments_nor_connections() -> None:
     watchdog = StalenessWatchdog(instrument_threshold_seconds=10, connection_threshold_seconds=5)
     watchdog.connection_started(0, now=0.0)
     watchdog.track(NIFTY, 0, now=0.0)
-    transitions = watchdog.check(60.0, market_open=False)
-    assert [t.instrument for t in transitions] == [None]
-    watchdog.untrack(NIFTY)
-    assert watchdog.check(120.0) == []
+    watchdog.answered.add(NIFTY)  # its prev-close came at subscription, then nothing (08:00)
+    assert watchdog.check(60.0, opened_at=None) == []
+    assert watchdog.connection_age(0, 60.0, opened_at=None) == 0.0
+    assert watchdog.stale_count == 0
+
+
+def test_an_instrument_subscribed_2574_seconds_before_the_open_is_not_stale_at_the_open() -> None:
+    """The 2,574 s of issue #17: subscribed at 08:32:06, judged at 09:15:00 before its first tick
+    arrived, the wait since the subscription counted as silence in the session."""
+    opened = 10_000.0
+    watchdog = StalenessWatchdog(instrument_threshold_seconds=15, connection_threshold_seconds=5)
+    watchdog.connection_started(0, now=opened - 2574)
+    watchdog.track(NIFTY, 0, now=opened - 2574)
+    watchdog.answered.add(NIFTY)
+    watchdog.connection_data[0] = opened - 2574  # the prev-close frame
+    assert watchdog.check(opened + 0.5, opened_at=opened) == []
+    assert watchdog.connection_age(0, opened + 0.5, opened_at=opened) == 0.5
+    watchdog.seen[NIFTY] = watchdog.connection_data[0] = opened + 1
+    assert watchdog.check(opened + 2, opened_at=opened) == []
+    later = watchdog.check(opened + 17, opened_at=opened)  # real silence in the session still counts
+    assert later == [Stale(0, None, 16.0, 5, opened + 1), Stale(0, NIFTY, 16.0, 15, opened + 1)]
+
+
+def test_what_is_stale_at_the_close_recovers_and_is_not_judged_until_the_next_open() -> None:
+    watchdog = StalenessWatchdog(instrument_threshold_seconds=10, connection_threshold_seconds=5)
+    watchdog.connection_started(0, now=0.0)
+    watchdog.track(NIFTY, 0, now=0.0)
+    watchdog.answered.add(NIFTY)
+    watchdog.connection_data[0] = 100.0
+    assert watchdog.check(100.0, opened_at=0.0) == [Stale(0, NIFTY, 100.0, 10, None)]
+    assert watchdog.check(101.0, opened_at=None) == [Recovered(0, NIFTY, 101.0)]  # silent since 0
+    assert watchdog.stale_count == 0
+    assert watchdog.check(5000.0, opened_at=None) == []
+
+
+def test_an_instrument_dhan_never_answered_cannot_tick_and_is_reported_once_not_stale() -> None:
+    watchdog = StalenessWatchdog(instrument_threshold_seconds=10, connection_threshold_seconds=5)
+    watchdog.connection_started(0, now=0.0)
+    watchdog.track(an_option(9), 0, now=0.0)  # no prev-close, no tick: the id is not listed
+    watchdog.connection_data[0] = 11.0  # the connection carries other instruments' ticks
+    assert watchdog.check(11.0) == [Unanswered(0, an_option(9), 11.0)]
+    watchdog.connection_data[0] = 30.0
+    assert watchdog.check(30.0) == []
+    assert (watchdog.stale_count, watchdog.unanswered_count) == (0, 1)
+    watchdog.untrack(an_option(9))
+    assert watchdog.unanswered_count == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,13 +11,15 @@ import pytest
 from sarathi.common.clock import IST
 from sarathi.common.dhan import feed_codec as codec
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.common.domain.instruments import Underlying
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.engine import Engine, step_for
+from sarathi.sim.market.model import MarketModel
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.testing.fakes import RecordingBroker, ToyMarket
 from sarathi.sim.universe_builder import UniverseParams, build_universe
-from sarathi.sim.ws.feed_hub import FeedHub
+from sarathi.sim.ws.feed_hub import FeedHub, StatusOnSubscribe
 from sarathi.sim.ws.outbox import Outbox
 
 OPEN = datetime(2026, 9, 15, 9, 15, tzinfo=IST)
@@ -56,7 +58,13 @@ class CountingBroker(RecordingBroker):
         await asyncio.wait_for(event.wait(), TIMEOUT)
 
 
-def an_engine(start: datetime, speed: int = 1, *, paused: bool = False):  # type: ignore[no-untyped-def]
+def an_engine(  # type: ignore[no-untyped-def]
+    start: datetime,
+    speed: int = 1,
+    *,
+    paused: bool = False,
+    status_on_subscribe: StatusOnSubscribe = StatusOnSubscribe.CLOSED,
+):
     wall = ManualWall()
     controller = SimClockController(start, Decimal(speed), wall=wall)
     if paused:
@@ -64,7 +72,9 @@ def an_engine(start: datetime, speed: int = 1, *, paused: bool = False):  # type
     calendar = MarketCalendar()
     universe = build_universe(start.date(), calendar, UniverseParams(strikes_each_side=1))
     metrics = SimMetrics(ServiceMetrics("sim"))
-    hub = FeedHub(universe, ToyMarket(universe), metrics, now=controller.now)
+    hub = FeedHub(
+        universe, ToyMarket(universe), metrics, now=controller.now, status_on_subscribe=status_on_subscribe
+    )
     broker = CountingBroker()
     engine = Engine(
         controller, broker, hub, calendar, metrics, base_step_seconds=1.0, max_steps_per_wall_second=20.0
@@ -135,7 +145,8 @@ async def test_the_session_opening_broadcasts_a_market_status_packet_before_the_
         await engine.stop()
     frames = [await outbox.get() for _ in range(len(outbox))]
     kinds = [type(codec.FeedDecoder().decode(f)[0]) for f in frames if isinstance(f, bytes)]
-    assert kinds == [codec.PrevClose, codec.MarketStatus, codec.Ticker, codec.Ticker]
+    # before the open the subscribe gets prev-close and a market status; at the open, a market status
+    assert kinds == [codec.PrevClose, codec.MarketStatus, codec.MarketStatus, codec.Ticker, codec.Ticker]
 
 
 async def test_a_run_until_barrier_holds_the_engine_there_and_moving_it_continues_the_same_grid() -> None:
@@ -157,3 +168,65 @@ async def test_a_run_until_barrier_holds_the_engine_there_and_moving_it_continue
     finally:
         await engine.stop()
     assert broker.steps == [OPEN + timedelta(seconds=k) for k in range(5)]  # none twice, none skipped
+
+
+SUBSCRIBE_NIFTY = (
+    '{"RequestCode":15,"InstrumentCount":1,"InstrumentList":[{"ExchangeSegment":"IDX_I","SecurityId":"13"}]}'
+)
+
+
+async def kinds_after_steps(
+    start: datetime, steps: int, status_on_subscribe: StatusOnSubscribe = StatusOnSubscribe.CLOSED
+) -> list[type]:
+    """Subscribe NIFTY at `start`, let the engine step `steps` times; the packet kinds sent."""
+    engine, _, wall, broker, hub = an_engine(start, status_on_subscribe=status_on_subscribe)
+    outbox = Outbox(1000)
+    hub.handle_request(hub.register("1000000001", outbox), SUBSCRIBE_NIFTY)
+    wall.advance(steps - 1)
+    engine.start()
+    try:
+        await broker.wait_for_steps(steps)
+    finally:
+        await engine.stop()
+    frames = [await outbox.get() for _ in range(len(outbox))]
+    return [type(codec.FeedDecoder().decode(f)[0]) for f in frames if isinstance(f, bytes)]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [OPEN.replace(hour=8), OPEN.replace(hour=15, minute=31), datetime(2026, 9, 19, 11, 0, tzinfo=IST)],
+    ids=["08:00", "15:31", "saturday"],
+)
+async def test_outside_the_session_a_subscribe_gets_prev_close_and_market_status_and_then_no_ticks(
+    start: datetime,
+) -> None:
+    assert await kinds_after_steps(start, 5) == [codec.PrevClose, codec.MarketStatus]
+
+
+async def test_during_the_session_a_subscribe_gets_no_market_status_unless_always() -> None:
+    assert await kinds_after_steps(OPEN, 2) == [codec.PrevClose, codec.Ticker, codec.Ticker]
+    always = await kinds_after_steps(OPEN, 2, StatusOnSubscribe.ALWAYS)
+    assert always == [codec.PrevClose, codec.MarketStatus, codec.Ticker, codec.Ticker]
+
+
+async def test_before_the_open_the_prev_close_packet_carries_the_last_sessions_close() -> None:
+    calendar = MarketCalendar()
+    day = date(2026, 9, 16)
+    universe = build_universe(day, calendar, UniverseParams(strikes_each_side=1))
+    model = MarketModel(universe, calendar, seed=42, anchor_day=day)
+    index = universe.index(Underlying.NIFTY)
+    last_close = model.quote(index, datetime(2026, 9, 15, 15, 30, tzinfo=IST)).ltp
+
+    async def prev_close_at(at: datetime) -> codec.PrevClose:
+        hub = FeedHub(universe, model, SimMetrics(ServiceMetrics("sim")), now=lambda: at)
+        outbox = Outbox(10)
+        hub.handle_request(hub.register("1000000001", outbox), SUBSCRIBE_NIFTY)
+        frame = await outbox.get()
+        assert isinstance(frame, bytes)
+        packet = codec.FeedDecoder().decode(frame)[0]
+        assert isinstance(packet, codec.PrevClose)
+        return packet
+
+    early = await prev_close_at(datetime(2026, 9, 16, 8, 0, tzinfo=IST))
+    during = await prev_close_at(datetime(2026, 9, 16, 10, 0, tzinfo=IST))
+    assert early.prev_close_paise == during.prev_close_paise == int(last_close * 100)

@@ -139,7 +139,7 @@ class FeedService:
                 settings.feed_max_instruments_per_connection,
             ),
             config=connection_config(settings), clock=self.clock, processor=processor, watchdog=watchdog,
-            metrics=self.metrics, events=events, market_open=calendar.is_open,
+            metrics=self.metrics, events=events, session_open=calendar.open_session_start,
         )  # fmt: skip
         self.manager = manager
         handlers = FeedHandlers(manager, self.clock)

@@ -20,7 +20,7 @@ from sarathi.common.messages.base import Message, envelope
 from sarathi.common.messages.market import FeedRecovered, FeedStale
 from sarathi.feed.connection import ConnectionConfig, FeedConnection
 from sarathi.feed.domain.disconnects import Verdict
-from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Transition
+from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Transition, Unanswered
 from sarathi.feed.domain.subscriptions import Change, Outcome, SubscriptionBook
 from sarathi.feed.metrics import FeedMetrics
 from sarathi.feed.pipeline import FrameProcessor
@@ -42,7 +42,7 @@ class FeedManager:
         watchdog: StalenessWatchdog,
         metrics: FeedMetrics,
         events: EventSink,
-        market_open: Callable[[datetime], bool] = lambda _: True,
+        session_open: Callable[[datetime], datetime | None] = lambda _: None,
     ) -> None:
         self.book = book
         self._config = config
@@ -51,7 +51,7 @@ class FeedManager:
         self.watchdog = watchdog
         self._metrics = metrics
         self._events = events
-        self._market_open = market_open
+        self._session_open = session_open  # when the running session opened, None while closed
         self.connections: dict[int, FeedConnection] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self.stopped: dict[int, Verdict] = {}
@@ -140,21 +140,38 @@ class FeedManager:
             await self.check_staleness()
 
     async def check_staleness(self) -> list[Transition]:
+        """Judge staleness now, in market time; only the session counts (`domain/staleness.py`)."""
         now = self._clock.now()
         ts = now.timestamp()
-        transitions = self.watchdog.check(ts, market_open=self._market_open(now))
+        session = self._session_open(now)
+        opened_at = session.timestamp() if session is not None else None
+        transitions = self.watchdog.check(ts, opened_at=opened_at)
         for number in self.connections:
             if number not in self.stopped:
-                self._metrics.staleness.labels(str(number)).set(self.watchdog.connection_age(number, ts))
+                age = self.watchdog.connection_age(number, ts, opened_at)
+                self._metrics.staleness.labels(str(number)).set(age)
+        self._metrics.market_open.set(0 if opened_at is None else 1)
         self._metrics.stale_instruments.set(self.watchdog.stale_count)
+        self._metrics.unanswered_instruments.set(self.watchdog.unanswered_count)
+        events = []
         for transition in transitions:
-            await self._publish(self._event(transition))
+            if isinstance(transition, Unanswered):
+                log.warning(
+                    "feed_instrument_unanswered", connection=transition.connection,
+                    segment=str(transition.instrument.segment), security_id=transition.instrument.security_id,
+                    age_seconds=round(transition.age_seconds, 3),
+                    why="Dhan sent nothing for it (no prev-close, no tick): unlisted, expired or a wrong id",
+                )  # fmt: skip
+            else:
+                events.append(self._event(transition))
+        for event in events:
+            await self._publish(event)
         return transitions
 
     def _envelope(self) -> dict[str, object]:
         return envelope(correlation_id="feed-health", event_time=self._clock.now())
 
-    def _event(self, transition: Transition) -> Message:
+    def _event(self, transition: Stale | Recovered) -> Message:
         where: dict[str, object] = {"connection": f"dhan-{transition.connection}"}
         if transition.instrument is not None:
             where |= {

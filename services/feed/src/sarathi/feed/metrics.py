@@ -38,10 +38,21 @@ class FeedMetrics:
             ("connection",),
         )
         self.staleness = metrics.gauge(
-            "staleness", "seconds", "seconds since the last frame of each connection", ("connection",)
+            "staleness",
+            "seconds",
+            "seconds without a frame on each connection, counted in the session only (0 while closed)",
+            ("connection",),
         )
         self.stale_instruments = metrics.gauge(
-            "stale_instruments", "count", "instruments and connections stale now"
+            "stale_instruments", "count", "instruments and connections stale now (judged in the session only)"
+        )
+        self.unanswered_instruments = metrics.gauge(
+            "unanswered_instruments",
+            "count",
+            "subscribed instruments Dhan sent nothing for (no prev-close, no tick): they cannot tick",
+        )
+        self.market_open = metrics.gauge(
+            "market_open", "state", "1 while the session runs by the feed's clock (market time), else 0"
         )
         self.lag = metrics.histogram(
             "lag",

@@ -62,6 +62,9 @@ class FrameProcessor:
         oi = batch.get(FeedCode.OI)
         if oi is not None:
             self._remember_oi(oi)
+        prev_close = batch.get(FeedCode.PREV_CLOSE)
+        if prev_close is not None:
+            self._answered(prev_close)
         now = self.clock.now()
         stamp = (iso(now), iso(received), received_s)
         received_n: Counter[str] = Counter()
@@ -82,13 +85,23 @@ class FrameProcessor:
         return disconnects["reason"].tolist() if disconnects is not None else []
 
     def _remember_oi(self, columns: Columns) -> None:
-        route = self.encoder.route
+        route, answered = self.encoder.route, self.watchdog.answered
         for segment, security_id, value in zip(
             columns["segment"].tolist(), columns["security_id"].tolist(), columns["oi"].tolist(), strict=True
         ):
             found = route(segment, security_id)
             if found is not None:
                 self.open_interest[found.instrument] = value
+                answered.add(found.instrument)
+
+    def _answered(self, columns: Columns) -> None:
+        """Prev-close packets (one per instrument on subscribe): Dhan knows these instruments."""
+        route, answered = self.encoder.route, self.watchdog.answered
+        ids = zip(columns["segment"].tolist(), columns["security_id"].tolist(), strict=True)
+        for segment, security_id in ids:
+            found = route(segment, security_id)
+            if found is not None:
+                answered.add(found.instrument)
 
     async def _publish(
         self,

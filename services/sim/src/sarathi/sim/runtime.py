@@ -182,6 +182,8 @@ def build_runtime(
         sim_metrics,
         now=controller.now,
         prev_close_on_subscribe=source is MarketSource.SYNTHETIC,
+        calendar=calendar,
+        status_on_subscribe=settings.sim_feed_status_on_subscribe,
     )
     order_updates = OrderUpdateHub(
         faults, sim_metrics, settings.sim_order_update_status_case, monotonic=parts.monotonic

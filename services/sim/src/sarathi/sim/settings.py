@@ -19,6 +19,7 @@ from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, Ser
 from sarathi.sim.api.auth import BadTokenStyle
 from sarathi.sim.ratelimit import RateLimitTime
 from sarathi.sim.ws.feed import FeedAuthRefusal
+from sarathi.sim.ws.feed_hub import StatusOnSubscribe
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
 
@@ -68,6 +69,10 @@ class SimSettings(ServiceSettings):
     sim_feed_auth_refusal: FeedAuthRefusal = Field(
         default=FeedAuthRefusal.PACKET,
         description="a feed socket with bad credentials: packet (code-50 reason, close), http_401, http_429",
+    )
+    sim_feed_status_on_subscribe: StatusOnSubscribe = Field(
+        default=StatusOnSubscribe.CLOSED,
+        description="a market-status packet after a subscribe: closed (outside the session only) or always",
     )
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"

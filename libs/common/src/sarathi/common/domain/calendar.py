@@ -187,6 +187,11 @@ class MarketCalendar:
             return False
         return self._open <= local.time() < self._close
 
+    def open_session_start(self, instant: datetime, exchange: Exchange = Exchange.NSE) -> datetime | None:
+        """When the session running at `instant` opened; None whenever the market is not open."""
+        local = require_aware(instant)
+        return self.session_open(local.date(), exchange) if self.is_open(local, exchange) else None
+
     def time_to_close(self, instant: datetime, exchange: Exchange = Exchange.NSE) -> timedelta:
         """Time left in the session at `instant`; zero whenever the market is not open."""
         local = require_aware(instant)

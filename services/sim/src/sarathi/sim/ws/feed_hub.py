@@ -11,6 +11,13 @@ Decisions where Dhan is silent (REFERENCE §6.2–6.3, all UNVERIFIED):
 - more than 100 instruments in one message, or more than 5000 on one connection, ends the
   connection with a code-50 packet, reason 804.
 
+Outside the session (SARATHI_SIM_FEED_STATUS_ON_SUBSCRIBE): a subscribe request gets the prev-close
+packets and then one market-status packet; the engine sends no ticks until the session opens
+(REFERENCE §6.5: code 7 "sent alongside prev-close and on market open/close"; whether Dhan also
+sends it on a subscribe during the session is UNVERIFIED: `always` does). Before the open of a
+trading day the "previous close" is the last session's close (Dhan's day roll-over: when exactly
+it happens before 09:15 is UNVERIFIED).
+
 Two ways out: `publish_step` encodes the market's quotes (the synthetic market, one packet per
 message as Dhan), `send_recorded` forwards a replayed frame verbatim. A replaying hub is built
 with `prev_close_on_subscribe=False`: its sockets carry recorded bytes only.
@@ -18,9 +25,11 @@ with `prev_close_on_subscribe=False`: its sockets carry recorded bytes only.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
+from enum import StrEnum
 
 from sarathi.common.dhan.feed_requests import (
     MAX_CONNECTIONS,
@@ -29,6 +38,7 @@ from sarathi.common.dhan.feed_requests import (
     FeedRequestError,
     parse_request,
 )
+from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.logging import get_logger
 from sarathi.sim.instruments import SimInstrument, Universe
 from sarathi.sim.market.view import MarketView, Quote
@@ -41,6 +51,13 @@ log = get_logger(__name__)
 TOO_MANY_INSTRUMENTS = 804
 CONNECTION_LIMIT = 805
 TOKEN_EXPIRED = 807
+
+
+class StatusOnSubscribe(StrEnum):
+    """When a subscribe request is followed by a market-status packet (module docstring)."""
+
+    CLOSED = "closed"  # only while the session is closed (issue #17: Dhan outside the session)
+    ALWAYS = "always"  # after every subscribe (REFERENCE §6.5 "alongside prev-close")
 
 
 class FeedConnection:
@@ -68,6 +85,8 @@ class FeedHub:
         max_connections: int = MAX_CONNECTIONS,
         max_instruments: int = MAX_INSTRUMENTS_PER_CONNECTION,
         prev_close_on_subscribe: bool = True,
+        calendar: MarketCalendar | None = None,
+        status_on_subscribe: StatusOnSubscribe = StatusOnSubscribe.CLOSED,
     ) -> None:
         self._universe = universe
         self._market = market
@@ -76,6 +95,8 @@ class FeedHub:
         self._max_connections = max_connections
         self._max_instruments = max_instruments
         self._prev_close_on_subscribe = prev_close_on_subscribe
+        self._calendar = calendar or MarketCalendar()
+        self._status_on_subscribe = status_on_subscribe
         self._numbers = itertools.count(1)
         self._connections: dict[int, FeedConnection] = {}  # insertion order = connection age
         self.instant: datetime | None = None  # the market instant the feed is at (set by the engine)
@@ -155,13 +176,31 @@ class FeedHub:
             self._metrics.feed_bad_requests.labels(reason=str(TOO_MANY_INSTRUMENTS)).inc()
             self._disconnect(connection, TOO_MANY_INSTRUMENTS)
             return
+        at = self.instant or self._now()
         for instrument in listed:
             connection.subscriptions[instrument] = request.mode
             if not self._prev_close_on_subscribe:
                 continue
-            quote = self._quote(instrument, self.instant or self._now())
+            quote = self._quote(instrument, at)
             if quote is not None:
+                quote = self._before_open(instrument, quote, at)
                 self._send(connection, packets.encode_prev_close(instrument, quote))
+        if listed and self._prev_close_on_subscribe and self._status_due(at):
+            self._send(connection, packets.market_status())
+
+    def _status_due(self, at: datetime) -> bool:
+        closed = not self._calendar.is_open(at.astimezone(IST))  # the engine's rule for ticks
+        return closed or self._status_on_subscribe is StatusOnSubscribe.ALWAYS
+
+    def _before_open(self, instrument: SimInstrument, quote: Quote, at: datetime) -> Quote:
+        """Before the open of a trading day the model still shows the last session, whose own
+        previous close is a day older: the day has rolled over, its close is the previous close."""
+        local, exchange = at.astimezone(IST), instrument.underlying.spec.exchange
+        day = local.date()
+        calendar = self._calendar
+        if not calendar.is_trading_day(day, exchange) or local >= calendar.session_open(day, exchange):
+            return quote
+        return dataclasses.replace(quote, prev_close=quote.ltp, prev_oi=quote.oi)
 
     # -- fan-out -------------------------------------------------------------------------------
 
