@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import shutil
 import subprocess
 import sys
 import typing
@@ -82,6 +83,22 @@ def uses_database(service: str) -> bool:
     found = set(re.findall(r"\bdatabase=(True|False)\b", source))
     assert len(found) == 1, f"cannot tell from {service}/app.py whether it uses the database: {found}"
     return found == {"True"}
+
+
+# Prometheus' checkers and the Debian packages that carry them; `.ci/run` installs both.
+TOOL_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
+
+
+def tool_or_skip(tool: str) -> str:
+    """The `promtool` or `amtool` on PATH; `.ci/run` installs them, so only a developer's machine
+    skips, with the install command."""
+    found = shutil.which(tool)
+    if found is None:
+        pytest.skip(
+            f"{tool} is not installed; on Debian or Ubuntu: "
+            f"sudo apt-get install -y --no-install-recommends {TOOL_PACKAGES[tool]}"
+        )
+    return found
 
 
 def render(directory: Path) -> list[Manifest]:

@@ -32,8 +32,17 @@ def all_containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
 
 
+SARATHI_COMPONENTS = ("trading", "emulator")
+
+
 def deployments(docs: list[Manifest]) -> dict[str, Manifest]:
-    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Deployment"}
+    """The Deployments of Sarathi's own services (the emulator and the trading services)."""
+    return {
+        doc["metadata"]["name"]: doc
+        for doc in docs
+        if doc["kind"] == "Deployment"
+        and doc["metadata"]["labels"]["app.kubernetes.io/component"] in SARATHI_COMPONENTS
+    }
 
 
 def main_container(deployment: Manifest) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_each_mode_deploys_the_services_it_needs(
     rendered: dict[str, list[Manifest]], mode: str, services: list[str], trading_services: list[str]
 ) -> None:
     deployed = sorted(doc["metadata"]["name"] for doc in rendered[mode] if doc["kind"] == "Deployment")
-    assert deployed == (trading_services if mode == "live" else services)
+    assert deployed == sorted([*(trading_services if mode == "live" else services), "alertmanager"])
 
 
 def test_the_live_overlay_has_no_emulator_anywhere(rendered: dict[str, list[Manifest]]) -> None:
@@ -195,9 +195,17 @@ def test_every_pod_is_admitted_to_what_it_needs(rendered: dict[str, list[Manifes
     policies = {doc["metadata"]["name"]: doc["spec"] for doc in docs if doc["kind"] == "NetworkPolicy"}
     nats_clients = policies["nats-from-sarathi"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
     http = policies["http-within-namespace"]["podSelector"]["matchExpressions"][0]
+    alertmanager = policies["alertmanager-within-namespace"]
     for doc in docs:
         if doc["kind"] in ("Deployment", "CronJob"):
             labels = pod_template(doc)["metadata"]["labels"]
+            if labels["app.kubernetes.io/name"] == "alertmanager":
+                # Not a NATS client; Prometheus reaches its API from within the namespace.
+                assert alertmanager["podSelector"]["matchLabels"].items() <= labels.items()
+                assert alertmanager["ingress"] == [
+                    {"from": [{"podSelector": {}}], "ports": [{"port": "http", "protocol": "TCP"}]}
+                ]
+                continue
             assert nats_clients.items() <= labels.items(), f"{doc['metadata']['name']} cannot reach NATS"
             if doc["kind"] == "Deployment":
                 assert labels["app.kubernetes.io/component"] in http["values"], doc["metadata"]["name"]
@@ -227,7 +235,9 @@ def test_images_are_overridable_with_kustomize(tmp_path: Path, repo: Path, servi
     images = [
         container["image"]
         for doc in yaml.safe_load_all(result.stdout)
-        if doc and doc["kind"] in ("Deployment", "CronJob")
+        if doc
+        and doc["kind"] in ("Deployment", "CronJob")
+        and pod_template(doc)["metadata"]["labels"]["app.kubernetes.io/name"] != "alertmanager"
         for container in [
             *pod_template(doc)["spec"].get("initContainers", []),
             *pod_template(doc)["spec"]["containers"],

@@ -10,7 +10,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from sarathi.common.metrics import ServiceMetrics, metric_name
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
 
-from .conftest import settings_class
+from .conftest import settings_class, tool_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -490,23 +489,9 @@ def test_the_light_promql_check_catches_broken_expressions() -> None:
     assert not well_formed('x{a="b"]')
 
 
-PROMTOOL_INSTALL = "apt-get install -y --no-install-recommends prometheus"
-
-
-def promtool_or_skip() -> str:
-    """The `promtool` on PATH; `.ci/run` installs it, so only a developer's machine skips."""
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip(
-            "promtool is not installed (the checks above stand in for it); "
-            f"on Debian or Ubuntu: sudo {PROMTOOL_INSTALL}"
-        )
-    return promtool
-
-
 def run_promtool(*args: str) -> None:
     result = subprocess.run(
-        [promtool_or_skip(), *args], capture_output=True, text=True, check=False, timeout=60
+        [tool_or_skip("promtool"), *args], capture_output=True, text=True, check=False, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
