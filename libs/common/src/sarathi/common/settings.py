@@ -89,7 +89,7 @@ class SarathiSettings(BaseSettings):
                 raw = b""
             if len(raw) != 32:
                 raise ValueError(
-                    "SARATHI_TOKEN_KEY must be a Fernet key (32 url-safe base64 bytes): make one with python -c "
+                    "SARATHI_TOKEN_KEY must be a Fernet key (32 url-safe base64 bytes), e.g. from python -c "
                     "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
                 )
         return self
