@@ -137,7 +137,7 @@ def test_totp_renewal_is_refused_in_sim_mode_because_it_would_mint_a_real_token(
 
 
 def test_a_token_key_that_is_not_a_fernet_key_is_refused_with_how_to_make_one() -> None:
-    with pytest.raises(ValidationError, match="Fernet.generate_key"):
+    with pytest.raises(ValidationError, match=r"Fernet\.generate_key"):
         OrdersSettings(token_key=SecretStr("not-a-key"))
 
 
