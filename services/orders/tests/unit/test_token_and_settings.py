@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
 from sarathi.common.clock import FakeClock
@@ -15,7 +16,7 @@ from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.backstops import TokenKeeper
 from sarathi.orders.domain.token import TokenAction, TokenPolicy, jwt_expiry, next_check, token_action, totp
 from sarathi.orders.metrics import OrdersMetrics
-from sarathi.orders.settings import OrdersSettings
+from sarathi.orders.settings import OrdersSettings, RenewalMethod
 
 NOW = datetime(2026, 9, 15, 3, 45, tzinfo=UTC)
 POLICY = TokenPolicy(renew_before=timedelta(hours=1), warn_before=timedelta(hours=3), can_renew=True)
@@ -118,10 +119,26 @@ def test_live_mode_refuses_to_start_without_credentials_and_arming() -> None:
     with pytest.raises(ValidationError, match="needs SARATHI_DHAN_CLIENT_ID"):
         OrdersSettings(mode="live", live_trading="armed")
 
-    armed = OrdersSettings(
-        mode="live", dhan_client_id="1100000001", dhan_access_token=SecretStr("real"), live_trading="armed"
-    )
+    live = {"mode": "live", "dhan_client_id": "1100000001", "dhan_access_token": SecretStr("real")}
+    with pytest.raises(ValidationError, match="needs SARATHI_TOKEN_KEY"):
+        OrdersSettings(**live, live_trading="armed")  # it renews: every service must learn the token
+    armed = OrdersSettings(**live, live_trading="armed", token_key=SecretStr(Fernet.generate_key().decode()))
     assert armed.mode.value == "live"
+    assert armed.renewal_method() is RenewalMethod.RENEW_TOKEN
+
+
+def test_totp_renewal_is_refused_in_sim_mode_because_it_would_mint_a_real_token() -> None:
+    totp = {"dhan_pin": SecretStr("123456"), "dhan_totp_secret": SecretStr("JBSWY3DPEHPK3PXP")}
+    with pytest.raises(ValidationError, match="refused in sim mode"):
+        OrdersSettings(**totp)
+    paper = OrdersSettings(**totp, mode="paper", token_key=SecretStr(Fernet.generate_key().decode()))
+    assert paper.renewal_method() is RenewalMethod.TOTP
+    assert OrdersSettings().renewal_method() is RenewalMethod.RENEW_TOKEN  # sim: at the sim's RenewToken
+
+
+def test_a_token_key_that_is_not_a_fernet_key_is_refused_with_how_to_make_one() -> None:
+    with pytest.raises(ValidationError, match=r"Fernet\.generate_key"):
+        OrdersSettings(token_key=SecretStr("not-a-key"))
 
 
 async def test_the_app_is_built_without_connecting_and_its_kill_route_refuses_without_a_token() -> None:

@@ -8,6 +8,8 @@ conventional `NATS_URL` and `DATABASE_URL`. Settings are frozen; an unknown `SAR
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from enum import StrEnum
 from typing import Self
 
@@ -25,6 +27,8 @@ class Mode(StrEnum):
 
 LIVE_ARMING_WORD = "armed"
 SIM_ACCESS_TOKEN = "sim-token"  # noqa: S105 - the sim emulator's well-known token, not a credential
+SIM_TOKEN_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"sarathi sim token key").digest()).decode()
+"""The shared-token key in sim mode when none is set: well known, like the sim's token (not a secret)."""
 
 
 class SarathiSettings(BaseSettings):
@@ -58,6 +62,10 @@ class SarathiSettings(BaseSettings):
     dhan_feed_url: str = "ws://127.0.0.1:8600/feed"
     dhan_order_update_url: str = "ws://127.0.0.1:8600/order-update"
     live_trading: str = Field(default="", description=f"must be '{LIVE_ARMING_WORD}' for live mode")
+    token_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet key sealing the shared Dhan token on NATS (sim mode: a well-known default)",
+    )
 
     @model_validator(mode="after")
     def _live_needs_credentials_and_arming(self) -> Self:
@@ -70,6 +78,27 @@ class SarathiSettings(BaseSettings):
                     f"live mode needs SARATHI_LIVE_TRADING={LIVE_ARMING_WORD}; refusing to start"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _token_key_is_a_fernet_key(self) -> Self:
+        key = self.token_key.get_secret_value()
+        if key:
+            try:
+                raw = base64.urlsafe_b64decode(key.encode())
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "SARATHI_TOKEN_KEY must be a Fernet key (32 url-safe base64 bytes), e.g. from python -c "
+                    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                )
+        return self
+
+    def shared_token_key(self) -> SecretStr | None:
+        """The key of the shared Dhan token (`sarathi.common.dhan.token_share`); None: sharing off."""
+        if self.token_key.get_secret_value():
+            return self.token_key
+        return SecretStr(SIM_TOKEN_KEY) if self.mode is Mode.SIM else None
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from sarathi.common.clock_source import rate_limit_pacing, running_clock
 from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
 from sarathi.execution.adapters.book_store import BookStore
@@ -42,11 +43,16 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         bus = infrastructure.bus
         calendar = MarketCalendar()
-        async with running_clock(settings.mode, bus) as clock:
+        async with running_clock(settings.mode, bus) as clock, contextlib.AsyncExitStack() as stack:
             rest = DhanRest(
                 client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url, pacing=rate_limit_pacing(settings.mode, clock),
             )  # fmt: skip
+            await stack.enter_async_context(  # the shared Dhan token: orders renews it
+                following_token(
+                    bus, settings.shared_token_key(), clock, rest.set_access_token, service="execution"
+                )
+            )
             derivatives = DerivativeTable(infrastructure.engine, cache_seconds=settings.refdata_cache_seconds)
             chains = ChainCache(
                 DhanChainSource(rest), clock, max_age_seconds=settings.chain_max_age_seconds,

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock, LiveClock
 from sarathi.common.clock_source import running_clock
 from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode
+from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.logging import get_logger
@@ -54,27 +56,53 @@ def feed_url(settings: FeedSettings, token: str | None = None) -> str:
     return f"{settings.dhan_feed_url}?{query}"
 
 
-def current_token(settings: FeedSettings) -> str:
-    """The token to connect with now: the token file's first line when one is configured and
-    readable and not empty, else `SARATHI_DHAN_ACCESS_TOKEN` (blocking: call off the loop)."""
+def _token_file_line(settings: FeedSettings) -> str | None:
     path = settings.dhan_access_token_file
-    if path is not None:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            log.warning("feed_token_file_unreadable", path=str(path), error=type(exc).__name__)
-        else:
-            if lines and lines[0].strip():
-                return lines[0].strip()
-            log.warning("feed_token_file_empty", path=str(path))
-    return settings.dhan_access_token.get_secret_value()
+    if path is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        log.warning("feed_token_file_unreadable", path=str(path), error=type(exc).__name__)
+        return None
+    if lines and lines[0].strip():
+        return lines[0].strip()
+    log.warning("feed_token_file_empty", path=str(path))
+    return None
 
 
-def connection_config(settings: FeedSettings) -> ConnectionConfig:
+class FeedToken:
+    """The token each connection attempt uses: the latest of the shared token (`set`, from
+    orders' renewals) and the token file (an operator's manual renewal: a new first line is
+    adopted); at first the file's line when there is one, else `SARATHI_DHAN_ACCESS_TOKEN`."""
+
+    def __init__(self, settings: FeedSettings) -> None:
+        self._settings = settings
+        self._token = settings.dhan_access_token.get_secret_value()
+        self._file_line: str | None = None
+
+    def set(self, token: SecretStr) -> None:
+        self._token = token.get_secret_value()
+
+    def current(self) -> str:
+        """Blocking (reads the token file): call off the loop."""
+        line = _token_file_line(self._settings)
+        if line is not None and line != self._file_line:
+            self._file_line = self._token = line
+        return self._token
+
+
+def current_token(settings: FeedSettings) -> str:
+    """The token file's first line, else `SARATHI_DHAN_ACCESS_TOKEN` (blocking)."""
+    return FeedToken(settings).current()
+
+
+def connection_config(settings: FeedSettings, token: FeedToken | None = None) -> ConnectionConfig:
     auth_initial = settings.feed_auth_retry_initial_seconds
+    source = token or FeedToken(settings)
     return ConnectionConfig(
         url=feed_url(settings),
-        url_source=lambda: feed_url(settings, current_token(settings)),
+        url_source=lambda: feed_url(settings, source.current()),
         auth_confirm_seconds=settings.feed_auth_confirm_seconds,
         auth_policy=BackoffPolicy(
             initial_seconds=auth_initial,
@@ -116,6 +144,7 @@ class FeedService:
         self.metrics = metrics
         self.manager: FeedManager | None = None
         self.recorder: DailyRecorder | None = None
+        self.token = FeedToken(settings)
 
     @contextlib.asynccontextmanager
     async def running(self, bus: Bus) -> AsyncIterator[FeedManager]:
@@ -138,8 +167,8 @@ class FeedService:
                 settings.feed_max_connections,
                 settings.feed_max_instruments_per_connection,
             ),
-            config=connection_config(settings), clock=self.clock, processor=processor, watchdog=watchdog,
-            metrics=self.metrics, events=events, session_open=calendar.open_session_start,
+            config=connection_config(settings, self.token), clock=self.clock, processor=processor,
+            watchdog=watchdog, metrics=self.metrics, events=events, session_open=calendar.open_session_start,
         )  # fmt: skip
         self.manager = manager
         handlers = FeedHandlers(manager, self.clock)
@@ -189,7 +218,13 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
             service.clock = (
                 service_clock  # market time in sim mode: tick times, staleness, the recording's day
             )
-            async with service.running(infrastructure.bus):
+            async with (
+                following_token(
+                    infrastructure.bus, settings.shared_token_key(), service.clock, service.token.set,
+                    service="feed",
+                ),
+                service.running(infrastructure.bus),
+            ):  # fmt: skip
                 yield
 
     async def connected() -> None:

@@ -9,8 +9,10 @@ exits anything; during the session it is re-checked and raised if the profit com
 
 `TokenKeeper`: measures the access token's remaining life (metric), warns well before expiry,
 and renews it when a renewer is configured (Dhan's RenewToken, or PIN + TOTP generation), then
-hands the new token to the REST adapter and reconnects the order-update socket. The token value
-is never logged.
+hands the new token to the REST adapter, reconnects the order-update socket and publishes it,
+sealed, to every other service (`sarathi.common.dhan.token_share`: orders is the one owner). At
+start it adopts the shared token when that is the live one (a restart after a renewal). The
+token value is never logged.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import SecretStr
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
+from sarathi.common.dhan.token_share import TokenPublisher
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
 from sarathi.orders.domain.pnl_exit import needs_rearming, profit_value
@@ -35,6 +38,8 @@ from sarathi.orders.ports import Broker
 from sarathi.orders.waiting import raise_if_cancelling
 
 log = get_logger(__name__)
+
+SHARE_RETRY_SECONDS = 5.0
 
 
 class PnlExitArmer:
@@ -120,6 +125,7 @@ class TokenKeeper:
         metrics: OrdersMetrics,
         renewer: TokenRenewer | None = None,
         on_renewed: Callable[[SecretStr], None] = lambda _: None,
+        share: TokenPublisher | None = None,
     ) -> None:
         self._token = token
         self.expires_at = expires_at
@@ -128,6 +134,28 @@ class TokenKeeper:
         self._metrics = metrics
         self._renewer = renewer
         self._on_renewed = on_renewed
+        self._share = share
+        self.unshared = False  # a renewed token not yet published: retried soon
+
+    async def share_at_start(self) -> None:
+        """Adopt the shared token if it is the live one, else publish ours."""
+        if self._share is None:
+            return
+        shared = await self._share.adopt_or_publish(self._token, self.expires_at, self._clock.now())
+        if shared.token.get_secret_value() != self._token.get_secret_value():
+            self._token, self.expires_at = shared.token, shared.expires_at
+            self._on_renewed(shared.token)
+
+    async def _publish(self) -> None:
+        if self._share is None:
+            return
+        try:
+            await self._share.publish(self._token, self.expires_at)
+        except Exception as exc:  # the bus is down: keep the token, publish it on the next look
+            self.unshared = True
+            log.error("dhan_token_share_failed", error_type=type(exc).__name__)
+        else:
+            self.unshared = False
 
     def current(self) -> str:
         return self._token.get_secret_value()
@@ -138,6 +166,8 @@ class TokenKeeper:
     async def check(self) -> TokenAction:
         """One look at the token: metric, warning, renewal."""
         now = self._clock.now()
+        if self.unshared:
+            await self._publish()
         self._metrics.token_seconds_to_expiry.set(self.seconds_left(now))
         action = token_action(now, self.expires_at, self._policy)
         if action is TokenAction.WARN:
@@ -153,11 +183,12 @@ class TokenKeeper:
             self._token, self.expires_at = token, expires_at or now + timedelta(hours=24)
             self._on_renewed(token)
             log.warning("dhan_token_renewed", expires_at=self.expires_at.isoformat())
+            await self._publish()
         return action
 
     async def run(self) -> None:
         while True:
             await self.check()
             wait = next_check(self._clock.now(), self.expires_at, self._policy)
-            await self._clock.sleep(wait.total_seconds())
+            await self._clock.sleep(SHARE_RETRY_SECONDS if self.unshared else wait.total_seconds())
             raise_if_cancelling()

@@ -18,6 +18,7 @@ from sarathi.common.bus.streams import ORDER_CMD
 from sarathi.common.clock import Clock
 from sarathi.common.clock_source import rate_limit_pacing
 from sarathi.common.dhan.rest import Category, DhanRest
+from sarathi.common.dhan.token_share import TokenCipher, TokenPublisher
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
@@ -40,7 +41,7 @@ from sarathi.orders.placement import Placement
 from sarathi.orders.reconciler import Reconciler
 from sarathi.orders.recorder import Recorder
 from sarathi.orders.resolver import Resolver
-from sarathi.orders.settings import OrdersSettings
+from sarathi.orders.settings import OrdersSettings, RenewalMethod
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -129,6 +130,8 @@ class OrdersService:
             wait_reconciled_seconds=settings.orders_submit_wait_reconciled_seconds,
             product_type=settings.orders_product_type,
         )
+        key = settings.shared_token_key()
+        self.token_share = TokenPublisher(bus, TokenCipher(key)) if key is not None else None
         self.tokens = self._token_keeper()
         self.updates = OrderUpdateClient(
             url=settings.dhan_order_update_url,
@@ -171,16 +174,17 @@ class OrdersService:
         settings = self.settings
         token = settings.dhan_access_token
         renewer: TokenRenewer | None = None
-        if settings.dhan_pin.get_secret_value() and settings.dhan_totp_secret.get_secret_value():
+        method = settings.renewal_method()
+        if method is RenewalMethod.TOTP:  # never in sim mode (the settings refuse it)
             renewer = TotpTokenRenewer(
                 settings.dhan_client_id, settings.dhan_pin, settings.dhan_totp_secret, self.clock
             )
-        elif settings.mode.value == "live":
+        elif method is RenewalMethod.RENEW_TOKEN:
 
             def current() -> str:
                 return self.tokens.current()
 
-            renewer = RenewTokenRenewer(settings.dhan_client_id, current)
+            renewer = RenewTokenRenewer(settings.dhan_client_id, current, rest_url=settings.dhan_rest_url)
         policy = TokenPolicy(
             renew_before=timedelta(seconds=settings.dhan_token_renew_before_seconds),
             warn_before=timedelta(seconds=settings.dhan_token_warn_before_seconds),
@@ -194,6 +198,7 @@ class OrdersService:
             metrics=self.metrics,
             renewer=renewer,
             on_renewed=self._use_token,
+            share=self.token_share,
         )
 
     def _use_token(self, token: SecretStr) -> None:
@@ -217,6 +222,7 @@ class OrdersService:
             task.add_done_callback(_report_end)
             tasks.append(task)
 
+        await self.tokens.share_at_start()  # the shared token, before any call to Dhan
         start("publisher", self.publisher.run())
         start("reconciler", self.reconciler.run())
         start("duplicates", self.duplicates.run())

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Self
 
-from pydantic import AliasChoices, AwareDatetime, Field, SecretStr
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, model_validator
 
-from sarathi.common.settings import ServiceSettings
+from sarathi.common.settings import Mode, ServiceSettings
+
+
+class RenewalMethod(StrEnum):
+    """How orders (the one owner of the token) renews it."""
+
+    NONE = "none"
+    RENEW_TOKEN = "renew_token"  # noqa: S105 - a method name; GET /v2/RenewToken at the configured REST URL (live; sim)
+    TOTP = "totp"  # PIN + TOTP at auth.dhan.co: mints a real token, so never in sim mode
 
 
 class OrdersSettings(ServiceSettings):
@@ -75,3 +85,25 @@ class OrdersSettings(ServiceSettings):
 
     def token_expiry(self) -> datetime | None:
         return self.dhan_token_expires_at
+
+    def renewal_method(self) -> RenewalMethod:
+        if self.dhan_pin.get_secret_value() and self.dhan_totp_secret.get_secret_value():
+            return RenewalMethod.TOTP
+        if self.mode in (Mode.LIVE, Mode.SIM):  # paper: REST goes to sim, the feed to Dhan
+            return RenewalMethod.RENEW_TOKEN
+        return RenewalMethod.NONE
+
+    @model_validator(mode="after")
+    def _renewal_is_safe(self) -> Self:
+        method = self.renewal_method()
+        if method is RenewalMethod.TOTP and self.mode is Mode.SIM:
+            raise ValueError(
+                "SARATHI_DHAN_PIN and SARATHI_DHAN_TOTP_SECRET are refused in sim mode: "
+                "TOTP generation would mint a real Dhan token"
+            )
+        if method is not RenewalMethod.NONE and self.shared_token_key() is None:
+            raise ValueError(
+                f"token renewal ({method.value}) in {self.mode.value} mode needs SARATHI_TOKEN_KEY, "
+                "so that every service learns the renewed token"
+            )
+        return self

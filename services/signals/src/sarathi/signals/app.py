@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from sarathi.common.clock_source import rate_limit_pacing, running_clock
 from sarathi.common.dhan.rest import DhanRest
+from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
 from sarathi.signals.adapters.store import SignalStore
@@ -29,6 +30,13 @@ def build_app(settings: SignalsSettings) -> FastAPI:
                 base_url=settings.dhan_rest_url,
                 pacing=rate_limit_pacing(settings.mode, clock),
             )
+            sharing = following_token(
+                infrastructure.bus,
+                settings.shared_token_key(),
+                clock,
+                rest.set_access_token,
+                service="signals",
+            )
             worker = SignalsWorker(
                 settings,
                 bus=infrastructure.bus,
@@ -38,11 +46,12 @@ def build_app(settings: SignalsSettings) -> FastAPI:
                 store=SignalStore(infrastructure.engine),
                 metrics=metrics,
             )
-            await worker.start()
-            try:
-                yield
-            finally:
-                await worker.stop()
+            async with sharing:
+                await worker.start()
+                try:
+                    yield
+                finally:
+                    await worker.stop()
 
     app, _ = build_service_app(
         service="signals",

@@ -16,7 +16,7 @@ from typing import Self
 from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, model_validator
 
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
-from sarathi.sim.api.auth import BadTokenStyle
+from sarathi.sim.api.auth import BadTokenStyle, RenewTokenReply
 from sarathi.sim.ratelimit import RateLimitTime
 from sarathi.sim.ws.feed import FeedAuthRefusal
 from sarathi.sim.ws.feed_hub import StatusOnSubscribe
@@ -65,6 +65,10 @@ class SimSettings(ServiceSettings):
     sim_access_token: SecretStr = Field(default=SecretStr(SIM_ACCESS_TOKEN), description="its access token")
     sim_bad_token_style: BadTokenStyle = Field(
         default=BadTokenStyle.LIVE, description="REST answer to a bad token: live (400 DH-906) or docs (401)"
+    )
+    sim_renew_token_reply: RenewTokenReply = Field(
+        default=RenewTokenReply.ACCESS_TOKEN,
+        description="keys of RenewToken's reply: access_token (accessToken, expiryTime) or token",
     )
     sim_feed_auth_refusal: FeedAuthRefusal = Field(
         default=FeedAuthRefusal.PACKET,

@@ -1,6 +1,6 @@
 """The seam between the composition root and the parts built in other modules of the sim: the
-market model (`MarketModel`), the paper broker (`PaperBroker`) and Dhan's REST routers (data and
-trading), each built from the sim's settings. In replay and paper modes the runtime builds a
+market model (`MarketModel`), the paper broker (`PaperBroker`) and Dhan's REST routers (data,
+trading and RenewToken), each built from the sim's settings. In replay and paper modes the runtime builds a
 `TickMarket` itself; the data routes then answer from it (see `sarathi.sim.api.data`).
 
 Tests substitute the market and broker with `SimParts` of their own; the REST routers need the
@@ -16,11 +16,14 @@ from datetime import date, datetime
 from fastapi import APIRouter
 
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.sim.api.auth import build_auth_router
+from sarathi.sim.api.control import apply_fault
 from sarathi.sim.api.data import DataContext, build_data_router
 from sarathi.sim.api.trading import TradingContext, build_trading_router
 from sarathi.sim.broker.config import BrokerConfig
 from sarathi.sim.broker.config import StatusCase as BrokerStatusCase
 from sarathi.sim.broker.engine import PaperBroker
+from sarathi.sim.faults import RenewToken
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.model import MarketModel
 from sarathi.sim.market.tick_market import TickMarket
@@ -65,7 +68,13 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
     trading = TradingContext(
         broker=broker, credentials=runtime.credentials, limiter=runtime.limiter, faults=runtime.faults
     )
-    return [build_data_router(lambda: data), build_trading_router(lambda: trading)]
+    auth = build_auth_router(
+        runtime.credentials,
+        runtime.controller.now,
+        lambda token: apply_fault(runtime.control, RenewToken(kind="renew_token", token=token)),
+        reply=runtime.settings.sim_renew_token_reply,
+    )
+    return [build_data_router(lambda: data), build_trading_router(lambda: trading), auth]
 
 
 def no_rest(runtime: SimRuntime) -> Sequence[APIRouter]:

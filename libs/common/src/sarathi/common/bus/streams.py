@@ -64,7 +64,11 @@ TRADING_STATE_KEY = "trading_state"
 RECONCILIATION_KEY = "reconciliation"  # owned by orders: `ReconciliationStatus` and since when
 DAILY_LOSS_BUDGET_KEY = "daily_loss_budget"  # owned by risk: `DailyLossBudget`, after every check
 CONTROL = KvBucketSpec(CONTROL_BUCKET, history=64)
-KV_BUCKETS: tuple[KvBucketSpec, ...] = (CONTROL,)
+CREDENTIALS_BUCKET = "credentials"
+# owned by orders: a sealed `SharedToken` (dhan.token_share)
+DHAN_ACCESS_TOKEN_KEY = "dhan_access_token"  # noqa: S105 - a key name, not a secret
+CREDENTIALS = KvBucketSpec(CREDENTIALS_BUCKET, history=1)
+KV_BUCKETS: tuple[KvBucketSpec, ...] = (CONTROL, CREDENTIALS)
 
 
 def stream_for(subject: str) -> StreamSpec | None:

@@ -1,11 +1,13 @@
 """Token renewal against Dhan's auth APIs through the official client (`dhanhq.DhanLogin`).
 
-UNVERIFIED: the sim has no auth endpoints, so neither path was exercised against a server.
-- `RenewTokenRenewer`: `GET /v2/RenewToken` (only for web-generated tokens still valid, REFERENCE §1.8).
+- `RenewTokenRenewer`: `GET <rest url>/RenewToken` (only for web-generated tokens still valid,
+  REFERENCE §1.8), at the configured Dhan REST base URL, so in sim mode it reaches the sim.
 - `TotpTokenRenewer`: `POST auth.dhan.co/app/generateAccessToken` with PIN and a TOTP code
-  computed here (RFC 6238) from the configured secret.
+  computed here (RFC 6238) from the configured secret. UNVERIFIED against a server (the sim has
+  no auth.dhan.co endpoints; TOTP is refused in sim mode: it would mint a real token).
 Both run the blocking client in a thread with our timeout. Replies are read for `accessToken`
-and `expiryTime`; nothing of them is logged.
+or `token` (clients disagree on RenewToken's key, UNVERIFIED) and `expiryTime`; nothing of them
+is logged.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def _token_of(reply: Any) -> tuple[SecretStr, datetime | None]:
 
 
 class RenewTokenRenewer:
-    def __init__(self, client_id: str, current: Any, *, timeout_seconds: float = 10.0) -> None:
+    def __init__(self, client_id: str, current: Any, *, rest_url: str, timeout_seconds: float = 10.0) -> None:
         self._login = DhanLogin(client_id)
+        self._login.API_BASE_URL = rest_url.rstrip("/")  # the SDK's class attribute, per instance
         self._current = current  # () -> str: the token in use now
         self._timeout = timeout_seconds
 
