@@ -53,7 +53,7 @@ def _order_reply(body: Any) -> OrderReply:
 
 def _cancel_reply(order_id: str, body: Any) -> OrderReply:
     """`{orderId, orderStatus}`, or no body at all: the order id we asked about, status unknown."""
-    if body is None or body == "" or body == {}:
+    if body is None or body in ("", {}):
         return OrderReply(order_id=order_id)
     return _order_reply(body)
 
