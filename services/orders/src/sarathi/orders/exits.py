@@ -149,7 +149,7 @@ class ExitProtocol:
         previous = await self._placement.settle_previous(command_id, values)
         if previous is not None:
             if previous.status == "PLACED":  # the rest of a sliced sell, if a crash cut it short
-                await self._place_slices(command_id, contract, underlying, reason, correlation_id)
+                await self.place_slices(command_id, contract, underlying, reason, correlation_id)
             return previous
         to_sell = await (quantity() if quantity is not None else self.sell_quantity(contract))
         if to_sell <= 0:
@@ -160,7 +160,7 @@ class ExitProtocol:
         send = self._sender(command_id, contract, parts[0])
         outcome = await self._placement.place(command_id, send, values)
         if outcome.status == "PLACED":
-            await self._place_slices(command_id, contract, underlying, reason, correlation_id)
+            await self.place_slices(command_id, contract, underlying, reason, correlation_id)
         return outcome
 
     def _sender(self, command_id: str, contract: Contract, quantity: int) -> Callable[[], Awaitable[Any]]:
@@ -211,7 +211,7 @@ class ExitProtocol:
                     return
                 number += 1
 
-    async def _place_slices(
+    async def place_slices(
         self, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
     ) -> None:
         """Slices 1… of the sell placed under `command_id`, each exactly once; stops at the first
