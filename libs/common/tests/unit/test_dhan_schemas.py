@@ -8,6 +8,7 @@ import pytest
 
 from sarathi.common.dhan.schemas import (
     FundLimit,
+    KillSwitchReply,
     OrderRecord,
     OrderUpdateAlert,
     PnlExitReply,
@@ -145,3 +146,25 @@ def test_an_alert_of_a_plain_order_is_not_a_super_order_leg() -> None:
     )
 
     assert not alert.is_super_order_leg
+
+
+@pytest.mark.parametrize(
+    ("status", "active"),
+    [
+        ("Kill Switch has been successfully activated", True),  # POST ...=ACTIVATE (REFERENCE §4.6)
+        ("Kill Switch has been successfully deactivated", False),  # POST ...=DEACTIVATE
+        ("ACTIVATE", True),  # GET /killswitch
+        ("DEACTIVATE", False),
+    ],
+)
+def test_kill_switch_reply_reads_both_of_dhans_sentences_and_both_words(status: str, active: bool) -> None:
+    reply = parse(KillSwitchReply, {"dhanClientId": "1000000001", "killSwitchStatus": status})
+
+    assert reply.active is active
+
+
+def test_a_kill_switch_reply_with_neither_word_is_a_schema_error_not_a_guess() -> None:
+    reply = parse(KillSwitchReply, {"killSwitchStatus": "Something went wrong"})
+
+    with pytest.raises(VenueSchemaError):
+        _ = reply.active

@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.fields import Leg, OrderStatus, Side
-from sarathi.orders.domain.exit_plan import Cancel, CancelStep, Sell, Wait, plan_exit, sell_quantity
+from sarathi.orders.domain import ids
+from sarathi.orders.domain.exit_plan import (
+    Cancel,
+    CancelStep,
+    Sell,
+    Wait,
+    plan_exit,
+    sell_quantity,
+    sell_slices,
+)
 from sarathi.orders.domain.model import BrokerLeg, BrokerOrder, BrokerSuperOrder, Contract
 
 CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
@@ -111,3 +120,38 @@ def test_cancelled_legs_and_no_orders_sell_exactly_the_net(net: int) -> None:
     so = a_super_order(stop=OrderStatus.CANCELLED, target=OrderStatus.CANCELLED)
 
     assert plan_exit(net, [so], []) == Sell(net)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "lot", "freeze", "slices"),
+    [
+        (3575, 65, 1756, [1755, 1755, 65]),  # NIFTY: 1756 is frozen, 1755 = 27 lots is the largest
+        (1755, 65, 1756, [1755]),
+        (1756 - 1756 % 65 + 65, 65, 1756, [1755, 65]),  # 28 lots
+        (1200, 30, 600, [570, 570, 60]),  # BANKNIFTY
+        (65, 65, 50, [65]),  # a freeze below one lot: nothing smaller can be sent
+        (0, 65, 1756, []),
+    ],
+)
+def test_a_sell_is_sliced_into_whole_lots_each_below_the_freeze_quantity(
+    quantity: int, lot: int, freeze: int, slices: list[int]
+) -> None:
+    assert sell_slices(quantity, lot, freeze) == slices
+
+
+@given(lots=st.integers(1, 400), lot=st.sampled_from([20, 30, 65, 75]), freeze=st.integers(100, 2000))
+def test_slices_add_up_to_the_sell_and_each_is_below_the_freeze(lots: int, lot: int, freeze: int) -> None:
+    parts = sell_slices(lots * lot, lot, freeze)
+
+    assert sum(parts) == lots * lot
+    assert all(part % lot == 0 and part > 0 for part in parts)
+    assert all(part < freeze for part in parts) or freeze <= lot
+
+
+def test_slice_command_ids_keep_the_scheme_of_the_exit_they_belong_to() -> None:
+    kill = ids.derived_command_id("K", "kill-1", "NSE_FNO", "47317")
+    for parent, scheme in ((kill, ids.Scheme.KILL), ("xTR-5926091512345", ids.Scheme.EXIT)):
+        first, second = ids.slice_command_id(parent, 1), ids.slice_command_id(parent, 2)
+        assert ids.scheme_of(first) is scheme
+        assert ids.is_command_id(first)
+        assert first != second != parent

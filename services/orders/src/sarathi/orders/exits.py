@@ -5,7 +5,14 @@ pure planner (`domain.exit_plan`) decide: cancel what still rests and look again
 entry is in TRANSIT; or sell exactly the broker's net quantity less what is already being sold.
 The sell is placed through `Placement`, exactly once under the exit's command id. A cancel that
 Dhan answers "Nothing to Cancel" means the leg already fired or was cancelled: the next round's
-net quantity accounts for it. Any other failure of a cancel is logged and the round repeats.
+net quantity accounts for it. Any other failure of a cancel, or a reply we cannot read, is logged
+and the round repeats: the next look at the broker decides.
+
+Freeze quantity: a sell at or above the contract's `SM_FREEZE_QTY` (from the instrument sync) is
+rejected by the exchange, so a larger one is placed as slices (`sell_slices`) from one plan: slice
+0 under the command id, slice k under `ids.slice_command_id`, each its own command row (stored,
+all of them, before the first send) and placed exactly once; a redelivery resumes the slices
+left. Unlisted contracts (no freeze known) are sold in one order.
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ from typing import Any
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError, DhanRejectedError
+from sarathi.common.dhan.schemas import VenueSchemaError
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import Leg, Side
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
+from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import LEG_NAMES
+from sarathi.orders.domain import ids
 from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.exit_plan import (
     Cancel,
@@ -29,6 +39,7 @@ from sarathi.orders.domain.exit_plan import (
     Wait,
     plan_duplicate_exit,
     plan_exit,
+    sell_slices,
 )
 from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder, Contract
 from sarathi.orders.placement import Outcome, Placement
@@ -51,6 +62,7 @@ class ExitProtocol:
         placement: Placement,
         clock: Clock,
         *,
+        store: Store,
         sleep: Callable[[float], Awaitable[None]],
         max_rounds: int = 20,
         backoff: Backoff | None = None,
@@ -59,6 +71,7 @@ class ExitProtocol:
         self._broker = broker
         self._placement = placement
         self._clock = clock
+        self._store = store
         self._sleep = sleep
         self._max_rounds = max_rounds
         self._backoff = backoff or Backoff(initial_seconds=0.2, cap_seconds=2.0)
@@ -109,7 +122,8 @@ class ExitProtocol:
             )
             if not is_nothing_to_cancel(exc):
                 await self._sleep(self._backoff.delay(1, self._jitter()))
-        except DhanError as exc:  # unknown outcome or transient: the next round reads the truth
+        except (DhanError, VenueSchemaError) as exc:  # unknown outcome, transient or unreadable reply:
+            # the next round reads the truth
             log.warning("exit_cancel_failed", order=step.broker_order_id, leg=str(step.leg), error=str(exc))
         else:
             log.info("exit_cancelled", order=step.broker_order_id, leg=str(step.leg))
@@ -134,16 +148,89 @@ class ExitProtocol:
 
         previous = await self._placement.settle_previous(command_id, values)
         if previous is not None:
+            if previous.status == "PLACED":  # the rest of a sliced sell, if a crash cut it short
+                await self.place_slices(command_id, contract, underlying, reason, correlation_id)
             return previous
         to_sell = await (quantity() if quantity is not None else self.sell_quantity(contract))
         if to_sell <= 0:
             return Outcome("DONE")
-        values["quantity"] = to_sell
+        parts = await self._slices(contract, to_sell)
+        await self._store_slices(command_id, parts, values)
+        values["quantity"] = parts[0]
+        send = self._sender(command_id, contract, parts[0])
+        outcome = await self._placement.place(command_id, send, values)
+        if outcome.status == "PLACED":
+            await self.place_slices(command_id, contract, underlying, reason, correlation_id)
+        return outcome
 
+    def _sender(self, command_id: str, contract: Contract, quantity: int) -> Callable[[], Awaitable[Any]]:
         async def send() -> Any:
-            return await self._broker.place_market(command_id, contract, Side.SELL, to_sell)
+            return await self._broker.place_market(command_id, contract, Side.SELL, quantity)
 
-        return await self._placement.place(command_id, send, values)
+        return send
+
+    async def _slices(self, contract: Contract, quantity: int) -> list[int]:
+        async with self._store.transaction() as tx:
+            limits = await tx.order_limits(contract)
+        if limits is None:
+            return [quantity]
+        parts = sell_slices(quantity, *limits)
+        if len(parts) > 1:
+            log.info("exit_sliced", security_id=contract.security_id, quantity=quantity, slices=parts)
+        return parts
+
+    async def _store_slices(self, command_id: str, parts: list[int], values: dict[str, Any]) -> None:
+        """The command rows of slices 1…, before slice 0 is sent; rows of an earlier plan (never
+        sent: slices go only after slice 0 is placed) take the new quantities or are retired."""
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            parent = await tx.command(command_id)
+            assert parent is not None, "store the command before exiting"
+            number = 1
+            while True:
+                slice_id = ids.slice_command_id(command_id, number)
+                existing = await tx.command(slice_id, for_update=True)
+                if existing is not None and existing.status not in ("RECEIVED", "DONE"):
+                    raise RuntimeError(f"slice {slice_id} of {command_id} was sent before its first slice")
+                if number < len(parts):
+                    payload = {
+                        "slice_of": command_id, "slice": number, "quantity": parts[number],
+                        "security_id": values["security_id"], "segment": values["exchange_segment"],
+                        "underlying": values["underlying"], "reason": values["exit_reason"],
+                    }  # fmt: skip
+                    if existing is None:
+                        await tx.insert_command(
+                            command_id=slice_id, kind=parent.kind, correlation_id=parent.correlation_id,
+                            payload=payload, now=now,
+                        )  # fmt: skip
+                    else:
+                        await tx.update_command(slice_id, now, status="RECEIVED", payload=payload, attempts=0)
+                elif existing is not None:
+                    await tx.update_command(slice_id, now, status="DONE", detail="slice not needed")
+                else:
+                    return
+                number += 1
+
+    async def place_slices(
+        self, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+    ) -> None:
+        """Slices 1… of the sell placed under `command_id`, each exactly once; stops at the first
+        that is not placed (the rest stay RECEIVED; the next exit plans from the broker)."""
+        number = 1
+        while True:
+            slice_id = ids.slice_command_id(command_id, number)
+            async with self._store.transaction() as tx:
+                row = await tx.command(slice_id)
+            if row is None or "slice_of" not in row.payload or row.status == "DONE":
+                return
+            part = int(row.payload["quantity"])
+            values = exit_order_values(slice_id, contract, underlying, reason, correlation_id)
+            values["quantity"] = part
+            outcome = await self._placement.place(slice_id, self._sender(slice_id, contract, part), values)
+            if outcome.status != "PLACED":
+                log.warning("exit_slice_not_placed", command_id=slice_id, outcome=outcome.status)
+                return
+            number += 1
 
 
 def exit_order_values(

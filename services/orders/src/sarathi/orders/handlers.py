@@ -120,10 +120,15 @@ class CommandHandler:
 
     async def exit(self, command: ExitPosition) -> None:
         status = await self._store_command(command, "EXIT")
+        contract = Contract(command.segment, command.security_id)
         if status in FINISHED:
+            if status == "PLACED":  # a sliced sell cut short by a crash: its slices left, once each
+                await self._exits.place_slices(
+                    command.command_id, contract, command.underlying.value, command.reason.value,
+                    command.correlation_id,
+                )  # fmt: skip
             log.info("command_already_handled", status=status)
             return
-        contract = Contract(command.segment, command.security_id)
         outcome = await self._exits.run(
             command_id=command.command_id,
             contract=contract,

@@ -5,7 +5,8 @@ Each contract with something open is exited through the same `ExitProtocol` as a
 under a command id derived from the kill id and the contract, stored as a KILL command — so a
 repeated kill (same id) resumes rather than selling twice. Flat means: every broker net quantity
 is zero and no order is open. A short position (which Sarathi never opens) is reported, never
-bought back automatically.
+bought back automatically. Whatever goes wrong with one contract (a refusal, a reply we cannot
+read) is logged and reported, and the kill goes on: the confirmation reads the broker's books.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
+from sarathi.common.dhan.schemas import VenueSchemaError
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
@@ -100,7 +102,7 @@ class Killer:
                     reason=ExitReason.KILL.value,
                     correlation_id=kill_id,
                 )
-            except (DhanError, RuntimeError) as exc:
+            except Exception as exc:  # any failure: log it, go on, confirm at the broker
                 errors.append(f"{contract.security_id}: {exc}")
                 log.exception("kill_exit_failed", security_id=contract.security_id)
                 continue
@@ -114,7 +116,7 @@ class Killer:
         if activate_kill_switch and report.flat:
             try:
                 active = await self._broker.set_kill_switch(True)
-            except DhanError as exc:
+            except (DhanError, VenueSchemaError) as exc:
                 errors.append(f"kill switch: {exc}")
                 active = False
             report = KillReport(
@@ -130,7 +132,7 @@ class Killer:
             try:
                 positions = broker_nets(await self._broker.positions())
                 orders = await self._broker.orders()
-            except DhanError as exc:
+            except (DhanError, VenueSchemaError) as exc:
                 errors.append(f"confirm: {exc}")
                 await self._sleep(self._interval)
                 continue

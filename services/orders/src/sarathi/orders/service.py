@@ -105,7 +105,12 @@ class OrdersService:
             on_duplicate=self._duplicate_seen,
         )
         self.exits = ExitProtocol(
-            self.broker, self.placement, clock, sleep=wall_sleep, max_rounds=settings.orders_exit_max_rounds
+            self.broker,
+            self.placement,
+            clock,
+            store=self.store,
+            sleep=wall_sleep,
+            max_rounds=settings.orders_exit_max_rounds,
         )
         self.duplicates = DuplicateCloser(self.store, self.exits, clock, self.metrics, wall_sleep=wall_sleep)
         self.reconciler = Reconciler(

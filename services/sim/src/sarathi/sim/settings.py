@@ -17,6 +17,7 @@ from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, mo
 
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle, RenewTokenReply
+from sarathi.sim.api.trading import SuperCancelReply
 from sarathi.sim.ratelimit import RateLimitTime
 from sarathi.sim.ws.feed import FeedAuthRefusal
 from sarathi.sim.ws.feed_hub import StatusOnSubscribe
@@ -80,6 +81,10 @@ class SimSettings(ServiceSettings):
     )
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
+    )
+    sim_super_cancel_reply: SuperCancelReply = Field(
+        default=SuperCancelReply.BODY,
+        description="a super-order cancel answers body (200 {orderId, orderStatus}) or empty (202, no body)",
     )
 
     sim_market_step_seconds: float = Field(

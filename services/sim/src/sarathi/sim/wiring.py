@@ -66,7 +66,11 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         calendar=runtime.calendar,
     )
     trading = TradingContext(
-        broker=broker, credentials=runtime.credentials, limiter=runtime.limiter, faults=runtime.faults
+        broker=broker,
+        credentials=runtime.credentials,
+        limiter=runtime.limiter,
+        faults=runtime.faults,
+        super_cancel_reply=runtime.settings.sim_super_cancel_reply,
     )
     auth = build_auth_router(
         runtime.credentials,

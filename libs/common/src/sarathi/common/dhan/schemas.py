@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
@@ -209,15 +210,23 @@ class FundLimit(_Rest):
     withdrawable_balance: Num = None
 
 
+_KILL_SWITCH_WORD = re.compile(r"\b(ACTIVATED?|DEACTIVATED?)\b")
+
+
 class KillSwitchReply(_Rest):
-    """`POST /killswitch` (a sentence) and `GET /killswitch` (`ACTIVATE`/`DEACTIVATE`)."""
+    """`POST /killswitch` (a sentence: "Kill Switch has been successfully activated" or
+    "... deactivated") and `GET /killswitch` (`ACTIVATE`/`DEACTIVATE`) (REFERENCE §4.6)."""
 
     kill_switch_status: Str
 
     @property
     def active(self) -> bool:
-        text = self.kill_switch_status.upper()
-        return text == "ACTIVATE" or "ACTIVATED" in text
+        """Whether the switch is on: the last whole word ACTIVATE(D) or DEACTIVATE(D) decides
+        ("DEACTIVATED" contains "ACTIVATED", so no substring test); neither word → VenueSchemaError."""
+        words = _KILL_SWITCH_WORD.findall(self.kill_switch_status.upper())
+        if not words:
+            raise VenueSchemaError(f"unexpected kill switch status: {self.kill_switch_status!r}")
+        return not words[-1].startswith("DE")
 
 
 class PnlExitReply(_Rest):

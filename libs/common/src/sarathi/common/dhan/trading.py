@@ -8,7 +8,11 @@ Guards of our own:
 - at most `MAX_MODIFICATIONS` (25, REFERENCE §1.7) modifications per order (per leg of a super
   order): the 26th is refused here (`DhanRejectedError`, code `MODIFY_LIMIT`) without a call;
 - `order_by_correlation_id` answers None for Dhan's `404 DH-906`, which also covers an order
-  still in TRANSIT (REFERENCE §2.5): None means "not visible now", never "definitely absent".
+  still in TRANSIT (REFERENCE §2.5): None means "not visible now", never "definitely absent";
+- a cancel answered with no body at all (202, as one page of Dhan's docs shows the super-order
+  cancel; another shows `{orderId, orderStatus}`) is a success; a 2xx reply to a placement or a
+  cancel that is not the expected shape is a `DhanUnknownOutcomeError` (Dhan answered, we cannot
+  tell what it did): the caller looks at the order book rather than stopping half way.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, Literal
 
-from sarathi.common.dhan.errors import DhanNotFoundError, DhanRejectedError
+from sarathi.common.dhan.errors import DhanNotFoundError, DhanRejectedError, DhanUnknownOutcomeError
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.schemas import (
     ExitAllReply,
@@ -29,6 +33,7 @@ from sarathi.common.dhan.schemas import (
     PositionRecord,
     SuperOrderRecord,
     TradeRecord,
+    VenueSchemaError,
     one_or_none,
     parse,
     parse_list,
@@ -36,6 +41,21 @@ from sarathi.common.dhan.schemas import (
 
 MAX_MODIFICATIONS = 25
 SuperLeg = Literal["ENTRY_LEG", "TARGET_LEG", "STOP_LOSS_LEG"]
+
+
+def _order_reply(body: Any) -> OrderReply:
+    """A placement's or cancel's 2xx reply; one we cannot read leaves the outcome unknown."""
+    try:
+        return parse(OrderReply, body)
+    except VenueSchemaError as exc:
+        raise DhanUnknownOutcomeError(f"unreadable reply: {exc}") from exc
+
+
+def _cancel_reply(order_id: str, body: Any) -> OrderReply:
+    """`{orderId, orderStatus}`, or no body at all: the order id we asked about, status unknown."""
+    if body is None or body in ("", {}):
+        return OrderReply(order_id=order_id)
+    return _order_reply(body)
 
 
 def _float(value: Decimal) -> float:
@@ -101,7 +121,7 @@ class DhanTrading:
                 tag=correlation_id,
             )
         )
-        return parse(OrderReply, body)
+        return _order_reply(body)
 
     async def modify_super_order(
         self,
@@ -133,7 +153,7 @@ class DhanTrading:
     async def cancel_super_order(self, order_id: str, leg: SuperLeg) -> OrderReply:
         """ENTRY_LEG cancels the whole super order; a leg alone cannot be re-added (REFERENCE §3.4)."""
         body = await self._order_call(lambda sdk: sdk.cancel_super_order(order_id, leg))
-        return parse(OrderReply, body)
+        return _cancel_reply(order_id, body)
 
     async def place_market_order(
         self,
@@ -158,7 +178,7 @@ class DhanTrading:
                 tag=correlation_id,
             )
         )
-        return parse(OrderReply, body)
+        return _order_reply(body)
 
     async def modify_order(
         self,
@@ -181,7 +201,7 @@ class DhanTrading:
 
     async def cancel_order(self, order_id: str) -> OrderReply:
         body = await self._order_call(lambda sdk: sdk.cancel_order(order_id))
-        return parse(OrderReply, body)
+        return _cancel_reply(order_id, body)
 
     # reading orders and trades ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.base import Message
 from sarathi.common.messages.fields import OrderStatus, Side
-from sarathi.orders.adapters.tables import COMMAND, FILL, ORDER, OUTBOX, CommandRow, OrderRow
+from sarathi.orders.adapters.tables import COMMAND, DERIVATIVE, FILL, ORDER, OUTBOX, CommandRow, OrderRow
 from sarathi.orders.domain.model import Contract
 from sarathi.orders.domain.position import PositionFill
 
@@ -139,6 +139,25 @@ class Tx:
             )
         )
         return (await self.c.execute(query.limit(1))).scalar()
+
+    async def order_limits(self, contract: Contract) -> tuple[int, int] | None:
+        """(lot size, exchange freeze quantity) of the contract from the latest instrument sync
+        (`refdata.derivative`, read only); None when it is not listed or has no freeze published."""
+        query = (
+            select(DERIVATIVE.c.lot_size, DERIVATIVE.c.freeze_quantity)
+            .where(
+                and_(
+                    DERIVATIVE.c.security_id == contract.security_id,
+                    DERIVATIVE.c.exchange_segment == contract.segment.wire,
+                )
+            )
+            .order_by(DERIVATIVE.c.synced_at.desc(), DERIVATIVE.c.expiry.desc())
+            .limit(1)
+        )
+        row = (await self.c.execute(query)).first()
+        if row is None or not row.freeze_quantity or row.freeze_quantity <= 0 or row.lot_size <= 0:
+            return None
+        return int(row.lot_size), int(row.freeze_quantity)
 
     # fills ----------------------------------------------------------------------------------------
 

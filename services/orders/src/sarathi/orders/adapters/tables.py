@@ -11,6 +11,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import RowMapping
 
 from sarathi.common.db.models.orders import Command, Fill, Order, Outbox
+from sarathi.common.db.models.refdata import Derivative
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.messages.fields import Leg, OrderStatus, Side
 from sarathi.orders.domain.model import Contract
@@ -19,6 +20,7 @@ ORDER = cast(Table, Order.__table__)  # type: ignore[attr-defined]
 FILL = cast(Table, Fill.__table__)  # type: ignore[attr-defined]
 COMMAND = cast(Table, Command.__table__)  # type: ignore[attr-defined]
 OUTBOX = cast(Table, Outbox.__table__)  # type: ignore[attr-defined]
+DERIVATIVE = cast(Table, Derivative.__table__)  # type: ignore[attr-defined]  # reference data: read only
 
 # Order rows keep Dhan's leg names; our own exit sells are plain orders marked EXIT.
 LEG_NAMES = {

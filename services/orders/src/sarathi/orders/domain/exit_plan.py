@@ -75,6 +75,19 @@ def sell_quantity(net: int, pending_sells: int) -> int:
     return max(0, net - max(pending_sells, 0))
 
 
+def sell_slices(quantity: int, lot_size: int, freeze_quantity: int) -> list[int]:
+    """`quantity` as orders the exchange accepts: whole lots, each below `freeze_quantity` (an
+    order at or above it is rejected, REFERENCE §10.5), largest first. A freeze below one lot
+    leaves it whole (nothing smaller could be sent)."""
+    largest = (freeze_quantity - 1) // lot_size * lot_size if lot_size > 0 else 0
+    if quantity <= 0 or largest <= 0 or quantity < freeze_quantity:
+        return [quantity] if quantity > 0 else []
+    parts = [largest] * (quantity // largest)
+    if quantity % largest:
+        parts.append(quantity % largest)
+    return parts
+
+
 def plan_exit(net: int, supers: Iterable[BrokerSuperOrder], orders: Iterable[BrokerOrder]) -> ExitDecision:
     supers, orders = tuple(supers), tuple(orders)
     if any(so.status is OrderStatus.TRANSIT for so in supers):

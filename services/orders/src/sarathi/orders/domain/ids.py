@@ -95,6 +95,18 @@ def derived_command_id(prefix: str, *parts: str) -> str:
     return f"{prefix}{digest}"[:CORRELATION_ID_MAX_LEN]
 
 
+def slice_command_id(command_id: str, number: int) -> str:
+    """The command id of slice `number` (≥ 1) of the exit sell placed under `command_id` (slice 0
+    is `command_id` itself), in the same scheme: `K…` for a kill, `x<code>-…` for an exit."""
+    if _KILL_SCHEME.match(command_id):
+        prefix = "K"
+    elif _EXIT_SCHEME.match(command_id):
+        prefix = command_id[:4]
+    else:
+        prefix = "xSX-"
+    return derived_command_id(prefix, command_id, "slice", str(number))
+
+
 def accepted_event_id(key: str) -> str:
     """`acc-<command id>` for the order a command placed; `acc-dup-<broker id>` for a duplicate."""
     return f"acc-{key.replace('/', '-')}"

@@ -10,6 +10,10 @@ Faults (`sarathi.sim.faults`): `delay_rest` delays any reply of this router (the
 done first); `reject_orders` refuses a placement with HTTP 400 and the fault's code; `timeout_rest`
 executes a placement and then never replies (the handler holds until the client disconnects, or
 `timeout_hold_seconds` passes).
+
+The super-order cancel's reply (`SuperCancelReply`): Dhan's super-order page shows
+`{orderId, orderStatus: "CANCELLED"}` (REFERENCE §3.4; `body`, the default, answered 200 as live
+DELETEs are); another page of the docs describes it as 202 Accepted with no body (`empty`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from sarathi.sim.api.auth import Credentials, check_request
@@ -45,6 +50,13 @@ RATE_LIMITED = (
 Body = TypeVar("Body", bound=BaseModel)
 
 
+class SuperCancelReply(StrEnum):
+    """What `DELETE /super/orders/{id}/{leg}` answers on success (Dhan's docs show both)."""
+
+    BODY = "body"  # 200 {orderId, orderStatus: "CANCELLED"} (REFERENCE §3.4)
+    EMPTY = "empty"  # 202 Accepted, no body
+
+
 @dataclass
 class TradingContext:
     """What the trading router needs; the composition root builds one and hands a getter over."""
@@ -54,6 +66,7 @@ class TradingContext:
     limiter: RateLimiter
     faults: Faults
     timeout_hold_seconds: float = 600.0  # how long a `timeout_rest` placement holds its reply
+    super_cancel_reply: SuperCancelReply = SuperCancelReply.BODY
 
 
 Action = Callable[[TradingContext], Awaitable[Any]]
@@ -233,7 +246,10 @@ def _add_super_order_routes(router: APIRouter, serve: Serve) -> None:
     @router.delete("/super/orders/{order_id}/{order_leg}")
     async def cancel_super_order(request: Request, order_id: str, order_leg: str) -> Any:
         async def act(ctx: TradingContext) -> Any:
-            return ctx.broker.cancel_super_order(order_id, _leg(order_leg))
+            reply = ctx.broker.cancel_super_order(order_id, _leg(order_leg))
+            if ctx.super_cancel_reply is SuperCancelReply.EMPTY:
+                return Response(status_code=202)
+            return reply
 
         return await serve(request, Category.ORDERS, act)
 
