@@ -63,7 +63,11 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         calendar=runtime.calendar,
     )
     trading = TradingContext(
-        broker=broker, credentials=runtime.credentials, limiter=runtime.limiter, faults=runtime.faults
+        broker=broker,
+        credentials=runtime.credentials,
+        limiter=runtime.limiter,
+        faults=runtime.faults,
+        static_ip=runtime.static_ip,
     )
     return [build_data_router(lambda: data), build_trading_router(lambda: trading)]
 
