@@ -38,6 +38,11 @@ def test_step_holds_check_positions_on_their_ticks_and_reconcile_less_often(tmp_
     assert overridden["SARATHI_RISK_EVALUATE_ON_TICK"] == "false"
 
 
+def test_the_day_runs_the_order_update_spelling_the_docs_do_not_show(tmp_path: Path) -> None:
+    env = service_env(DayPlan(), {}, 8600, "t", tmp_path)
+    assert env["SARATHI_SIM_ORDER_UPDATE_KEYS"] == "camel"
+
+
 def test_sigterm_unwinds_the_run_like_ctrl_c() -> None:
     with pytest.raises(KeyboardInterrupt):
         run._interrupt(signal.SIGTERM, None)

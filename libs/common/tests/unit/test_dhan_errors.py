@@ -4,6 +4,7 @@ import pytest
 
 from sarathi.common.dhan.errors import (
     DhanAuthError,
+    DhanIpRefusedError,
     DhanNotFoundError,
     DhanRateLimitedError,
     DhanRejectedError,
@@ -38,13 +39,32 @@ def test_a_data_error_inside_a_200_is_still_an_error() -> None:
     [
         trading(400, "DH-906", "Invalid Token"),
         trading(401, "DH-901", "Client ID or user generated access token is invalid or expired."),
-        trading(403, "DH-911", "Invalid IP"),
         data(401, "808"),
         data(200, "807"),
     ],
 )
-def test_token_and_ip_failures_are_auth_errors(reply: RawReply) -> None:
+def test_token_failures_are_auth_errors(reply: RawReply) -> None:
     assert isinstance(classify(reply, changes_state=True), DhanAuthError)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        trading(400, "DH-911", "Invalid IP"),  # the docs' annexure, since the static-IP rule
+        trading(400, "DH-905", "Invalid IP"),  # older live replies
+    ],
+)
+def test_an_ip_not_whitelisted_is_a_final_refusal_never_an_auth_failure_to_retry(reply: RawReply) -> None:
+    error = classify(reply, changes_state=True)
+
+    assert isinstance(error, DhanIpRefusedError)
+    assert isinstance(error, DhanRejectedError)  # recorded as rejected, never retried
+    assert not isinstance(error, DhanAuthError)
+
+
+def test_other_dh_905_is_a_plain_rejection() -> None:
+    error = classify(trading(400, "DH-905", "Missing required fields"), changes_state=True)
+    assert type(error) is DhanRejectedError
 
 
 def test_other_dh_906_is_a_rejection_not_an_auth_failure() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from sarathi.common.dhan.schemas import (
     FundLimit,
     KillSwitchReply,
+    ModifyOrderRequest,
     OrderRecord,
     OrderUpdateAlert,
     PnlExitReply,
@@ -168,3 +170,54 @@ def test_a_kill_switch_reply_with_neither_word_is_a_schema_error_not_a_guess() -
 
     with pytest.raises(VenueSchemaError):
         _ = reply.active
+
+
+def test_an_order_update_alert_in_camel_case_reads_like_the_pascal_case_one() -> None:
+    pascal = {
+        "OrderNo": "59", "Status": "Part_Traded", "SecurityId": "47317", "TxnType": "B",
+        "Quantity": 130, "TradedQty": 65, "AvgTradedPrice": 100.05, "AlgoOrdNo": "58", "LegNo": 1,
+        "Remarks": "Super Order", "CorrelationId": "sub-1", "ReasonDescription": "CONFIRMED",
+        "LastUpdatedTime": "2026-09-15 09:25:03", "Exchange": "NSE", "Segment": "D",
+    }  # fmt: skip
+    camel = {key[0].lower() + key[1:]: value for key, value in pascal.items()}
+
+    assert parse(OrderUpdateAlert, camel) == parse(OrderUpdateAlert, pascal)
+    assert parse(OrderUpdateAlert, camel).order_no == "59"
+    assert parse(OrderUpdateAlert, camel).traded_qty == 65
+
+
+@pytest.mark.parametrize("status", ["Pending", "PENDING", "pending", "pEnDiNg"])
+def test_an_order_update_status_is_read_in_any_casing(status: str) -> None:
+    data = {"orderNo": "1", "status": status, "securityId": "47317", "txnType": "B", "quantity": 65}
+    frame = json.dumps({"Type": "order_alert", "Data": data})
+
+    assert parse_order_update_frame(frame)[0].status == "PENDING"
+
+
+def test_an_order_update_envelope_in_camel_case_is_read_too() -> None:
+    data = {"orderNo": "1", "status": "Traded", "securityId": "1", "txnType": "S", "quantity": 65}
+    frame = json.dumps({"type": "order_alert", "data": data})
+
+    assert [alert.order_no for alert in parse_order_update_frame(frame)] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\xff\xfe not text",
+        '{"Type":"order_alert","Data":{"orderNumber":"1","state":"Traded"}}',  # neither spelling
+    ],
+)
+def test_a_frame_that_cannot_be_read_is_a_schema_error(frame: str | bytes) -> None:
+    with pytest.raises(VenueSchemaError):
+        parse_order_update_frame(frame)
+
+
+def test_a_modify_request_leaves_absent_fields_out_and_never_sends_an_empty_string() -> None:
+    request = ModifyOrderRequest(order_id="59", order_type="LIMIT", quantity=130, price=Decimal("96.05"))
+
+    assert request.body() == {
+        "orderId": "59", "orderType": "LIMIT", "quantity": 130, "price": 96.05, "validity": "DAY",
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="leg_name"):
+        ModifyOrderRequest(order_id="59", order_type="LIMIT", quantity=130, price=Decimal(96), leg_name="")

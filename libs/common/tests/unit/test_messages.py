@@ -73,6 +73,7 @@ from sarathi.common.messages.orders import (
     SubmitEntry,
 )
 from sarathi.common.messages.risk import (
+    BrokerRefusedOrders,
     ControlState,
     DailyLossBreached,
     DailyLossBudget,
@@ -462,6 +463,13 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
         reason="operator pause before the RBI announcement",
         actor="operator:asha",
         updated_at=at("09:15:02"),
+    ),
+    "BrokerRefusedOrders": lambda: BrokerRefusedOrders(
+        **envelope(message_id=f"refused-{ENTRY_ID}", correlation_id=SIGNAL_ID, event_time=at("10:05:06")),
+        error_code="DH-911",
+        reason="Invalid IP",
+        operation="PLACE",
+        target=ENTRY_ID,
     ),
     "SimClockState": a_sim_clock,
 }

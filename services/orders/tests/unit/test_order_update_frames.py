@@ -10,9 +10,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
+from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection, serve
 
+from sarathi.common.messages.fields import OrderStatus
 from sarathi.orders.adapters.order_updates import OrderUpdateClient
 from sarathi.orders.domain.model import BrokerOrder
 
@@ -146,3 +149,44 @@ async def test_frames_are_counted_across_reconnects() -> None:
 
         assert client.connections == 2
         assert [r.broker_order_id for r in books.reports] == ["B1", "B2", "B3"]
+
+
+def in_camel_case(alert: dict[str, object]) -> dict[str, object]:
+    """An alert as the socket was seen to send it live: camelCase keys in `Data`."""
+    data = alert["Data"]
+    assert isinstance(data, dict)
+    return {**alert, "Data": {key[0].lower() + key[1:]: value for key, value in data.items()}}
+
+
+async def test_camel_case_alerts_are_recorded_like_the_documented_pascal_case_ones() -> None:
+    books = Books()
+    frames = [
+        a_frame(in_camel_case(an_alert("C1", Status="Pending"))),
+        a_frame(in_camel_case(an_alert("C1", Status="traded", TradedQty=75, AvgTradedPrice=101.5))),
+        a_frame(an_alert("P1", Status="TRADED", TradedQty=75, AvgTradedPrice=101.5)),
+    ]
+    async with a_dhan_socket([frames]) as url, a_client(url, books) as client:
+        await until(lambda: client.frames == 3, "three frames to be counted")
+
+    camel_fill, pascal_fill = books.reports[1], books.reports[2]
+    assert [r.broker_order_id for r in books.reports] == ["C1", "C1", "P1"]
+    assert books.reports[0].status is OrderStatus.PENDING
+    assert (camel_fill.status, camel_fill.filled_quantity, camel_fill.average_price) == (
+        OrderStatus.TRADED, 75, Decimal("101.5"),
+    )  # fmt: skip
+    assert (camel_fill.side, camel_fill.contract, camel_fill.correlation_id) == (
+        pascal_fill.side, pascal_fill.contract, pascal_fill.correlation_id,
+    )  # fmt: skip
+
+
+async def test_a_frame_that_cannot_be_read_is_logged_raw_and_the_books_are_re_read() -> None:
+    books = Books()
+    unreadable = '{"Type":"order_alert","Data":{"ordNum":"X9","state":"Traded"}}'  # neither spelling
+    with capture_logs() as logs:
+        async with a_dhan_socket([[unreadable]]) as url, a_client(url, books) as client:
+            await until(lambda: client.frames == 1, "the frame to be counted")
+            await until(lambda: books.rereads >= 2, "the re-reads after login and after the frame")
+
+    assert books.reports == []
+    unparsed = [entry for entry in logs if entry["event"] == "order_update_frame_unparsed"]
+    assert [entry["raw"] for entry in unparsed] == [unreadable]

@@ -65,3 +65,13 @@ def test_kill_and_daily_loss_set_their_halt_once_and_clear_kill_clears_only_a_ki
     assert (cleared.after, cleared.clears, cleared.flatten) == (TradingState.HALTED, HaltCause.KILL, None)
     with pytest.raises(ActionRefusedError, match="no kill"):
         transition(TradingState.HALTED, Action.CLEAR_KILL, daily_loss_breached=False, halts=NO_HALTS)
+
+
+@pytest.mark.parametrize("current", list(TradingState))
+def test_the_broker_refusing_orders_halts_without_a_sticky_halt_so_resume_works_once_fixed(
+    current: TradingState,
+) -> None:
+    step = transition(current, Action.BROKER_REFUSED, daily_loss_breached=False, halts=NO_HALTS)
+
+    assert (step.after, step.sets, step.flatten) == (TradingState.HALTED, None, None)
+    assert resume_refusal(step.after, NO_HALTS, daily_loss_breached=False) is None

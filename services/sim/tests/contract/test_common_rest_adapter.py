@@ -16,10 +16,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from sarathi.common.dhan.errors import DhanAuthError, DhanRejectedError, DhanUnknownOutcomeError
+from sarathi.common.dhan.errors import (
+    DhanAuthError,
+    DhanIpRefusedError,
+    DhanRejectedError,
+    DhanUnknownOutcomeError,
+)
 from sarathi.common.dhan.rest import Category, DhanRest
+from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.instruments import OptionType, Underlying
 from sarathi.sim.instruments import SimInstrument
+from sarathi.sim.settings import SimSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
 from sarathi.sim.testing.server import ServedSim
 
@@ -65,6 +72,11 @@ def fault(sim: ServedSim, body: dict[str, Any]) -> None:
 def super_orders_with_tag(sim: ServedSim, tag: str) -> list[dict[str, Any]]:
     reply = httpx.get(f"{sim.http_url}/v2/super/orders", headers={"access-token": TOKEN}, timeout=5)
     return [o for o in reply.json() if o.get("correlationId") == tag]
+
+
+def sim_state(sim: ServedSim) -> dict[str, Any]:
+    state: dict[str, Any] = httpx.get(f"{sim.http_url}/sim/state", timeout=5).json()
+    return state
 
 
 async def test_a_successful_order_call_returns_dhans_json_body(sim: ServedSim) -> None:
@@ -118,3 +130,67 @@ async def test_a_burst_of_placements_queues_on_our_side_and_meets_no_rate_limit(
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
     assert len({r["orderId"] for r in results if isinstance(r, dict)}) == 15
+
+
+async def test_modify_order_sends_no_empty_leg_name_so_dhan_accepts_it(sim: ServedSim) -> None:
+    contract = a_nifty_call(sim)
+    trading = DhanTrading(an_adapter(sim))
+    placed = await trading.rest.call(
+        Category.ORDERS,
+        lambda sdk: sdk.place_order(
+            contract.security_id, "NSE_FNO", "BUY", contract.lot_size, "LIMIT", "INTRADAY", 0.05, tag="mod-1"
+        ),
+        changes_state=True,
+    )
+
+    reply = await trading.modify_order(
+        placed["orderId"], order_type="LIMIT", quantity=2 * contract.lot_size, price=Decimal("0.10")
+    )
+
+    assert reply.order_id == placed["orderId"]
+    order = await trading.order_by_id(placed["orderId"])
+    assert order is not None
+    assert (order.quantity, order.price) == (2 * contract.lot_size, Decimal("0.1"))
+
+
+@pytest.mark.parametrize(("refusal", "code"), [("dh911", "DH-911"), ("dh905", "DH-905")])
+async def test_an_order_call_from_an_address_not_whitelisted_is_refused_for_ip(
+    refusal: str, code: str
+) -> None:
+    pool = SimPool()
+    try:
+        sim = pool.start(real=True, sim_static_ips="203.0.113.7", sim_static_ip_refusal=refusal)
+        adapter = an_adapter(sim)
+        contract = a_nifty_call(sim)
+
+        with pytest.raises(DhanIpRefusedError) as refused:
+            await adapter.call(Category.ORDERS, place_super(contract, "ip-1"), changes_state=True)
+        with pytest.raises(DhanIpRefusedError):
+            await DhanTrading(adapter).cancel_order("404404")
+        positions = await adapter.call(
+            Category.NON_TRADING, lambda sdk: sdk.get_positions(), changes_state=False
+        )
+
+        assert (refused.value.code, refused.value.message) == (code, "Invalid IP")
+        assert positions == []  # reads are not subject to the rule
+        assert super_orders_with_tag(sim, "ip-1") == []
+        assert sim_state(sim)["static_ip"] == {"enforced": True, "whitelist": ["203.0.113.7"], "refused": 2}
+    finally:
+        pool.close()
+
+
+async def test_an_order_call_from_a_whitelisted_address_is_served() -> None:
+    pool = SimPool()
+    try:
+        sim = pool.start(real=True, sim_static_ips="203.0.113.7, 127.0.0.1")
+        body = await an_adapter(sim).call(
+            Category.ORDERS, place_super(a_nifty_call(sim), "ip-ok-1"), changes_state=True
+        )
+        assert "orderId" in body
+    finally:
+        pool.close()
+
+
+def test_a_whitelist_entry_that_is_not_an_address_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="SARATHI_SIM_STATIC_IPS"):
+        SimSettings(sim_static_ips="127.0.0.1,my-laptop")

@@ -309,6 +309,31 @@ def test_bad_bodies_answer_dh_905_never_422_or_500(
     assert response.json()["errorCode"] == "DH-905"
 
 
+@pytest.mark.parametrize("empty", ['"legName": ""', '"price": ""', '"validity": " "'])
+def test_a_modification_with_an_empty_string_is_refused_and_the_same_without_the_key_accepted(
+    sim: Sim, empty: str
+) -> None:
+    order_id = sim.dhan.place_order(CALL, "NSE_FNO", "BUY", 65, "LIMIT", "INTRADAY", 95.0)["data"]["orderId"]
+    fields = '"orderType": "LIMIT", "quantity": 65, "price": 96.0, "validity": "DAY"'
+
+    refused = sim.raw("PUT", f"/orders/{order_id}", f"{{{fields}, {empty}}}".encode())
+    accepted = sim.raw("PUT", f"/orders/{order_id}", f"{{{fields}}}".encode())
+
+    assert (refused.status_code, refused.json()["errorCode"]) == (400, "DH-905")
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_an_order_with_an_empty_correlation_id_or_amo_time_is_refused(sim: Sim) -> None:
+    body = (
+        '{"transactionType":"BUY","exchangeSegment":"NSE_FNO","productType":"INTRADAY",'
+        '"orderType":"MARKET","validity":"DAY","securityId":"47317","quantity":65,%s}'
+    )
+    for empty in ('"correlationId":""', '"amoTime":""'):
+        response = sim.raw("POST", "/orders", (body % empty).encode())
+        assert (response.status_code, response.json()["errorCode"]) == (400, "DH-905"), empty
+    assert sim.ctx.broker.order_book() == []
+
+
 def test_numbers_as_strings_and_nulls_are_accepted(sim: Sim) -> None:
     body = (
         b'{"dhanClientId":"1000000001","transactionType":"BUY","exchangeSegment":"NSE_FNO",'

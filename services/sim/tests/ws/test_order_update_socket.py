@@ -72,6 +72,21 @@ async def test_upper_case_status_is_a_setting(sims: SimPool) -> None:
         await ws.close()
 
 
+async def test_camel_case_keys_are_a_setting(sims: SimPool) -> None:
+    served = sims.start(sim_order_update_keys="camel")
+    ws = await logged_in(served)
+    try:
+        await emit(served, an_alert("7", "PENDING", TradedQty=0, AlgoOrdNo="6"))
+        message = await next_message(ws)
+    finally:
+        await ws.close()
+    assert message["Type"] == "order_alert"  # the envelope as the SDK reads it
+    assert message["Data"] == {
+        "orderNo": "7", "status": "Pending", "securityId": "13", "quantity": 65, "tradedQty": 0,
+        "algoOrdNo": "6",
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "frame",
     [

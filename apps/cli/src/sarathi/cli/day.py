@@ -112,6 +112,7 @@ def service_env(
         "SARATHI_SIM_START": plan.start_at.isoformat(),
         "SARATHI_SIM_SPEED": str(plan.speed),
         "SARATHI_SIM_START_PAUSED": "true",
+        "SARATHI_SIM_ORDER_UPDATE_KEYS": "camel",  # the spelling the docs do not show: the tolerant path
         "SARATHI_SIM_MAX_FEED_STEPS_PER_WALL_SECOND": str(plan.steps_per_wall_second),
         "SARATHI_SIM_SUPER_CANCEL_REPLY": "empty",  # the day runs the docs' other variant (default: body)
         "SARATHI_FEED_CONNECTION_STALE_SECONDS": str(max(5.0, 3 * plan.market_step_seconds)),

@@ -53,6 +53,11 @@ class OrdersMetrics:
             "duplicates_closed", "Duplicate entries closed (their own legs cancelled, their units sold)",
             ("outcome",),
         )  # fmt: skip
+        self.broker_refusals = metrics.counter(
+            "broker_refusals",
+            "Alert: order calls Dhan refused for a cause no retry fixes (DH-911: IP not whitelisted)",
+            ("code",),
+        )
         self.commands = metrics.counter(
             "commands", "Commands handled, by kind and outcome", ("kind", "outcome")
         )

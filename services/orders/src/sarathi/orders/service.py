@@ -40,6 +40,7 @@ from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.placement import Placement
 from sarathi.orders.reconciler import Reconciler
 from sarathi.orders.recorder import Recorder
+from sarathi.orders.refusals import BrokerRefusals
 from sarathi.orders.resolver import Resolver
 from sarathi.orders.settings import OrdersSettings, RenewalMethod
 
@@ -79,9 +80,14 @@ class OrdersService:
             pacing=rate_limit_pacing(settings.mode, clock),
             on_wait=self._rate_limit_wait,
         )
-        self.broker = DhanBroker(DhanTrading(self.rest), product_type=settings.orders_product_type)
         self.store = Store(engine)
         self.publisher = OutboxPublisher(self.store, bus, clock)
+        self.refusals = BrokerRefusals(self.store, clock, self.metrics, wake=self.publisher.wake)
+        self.broker = DhanBroker(
+            DhanTrading(self.rest),
+            product_type=settings.orders_product_type,
+            on_refused=self.refusals.refused,
+        )
         self.recorder = Recorder(
             self.store, clock, on_change=self.publisher.wake, on_short=self.metrics.short_positions.inc,
             on_fill=self.metrics.observe_fill, on_duplicate=self._duplicate_seen,

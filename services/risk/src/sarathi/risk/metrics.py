@@ -38,6 +38,9 @@ class RiskMetrics(ServiceMetrics):
             "trading_state", "state", "1 for the current trading state", ("state",)
         )
         self.daily_loss_breaches = self.counter("daily_loss_breaches", "Daily loss limit breaches")
+        self.broker_refusal_halts = self.counter(
+            "broker_refusal_halts", "Trading HALTED because the broker refused our orders (DH-911)"
+        )
         self.daily_loss_limit = self.gauge(
             "daily_loss_limit", "inr", "The daily loss limit: net P&L at or below minus this halts trading"
         )

@@ -18,14 +18,19 @@ from typing import Any
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
-from sarathi.common.bus.streams import ORDER_EVT
+from sarathi.common.bus.streams import ORDER_EVT, RISK_EVT
 from sarathi.common.clock import Clock
+from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
+from sarathi.common.domain.control import TradingState
 from sarathi.common.logging import get_logger
+from sarathi.common.messages.base import Message
+from sarathi.common.messages.risk import BrokerRefusedOrders
 from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.adapters.refdata import ContractNames, NoNames
 from sarathi.risk.adapters.store import RiskStore
 from sarathi.risk.control import ControlKeeper
+from sarathi.risk.domain.control import Action
 from sarathi.risk.exits import ExitSender
 from sarathi.risk.guardian import Guardian, start_of_day
 from sarathi.risk.loop import RiskLoop
@@ -37,6 +42,7 @@ from sarathi.risk.writer import TrackerWriter
 log = get_logger(__name__)
 
 POSITION_CONSUMER = "risk-positions"
+BROKER_REFUSAL_CONSUMER = "risk-broker-refusals"
 # A position event must never be dead-lettered for a passing database outage: retry for long.
 POSITION_OPTIONS = ConsumerOptions(
     ack_wait_seconds=30.0, max_deliver=1000, backoff_seconds=(0.5, 1.0, 2.0, 5.0)
@@ -98,17 +104,28 @@ class RiskService:
             task.add_done_callback(_report_end)
             tasks.append(task)
 
-        consumer: Subscription | None = None
+        consumers: list[Subscription] = []
         await self.control.start()
         try:
             await self.guardian.resume(await self.store.load(start_of_day(self.clock.now())))
             start("writer", self.writer.run())
-            consumer = await self.bus.consume(
-                ORDER_EVT.name,
-                POSITION_CONSUMER,
-                subjects.POSITION_EVENTS_ALL,
-                self.guardian.on_position_event,
-                POSITION_OPTIONS,
+            consumers.append(
+                await self.bus.consume(
+                    ORDER_EVT.name,
+                    POSITION_CONSUMER,
+                    subjects.POSITION_EVENTS_ALL,
+                    self.guardian.on_position_event,
+                    POSITION_OPTIONS,
+                )
+            )
+            consumers.append(
+                await self.bus.consume(
+                    RISK_EVT.name,
+                    BROKER_REFUSAL_CONSUMER,
+                    subjects.BROKER_REFUSED_ORDERS,
+                    self.on_broker_refused,
+                    POSITION_OPTIONS,
+                )
             )
             start("loop", self.loop.run())
             log.info(
@@ -116,7 +133,7 @@ class RiskService:
             )
             yield self
         finally:
-            if consumer is not None:
+            for consumer in consumers:
                 await consumer.stop()
             for task in tasks:
                 task.cancel()
@@ -127,6 +144,33 @@ class RiskService:
             with contextlib.suppress(Exception):
                 await self.writer.flush()
             await self.control.stop()
+
+    async def on_broker_refused(self, message: Message) -> None:
+        """Dhan refuses our order calls (orders' `BrokerRefusedOrders`): HALTED with the reason,
+        once; a refusal of an earlier trading day (a consumer created late) changes nothing."""
+        if not isinstance(message, BrokerRefusedOrders):
+            log.warning("risk_event_ignored", type=message.type)
+            return
+        today = self.clock.now().astimezone(IST).date()
+        if message.event_time.astimezone(IST).date() != today:
+            log.info("broker_refusal_of_another_day", at=message.event_time.isoformat())
+            return
+        if self.control.state is TradingState.HALTED:
+            log.info("broker_refusal_while_halted", code=message.error_code, target=message.target)
+            return
+        reason = (
+            f"broker refused orders: {message.error_code} {message.reason} "
+            f"({message.operation.lower()} {message.target}); fix the static IP at Dhan, then resume"
+        )
+        await self.control.act(
+            Action.BROKER_REFUSED,
+            actor="orders",
+            reason=reason,
+            remote_address=None,
+            daily_loss_breached=False,
+        )
+        self.metrics.broker_refusal_halts.inc()
+        log.critical("trading_halted_broker_refused", code=message.error_code, reason=message.reason)
 
 
 def _report_end(task: asyncio.Task[Any]) -> None:

@@ -42,6 +42,7 @@ from sarathi.common.logging import get_logger
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.sim.api.auth import Credentials
 from sarathi.sim.api.control import ControlTargets, ScenarioScripting
+from sarathi.sim.api.static_ip import StaticIpGate
 from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.broker.port import Broker
 from sarathi.sim.broker.state import BrokerStateError, restore_broker
@@ -121,6 +122,7 @@ class SimRuntime:
     engine: Engine
     publisher: ClockPublisher
     control: ControlTargets
+    static_ip: StaticIpGate = field(default_factory=StaticIpGate)  # order calls' address whitelist
     replay: ReplayPlayer | None = None  # replay mode
     master: MasterReport | None = None  # the universe came from `sim_master_file`
     paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
@@ -186,7 +188,11 @@ def build_runtime(
         status_on_subscribe=settings.sim_feed_status_on_subscribe,
     )
     order_updates = OrderUpdateHub(
-        faults, sim_metrics, settings.sim_order_update_status_case, monotonic=parts.monotonic
+        faults,
+        sim_metrics,
+        settings.sim_order_update_status_case,
+        keys=settings.sim_order_update_keys,
+        monotonic=parts.monotonic,
     )
     broker.add_alert_listener(order_updates.on_alert)
     faults.on_drop_feed.append(feed.drop_all)
@@ -215,6 +221,9 @@ def build_runtime(
         controller.set(start, controller.state.speed, paused=saved.clock.paused)
     if settings.sim_start_paused:
         controller.pause()  # after the engine subscribed: its grid starts at `start` exactly
+    static_ip = StaticIpGate(
+        settings.static_ips, settings.sim_static_ip_refusal, on_refused=sim_metrics.static_ip_refusals.inc
+    )
     control = ControlTargets(
         controller=controller,
         engine=engine,
@@ -227,6 +236,7 @@ def build_runtime(
         scenario=market,
         monotonic=parts.monotonic,
         clock_fixed="paper mode runs on the wall clock" if source is MarketSource.PAPER else None,
+        static_ip=static_ip,
     )
     limiter_seconds = (
         (lambda: controller.now().timestamp())
@@ -256,6 +266,7 @@ def build_runtime(
         engine=engine,
         publisher=publisher,
         control=control,
+        static_ip=static_ip,
         replay=replay,
         master=master,
         paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,

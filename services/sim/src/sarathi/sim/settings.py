@@ -13,10 +13,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, AwareDatetime, Field, FilePath, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    Field,
+    FilePath,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, ServiceSettings
 from sarathi.sim.api.auth import BadTokenStyle, RenewTokenReply
+from sarathi.sim.api.static_ip import StaticIpRefusal, normalized
 from sarathi.sim.api.trading import SuperCancelReply
 from sarathi.sim.ratelimit import RateLimitTime
 from sarathi.sim.ws.feed import FeedAuthRefusal
@@ -30,6 +39,13 @@ class StatusCase(StrEnum):
 
     TITLE = "title"  # `Traded`, `Part_Traded` (the docs' sample, dhan-rs)
     UPPER = "upper"  # `TRADED` (the docs' enum column)
+
+
+class OrderUpdateKeys(StrEnum):
+    """How the order-update WebSocket spells the keys of `Data` (REFERENCE §5.3)."""
+
+    PASCAL = "pascal"  # `OrderNo`, `TxnType`, `TradedQty` (the docs)
+    CAMEL = "camel"  # `orderNo`, `txnType`, `tradedQty` (the SDK's handler; seen live in 2026)
 
 
 class MarketSource(StrEnum):
@@ -86,6 +102,22 @@ class SimSettings(ServiceSettings):
         default=SuperCancelReply.BODY,
         description="a super-order cancel answers body (200 {orderId, orderStatus}) or empty (202, no body)",
     )
+    sim_order_update_keys: OrderUpdateKeys = Field(
+        default=OrderUpdateKeys.PASCAL,
+        description="spelling of the order-update `Data` keys: pascal (`OrderNo`, docs) or camel (`orderNo`)",
+    )
+
+    sim_static_ips: str = Field(
+        default="",
+        description=(
+            "comma-separated whitelisted client addresses for order placement, modification and "
+            "cancellation (Dhan's static-IP rule); empty: not enforced"
+        ),
+    )
+    sim_static_ip_refusal: StaticIpRefusal = Field(
+        default=StaticIpRefusal.DH911,
+        description="a refused address gets dh911 (the docs) or dh905 (older live replies, 'Invalid IP')",
+    )
 
     sim_market_step_seconds: float = Field(
         default=1.0, gt=0, le=300, description="market seconds between two feed steps at low speed"
@@ -138,6 +170,19 @@ class SimSettings(ServiceSettings):
             "(replay and paper modes, whose ticks carry real Dhan security ids)"
         ),
     )
+
+    @field_validator("sim_static_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        try:
+            return ",".join(normalized(item) for item in value.split(",") if item.strip())
+        except ValueError as exc:
+            raise ValueError(f"SARATHI_SIM_STATIC_IPS: not an IP address ({exc})") from None
+
+    @property
+    def static_ips(self) -> tuple[str, ...]:
+        """The whitelisted addresses (empty: the static-IP rule is not enforced)."""
+        return tuple(self.sim_static_ips.split(",")) if self.sim_static_ips else ()
 
     @model_validator(mode="after")
     def _source_fits_mode(self) -> Self:

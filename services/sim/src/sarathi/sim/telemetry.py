@@ -26,6 +26,9 @@ class SimMetrics:
         self.feed_bad_requests = metrics.counter(
             "feed_bad_requests", "client requests refused or ignored, by Dhan reason", ("reason",)
         )
+        self.static_ip_refusals = metrics.counter(
+            "static_ip_refusals", "order calls refused: the client address is not whitelisted"
+        )
         self.order_update_connections = metrics.gauge(
             "order_update_connections", "count", "logged-in order-update sockets"
         )

@@ -71,6 +71,7 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         limiter=runtime.limiter,
         faults=runtime.faults,
         super_cancel_reply=runtime.settings.sim_super_cancel_reply,
+        static_ip=runtime.static_ip,
     )
     auth = build_auth_router(
         runtime.credentials,

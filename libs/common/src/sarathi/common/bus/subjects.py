@@ -21,6 +21,7 @@ FEED_UNSUBSCRIBE = "feed.unsubscribe"
 FEED_SNAPSHOT = "feed.snapshot"  # request/reply: the latest tick of each requested instrument
 FEED_STALE = "risk.evt.FeedStale"  # feed health events (stream RISK_EVT), what `risk_event` builds
 FEED_RECOVERED = "risk.evt.FeedRecovered"
+BROKER_REFUSED_ORDERS = "risk.evt.BrokerRefusedOrders"  # orders → risk (stream RISK_EVT): halt
 SIGNALS_ALL = "signal.>"
 ORDER_CMD_SUBMIT = "order.cmd.submit"
 ORDER_CMD_EXIT = "order.cmd.exit"

@@ -5,13 +5,15 @@
 | `DhanTransientError` | nothing changed at the broker, or a read failed | retries with backoff |
 | `DhanRateLimitedError` | refused for rate (DH-904, data 805) | backs off, then retries |
 | `DhanRejectedError` | refused: input, RMS, order state | publishes the rejection |
+| `DhanIpRefusedError` | refused: our IP is not whitelisted (DH-911) | halts trading, alerts |
 | `DhanAuthError` | token or client id invalid or expired | stops trading, renews, alerts |
 | `DhanUnknownOutcomeError` | an order call may or may not have run | looks the order up by id |
 
 An unknown outcome is never resubmitted under a new id.
 
 Classification uses the code AND the message, since Dhan reuses DH-905/DH-906 for unrelated
-causes (REFERENCE §1.4): DH-906 "Invalid Token" is an auth failure, other DH-906 a rejection.
+causes (REFERENCE §1.4): DH-906 "Invalid Token" is an auth failure, other DH-906 a rejection;
+DH-911, and DH-905 "Invalid IP" (older replies), are an IP refusal.
 """
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ class DhanRejectedError(DhanError):
     """Dhan understood the request and refused it."""
 
 
+class DhanIpRefusedError(DhanRejectedError):
+    """Order placement, modification or cancellation from an IP Dhan has not whitelisted (static
+    IP, mandatory since 1 Apr 2026): every such call will be refused until the operator fixes it."""
+
+
 class DhanAuthError(DhanError):
-    """The access token or client id is invalid, expired, or the IP is not whitelisted."""
+    """The access token or client id is invalid or expired."""
 
 
 class DhanUnknownOutcomeError(DhanError):
@@ -67,7 +74,8 @@ class RawReply:
         return self.transport_error is None and self.http_status is not None and 200 <= self.http_status < 300
 
 
-_AUTH_CODES = {"DH-901", "DH-911"}
+_AUTH_CODES = {"DH-901"}
+_IP_REFUSED_CODE = "DH-911"
 _DATA_AUTH_CODES = {"807", "808", "809", "810"}
 _NOT_SENT_MARKERS = (
     "connection refused",
@@ -123,6 +131,8 @@ def _trading(reply: RawReply, *, changes_state: bool) -> DhanError:
     code, message = _trading_error(reply.body)
     if code in _AUTH_CODES or (code == "DH-906" and "invalid token" in message.lower()):
         return DhanAuthError(message, code=code, http_status=status)
+    if code == _IP_REFUSED_CODE or (code == "DH-905" and "invalid ip" in message.lower()):
+        return DhanIpRefusedError(message or "Invalid IP", code=code, http_status=status)
     if code == "DH-904" or status == 429:
         return DhanRateLimitedError(message or "rate limited", code=code, http_status=status)
     if code in {"DH-908", "DH-909"} or (status is not None and status >= 500 and code is None):

@@ -9,6 +9,8 @@ Each model mirrors one of Dhan's reply shapes. They are frozen, ignore fields th
 - the docs' misspelling `totalQuatity` (super-order legs) and `availabelBalance` (funds) are read,
   with the correct spellings as fallbacks;
 - order statuses are compared upper case (the order-update socket sends `Traded`, `Part_Traded`);
+- order-update alerts are read in both spellings of their keys: PascalCase (`OrderNo`, the docs)
+  and camelCase (`orderNo`, what the official SDK's handler reads, reported live in 2026);
 - by-id replies may be one object or a one-element array (`one_or_none`);
 - one order-update frame may hold several JSON objects back to back (`parse_order_update_frame`).
 
@@ -25,7 +27,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    AliasGenerator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel, to_pascal
 
 from sarathi.common.domain.calendar import IST
@@ -107,6 +117,31 @@ class OrderReply(_Rest):
 
     order_id: Str
     order_status: Upper = ""
+
+
+class ModifyOrderRequest(BaseModel):
+    """`PUT /orders/{order-id}` (REFERENCE §2.4): what we send, not what arrives.
+
+    Absent fields are omitted from the body, never sent as `""`: Dhan refuses empty strings with
+    DH-905 (REFERENCE §1.2). `legName` matters only for BO/CO orders, so a plain order has none.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    order_id: str = Field(min_length=1)
+    order_type: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+    price: Decimal
+    validity: str = "DAY"
+    trigger_price: Decimal | None = None
+    disclosed_quantity: int | None = None
+    leg_name: str | None = Field(default=None, min_length=1)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: camelCase, absent fields left out, prices as the SDK sends them (floats
+        through their shortest repr: a price on the 0.05 tick survives the trip)."""
+        fields = self.model_dump(by_alias=True, exclude_none=True)
+        return {key: float(value) if isinstance(value, Decimal) else value for key, value in fields.items()}
 
 
 class _OrderFields(_Rest):
@@ -249,10 +284,23 @@ class ExitAllReply(_Rest):
     message: Str = ""
 
 
-class OrderUpdateAlert(BaseModel):
-    """The `Data` of an order-update `order_alert` (REFERENCE §5.3): PascalCase, lenient."""
+def _pascal_or_camel(name: str) -> AliasChoices:
+    return AliasChoices(to_pascal(name), to_camel(name))
 
-    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_pascal, populate_by_name=True)
+
+class OrderUpdateAlert(BaseModel):
+    """The `Data` of an order-update `order_alert` (REFERENCE §5.3), lenient.
+
+    Each key is read as `OrderNo` (the docs) or `orderNo` (the SDK's handler; a platform trading
+    live on Dhan saw the socket send camelCase in 2026 — which one Dhan sends today is UNVERIFIED).
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        alias_generator=AliasGenerator(validation_alias=_pascal_or_camel),
+        populate_by_name=True,
+    )
 
     order_no: Str
     exch_order_no: Str = ""
@@ -317,10 +365,14 @@ def one_or_none(model: type[M], body: Any) -> M | None:
 def parse_order_update_frame(frame: str | bytes) -> list[OrderUpdateAlert]:
     """The order alerts in one WebSocket frame: several JSON objects may sit back to back.
 
-    Objects whose `Type` is not `order_alert` (acknowledgements, heartbeats) are skipped;
-    text that is not JSON raises `VenueSchemaError` after the alerts before it were read.
+    Objects whose `Type` (or `type`) is not `order_alert` (acknowledgements, heartbeats) are
+    skipped; a frame that is not UTF-8 JSON, or an alert that cannot be read, raises
+    `VenueSchemaError`.
     """
-    text = frame.decode() if isinstance(frame, bytes) else frame
+    try:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+    except UnicodeDecodeError as exc:
+        raise VenueSchemaError(f"order update frame is not UTF-8: {exc}") from None
     decoder = json.JSONDecoder()
     alerts: list[OrderUpdateAlert] = []
     index = 0
@@ -333,5 +385,10 @@ def parse_order_update_frame(frame: str | bytes) -> list[OrderUpdateAlert]:
             obj, index = decoder.raw_decode(text, index)
         except ValueError as exc:
             raise VenueSchemaError(f"order update frame is not JSON at {index}: {text[index:80]!r}") from exc
-        if isinstance(obj, dict) and str(obj.get("Type", "")).lower() == "order_alert":
-            alerts.append(parse(OrderUpdateAlert, obj.get("Data")))
+        if isinstance(obj, dict) and str(_either(obj, "Type")).lower() == "order_alert":
+            alerts.append(parse(OrderUpdateAlert, _either(obj, "Data")))
+
+
+def _either(obj: dict[str, Any], key: str) -> Any:
+    """`obj[key]`, or its camelCase spelling (`Type` → `type`)."""
+    return obj.get(key, obj.get(to_camel(key)))

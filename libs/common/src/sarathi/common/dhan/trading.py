@@ -27,6 +27,7 @@ from sarathi.common.dhan.schemas import (
     ExitAllReply,
     FundLimit,
     KillSwitchReply,
+    ModifyOrderRequest,
     OrderRecord,
     OrderReply,
     PnlExitReply,
@@ -190,13 +191,21 @@ class DhanTrading:
         trigger_price: Decimal = Decimal(0),
         validity: str = "DAY",
     ) -> OrderReply:
-        """`quantity` is the order's new total (REFERENCE §2.4)."""
-        self._count_modification(order_id, "NA")
-        body = await self._order_call(
-            lambda sdk: sdk.modify_order(
-                order_id, order_type, "", quantity, _float(price), _float(trigger_price), 0, validity
-            )
+        """`quantity` is the order's new total (REFERENCE §2.4).
+
+        Sent through the SDK's HTTP layer rather than its `modify_order`, which always sends
+        `legName` (and we had sent it as `""`, refused by Dhan with DH-905): absent fields are left out.
+        """
+        request = ModifyOrderRequest(
+            order_id=order_id,
+            order_type=order_type,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+            validity=validity,
         )
+        self._count_modification(order_id, "NA")
+        body = await self._order_call(lambda sdk: sdk.dhan_http.put(f"/orders/{order_id}", request.body()))
         return parse(OrderReply, body)
 
     async def cancel_order(self, order_id: str) -> OrderReply:

@@ -32,6 +32,7 @@ from sarathi.common.messages.orders import (
     SubmitEntry,
 )
 from sarathi.common.messages.risk import (
+    BrokerRefusedOrders,
     ControlState,
     DailyLossBreached,
     DailyLossBudget,
@@ -76,6 +77,7 @@ ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
     DailyLossBudget,
     TradingStateChanged,
     ControlState,
+    BrokerRefusedOrders,
     # simulation
     SimClockState,
 )

@@ -26,6 +26,7 @@ from sarathi.common.messages.fields import (
     WirePrice,
     WireSecurityId,
 )
+from sarathi.common.messages.orders import DhanErrorCode
 
 
 class _PositionRiskEvent(Message):
@@ -102,6 +103,19 @@ class DailyLossBudget(Message):
                 f"remaining {self.remaining} ≠ max(0, limit {self.loss_limit} + net P&L {self.net_pnl})"
             )
         return self
+
+
+@register
+class BrokerRefusedOrders(Message):
+    """Dhan refused an order call for a reason no retry can fix (today: the request's IP is not
+    whitelisted, DH-911). Orders publishes one per refused command (or order cancelled); risk
+    turns it into HALTED with `reason`, since every further order would be refused the same way."""
+
+    type: Literal["BrokerRefusedOrders"] = "BrokerRefusedOrders"
+    error_code: DhanErrorCode
+    reason: Text
+    operation: Literal["PLACE", "CANCEL"]
+    target: Name  # the refused command's id, or the order whose cancel was refused
 
 
 @register

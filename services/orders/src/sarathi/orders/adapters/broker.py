@@ -1,10 +1,17 @@
-"""`DhanBroker`: the `Broker` port over `DhanTrading` (Dhan REST via the official client)."""
+"""`DhanBroker`: the `Broker` port over `DhanTrading` (Dhan REST via the official client).
+
+An order call refused because our IP is not whitelisted (`DhanIpRefusedError`, DH-911) is first
+reported to `on_refused` (which tells risk to halt), then raised as the rejection it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import Literal
 
-from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.messages.fields import Leg, Side
 from sarathi.common.messages.orders import SubmitEntry
@@ -33,12 +40,34 @@ def is_nothing_to_cancel(error: DhanRejectedError) -> bool:
     return any(marker in error.message.lower() for marker in NOTHING_TO_CANCEL)
 
 
+OnRefused = Callable[[Literal["PLACE", "CANCEL"], str, DhanIpRefusedError], Awaitable[None]]
+
+
+async def _ignore(*_: object) -> None:
+    return None
+
+
 class DhanBroker:
-    def __init__(self, trading: DhanTrading, *, product_type: str = "INTRADAY") -> None:
+    def __init__(
+        self, trading: DhanTrading, *, product_type: str = "INTRADAY", on_refused: OnRefused = _ignore
+    ) -> None:
         self.trading = trading
         self._product = product_type
+        self._on_refused = on_refused
+
+    @asynccontextmanager
+    async def _watch(self, operation: Literal["PLACE", "CANCEL"], target: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except DhanIpRefusedError as exc:
+            await self._on_refused(operation, target, exc)
+            raise
 
     async def place_entry(self, command: SubmitEntry) -> Placed:
+        async with self._watch("PLACE", command.command_id):
+            return await self._place_entry(command)
+
+    async def _place_entry(self, command: SubmitEntry) -> Placed:
         reply = await self.trading.place_super_order(
             correlation_id=command.command_id,
             security_id=command.contract.security_id,
@@ -55,21 +84,23 @@ class DhanBroker:
         return Placed(reply.order_id, parse_status(reply.order_status))
 
     async def place_market(self, command_id: str, contract: Contract, side: Side, quantity: int) -> Placed:
-        reply = await self.trading.place_market_order(
-            correlation_id=command_id,
-            security_id=contract.security_id,
-            exchange_segment=contract.segment.wire,
-            transaction_type=side.value,
-            quantity=quantity,
-            product_type=self._product,
-        )
+        async with self._watch("PLACE", command_id):
+            reply = await self.trading.place_market_order(
+                correlation_id=command_id,
+                security_id=contract.security_id,
+                exchange_segment=contract.segment.wire,
+                transaction_type=side.value,
+                quantity=quantity,
+                product_type=self._product,
+            )
         return Placed(reply.order_id, parse_status(reply.order_status))
 
     async def cancel(self, broker_order_id: str, leg: Leg | None) -> None:
-        if leg is None or leg is Leg.EXIT:
-            await self.trading.cancel_order(broker_order_id)
-        else:
-            await self.trading.cancel_super_order(broker_order_id, DHAN_LEG_NAMES[leg])  # type: ignore[arg-type]
+        async with self._watch("CANCEL", broker_order_id):
+            if leg is None or leg is Leg.EXIT:
+                await self.trading.cancel_order(broker_order_id)
+            else:
+                await self.trading.cancel_super_order(broker_order_id, DHAN_LEG_NAMES[leg])  # type: ignore[arg-type]
 
     async def locate(self, command_id: str) -> Placed | None:
         record = await self.trading.order_by_correlation_id(command_id)

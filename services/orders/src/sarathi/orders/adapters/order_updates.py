@@ -3,8 +3,10 @@
 - Login is the first frame, `{"LoginReq": {"MsgCode": 42, "ClientId", "Token"}, "UserType": "SELF"}`;
   Dhan sends no acknowledgement, so a bad login shows only as the socket closing.
 - Frames are parsed leniently (`parse_order_update_frame`: several JSON objects per frame,
-  numbers as strings, any status casing); a frame that cannot be parsed is logged and skipped,
-  and the books are re-read, since it may have carried a fill.
+  numbers as strings, any status casing, keys PascalCase as documented or camelCase as seen
+  live); a frame that still cannot be read is logged with its raw text (the first
+  `RAW_LOG_CHARS`, secrets redacted by the logger) and skipped, and the books are re-read, since
+  it may have carried a fill.
 - After every (re)connect, once the login has had `reread_delay_seconds` to take effect, the
   order book and trade book are re-read (`on_connected`): whatever happened while we were away,
   or in the instant before the login, is recorded from there.
@@ -39,6 +41,7 @@ from sarathi.orders.waiting import wait_event
 log = get_logger(__name__)
 
 LOGIN_MSG_CODE = 42
+RAW_LOG_CHARS = 2000
 STABLE_CONNECTION_SECONDS = 30.0
 
 
@@ -136,7 +139,8 @@ class OrderUpdateClient:
         try:
             alerts = parse_order_update_frame(frame)
         except VenueSchemaError as exc:
-            log.warning("order_update_frame_unparsed", error=str(exc)[:300])
+            raw = frame.decode(errors="replace") if isinstance(frame, bytes) else frame
+            log.warning("order_update_frame_unparsed", error=str(exc)[:300], raw=raw[:RAW_LOG_CHARS])
             task = asyncio.get_running_loop().create_task(self._reread())
             self._background.add(task)
             task.add_done_callback(self._background.discard)

@@ -9,11 +9,17 @@ halts that hold it there.
 | kill | any | HALTED | every one exited (KILL) | sets the kill halt |
 | clear_kill | any | unchanged (HALTED stays HALTED) | kept | clears the kill halt (a reason is required) |
 | daily loss | any | HALTED | every one exited (DAILY_LOSS) | sets today's daily-loss halt |
+| broker refused | any | HALTED | exited by the loop, as in any HALTED state | none: `resume` once fixed |
 
 A halt is *sticky*: once set it holds whatever the P&L does afterwards. The daily-loss halt holds
 for the rest of its trading day (IST); the kill holds until an operator clears it with a reason,
 and only then may `resume` (with no daily-loss halt today) make trading ACTIVE again.
 Pausing a HALTED system is refused: it would loosen the halt (resume first, deliberately).
+
+"Broker refused" is Dhan refusing our order calls for a cause no retry fixes (the static IP,
+DH-911). It is not sticky: its cause is a setting at the broker that the operator fixes and then
+resumes, with nothing to protect until then (a refused order never reached the exchange); should
+it still be wrong, the next refused order halts again.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Action(StrEnum):
     KILL = "kill"
     CLEAR_KILL = "clear_kill"
     DAILY_LOSS = "daily_loss"
+    BROKER_REFUSED = "broker_refused"
 
 
 class HaltCause(StrEnum):
@@ -133,6 +140,8 @@ def transition(
         return Transition(current, current, None, clears=HaltCause.KILL)
     if action is Action.FLATTEN:
         return Transition(current, current, ExitReason.FLATTEN)
+    if action is Action.BROKER_REFUSED:
+        return Transition(current, TradingState.HALTED, None)
     if action is Action.KILL:
         sets = HaltCause.KILL if halts.kill is None else None
     else:

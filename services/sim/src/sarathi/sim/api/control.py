@@ -48,6 +48,7 @@ from pydantic import (
 
 from sarathi.common.domain.instruments import Underlying
 from sarathi.sim.api.auth import Credentials
+from sarathi.sim.api.static_ip import StaticIpGate
 from sarathi.sim.broker.port import Broker
 from sarathi.sim.clock import MAX_SPEED, MIN_SPEED, ClockSettingError, SimClockController
 from sarathi.sim.engine import Engine
@@ -140,6 +141,7 @@ class ControlTargets:
     scenario: ScenarioScripting
     monotonic: Callable[[], float] = field(default=time.monotonic)
     clock_fixed: str | None = None  # why the clock may not be changed (paper mode), or None
+    static_ip: StaticIpGate = field(default_factory=StaticIpGate)
 
 
 def _check_clock_free(targets: ControlTargets) -> None:
@@ -312,6 +314,11 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
                     "order_updates": {
                         "connections": len(targets.order_updates),
                         "held": targets.order_updates.held,
+                    },
+                    "static_ip": {
+                        "enforced": targets.static_ip.enforced,
+                        "whitelist": sorted(targets.static_ip.allowed),
+                        "refused": targets.static_ip.refused,
                     },
                     "faults": {
                         "reject_left": faults.reject_left,

@@ -1,10 +1,12 @@
 """Dhan's trading REST API under `/v2` (REFERENCE §2–§4), served from a `PaperBroker`.
 
-Every call: header auth (`check_request`), then the rate limit of its category (order APIs —
+Every call: header auth (`check_request`), then for order APIs the static-IP whitelist
+(`static_ip`, when configured), then the rate limit of its category (order APIs —
 place/modify/cancel of normal and super orders — count against `Category.ORDERS`, answering
 `429 DH-904` with no `Retry-After`; the rest against `NON_TRADING`), then the body. Bodies are
 parsed here rather than by FastAPI so that auth and rate limits come first and every bad body
-answers `400 DH-905`, never 422 or 500.
+answers `400 DH-905`, never 422 or 500 — an empty string for any field included (`"legName": ""`,
+`"price": ""`: refused live, accepted once the key is omitted, REFERENCE §1.2).
 
 Faults (`sarathi.sim.faults`): `delay_rest` delays any reply of this router (the action is
 done first); `reject_orders` refuses a placement with HTTP 400 and the fault's code; `timeout_rest`
@@ -22,7 +24,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -31,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from sarathi.sim.api.auth import Credentials, check_request
 from sarathi.sim.api.errors import DhanApiError, trading_error
+from sarathi.sim.api.static_ip import StaticIpGate
 from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.broker.models import BrokerError, LegName
 from sarathi.sim.broker.wire import (
@@ -67,6 +70,7 @@ class TradingContext:
     faults: Faults
     timeout_hold_seconds: float = 600.0  # how long a `timeout_rest` placement holds its reply
     super_cancel_reply: SuperCancelReply = SuperCancelReply.BODY
+    static_ip: StaticIpGate = field(default_factory=StaticIpGate)  # not enforced unless configured
 
 
 Action = Callable[[TradingContext], Awaitable[Any]]
@@ -81,6 +85,9 @@ async def read_body(request: Request, model: type[Body]) -> Body:
         raise trading_error(400, "DH-905", "Invalid JSON body") from None
     if not isinstance(data, dict):
         raise trading_error(400, "DH-905", "The body must be a JSON object")
+    empty = next((key for key, value in data.items() if isinstance(value, str) and not value.strip()), None)
+    if empty is not None:  # live Dhan refuses `""` for any field (REFERENCE §1.2): omit it instead
+        raise trading_error(400, "DH-905", f"Invalid value for {empty}: empty string")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -120,6 +127,8 @@ def _make_serve(get_context: Callable[[], TradingContext]) -> Serve:
             if ctx.faults.token_expired and not credentials.expired:
                 credentials = replace(credentials, expired=True)  # the `expire_token` fault
             check_request(request, credentials)
+            if category is Category.ORDERS:  # placement, modification, cancellation (REFERENCE §1.8)
+                ctx.static_ip.check(request)
             if not ctx.limiter.admit(category):
                 raise trading_error(429, "DH-904", RATE_LIMITED)
             rejection = ctx.faults.take_rejection() if placement else None

@@ -6,8 +6,11 @@ else (wrong client, bad or expired token, a partner login, no frame within the l
 closes the socket with 1008. Dhan documents no acknowledgement, so none is sent (UNVERIFIED).
 
 Then every alert of the paper broker goes to every logged-in socket as
-`{"Type": "order_alert", "Data": {...}}`, one JSON object per message, with `Status` spelled as
-configured. While the `pause_order_updates` fault is active, alerts are held and delivered, in
+`{"Type": "order_alert", "Data": {...}}`, one JSON object per message, with `Status` and the keys
+of `Data` spelled as configured (`SARATHI_SIM_ORDER_UPDATE_STATUS_CASE`, `..._KEYS`: the docs'
+PascalCase `OrderNo`, or the camelCase `orderNo` that the official SDK's handler reads and a
+platform trading live on Dhan saw in 2026; the envelope's `Type` and `Data` stay as the SDK
+reads them). While the `pause_order_updates` fault is active, alerts are held and delivered, in
 order, when it ends (wall time, as the fault is defined). Alerts that arrive while nobody is
 connected are gone, as at Dhan.
 
@@ -35,7 +38,7 @@ from sarathi.common.logging import get_logger
 from sarathi.sim.api.auth import Credentials
 from sarathi.sim.broker.port import OrderAlert
 from sarathi.sim.faults import Faults
-from sarathi.sim.settings import StatusCase
+from sarathi.sim.settings import OrderUpdateKeys, StatusCase
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.ws.outbox import POLICY_VIOLATION, Outbox, pump
 
@@ -51,12 +54,14 @@ def _json_default(value: object) -> Any:
     return str(value)
 
 
-def render(alert: OrderAlert, case: StatusCase) -> str:
-    """The wire message of one alert."""
+def render(alert: OrderAlert, case: StatusCase, keys: OrderUpdateKeys = OrderUpdateKeys.PASCAL) -> str:
+    """The wire message of one alert (its keys arrive PascalCase, as the docs spell them)."""
     data = dict(alert)
     status = data.get("Status")
     if isinstance(status, str):
         data["Status"] = status.title() if case is StatusCase.TITLE else status.upper()
+    if keys is OrderUpdateKeys.CAMEL:
+        data = {key[:1].lower() + key[1:]: value for key, value in data.items()}
     return json.dumps({"Type": "order_alert", "Data": data}, default=_json_default)
 
 
@@ -93,11 +98,13 @@ class OrderUpdateHub:
         metrics: SimMetrics,
         status_case: StatusCase,
         *,
+        keys: OrderUpdateKeys = OrderUpdateKeys.PASCAL,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._faults = faults
         self._metrics = metrics
         self._case = status_case
+        self._keys = keys
         self._monotonic = monotonic
         self._outboxes: list[Outbox] = []
         self._frames_sent = 0
@@ -156,7 +163,7 @@ class OrderUpdateHub:
 
         Call it on the event loop (the broker runs there: engine steps and trading requests).
         """
-        message = render(alert, self._case)
+        message = render(alert, self._case, self._keys)
         if self._held or self._paused_for() > 0:
             self._held.append(message)
             self._metrics.order_updates_held.set(len(self._held))
