@@ -69,6 +69,15 @@ class SimSettings(ServiceSettings):
         default=FeedAuthRefusal.PACKET,
         description="a feed socket with bad credentials: packet (code-50 reason, close), http_401, http_429",
     )
+    sim_token_validity_hours: float = Field(
+        default=24.0, gt=0, le=24 * 365, description="`/profile` tokenValidity: this long after the sim starts (wall)"
+    )
+    sim_data_plan_active: bool = Field(default=True, description="`/profile` dataPlan: Active, else Deactive")
+    sim_funds_inr: Decimal = Field(
+        default=Decimal(1_000_000), ge=0, description="start-of-day funds of the paper account (`/fundlimit`)"
+    )
+    # Whitelisted static IPs (`/ip/getIP`): None = every address, primary 127.0.0.1; [] = none set.
+    sim_static_ips: list[str] | None = None
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
     )

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 
+from sarathi.sim.api.account import Account, add_account_routes
 from sarathi.sim.api.auth import Credentials, check_request
 from sarathi.sim.api.errors import DhanApiError, trading_error
 from sarathi.sim.broker.engine import PaperBroker
@@ -53,6 +54,7 @@ class TradingContext:
     credentials: Credentials
     limiter: RateLimiter
     faults: Faults
+    account: Account | None = None  # `/profile` and `/ip/getIP`: not served without one
     timeout_hold_seconds: float = 600.0  # how long a `timeout_rest` placement holds its reply
 
 
@@ -91,6 +93,9 @@ def build_trading_router(get_context: Callable[[], TradingContext]) -> APIRouter
     _add_order_routes(router, serve)
     _add_super_order_routes(router, serve)
     _add_portfolio_routes(router, serve)
+    account = get_context().account
+    if account is not None:
+        add_account_routes(router, serve, lambda: account)
     return router
 
 
