@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from sarathi.sim.app import build_app
 from sarathi.sim.settings import SimSettings
 from sarathi.sim.testing.server import serving
 
+MASTER_PATH = "api-data/api-scrip-master-detailed.csv"
 DEAD_INFRA = {"NATS_URL": "nats://127.0.0.1:9", "DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
 
 
@@ -35,7 +37,7 @@ def a_sim(**settings: Any) -> Iterator[dict[str, str]]:
             "SARATHI_DHAN_REST_URL": f"{sim.http_url}/v2",
             "SARATHI_DHAN_FEED_URL": sim.feed_url,
             "SARATHI_DHAN_ORDER_UPDATE_URL": sim.order_update_url,
-            "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL": f"{sim.http_url}/api-data/api-scrip-master-detailed.csv",
+            "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL": f"{sim.http_url}/{MASTER_PATH}",
             "SIM_URL": sim.http_url,
         }
 
@@ -59,7 +61,6 @@ async def test_doctor_passes_against_a_sim_with_jetstream_and_a_migrated_databas
         checks = await asyncio.to_thread(
             diagnose, "sim", {**env, "NATS_URL": jetstream_clean, "DATABASE_URL": fresh_database_url}
         )
-    print(render(checks))
     assert not v.failed(checks), render(checks)
     assert {c.name for c in checks} >= {"credentials", "static IP", "funds", "instrument master",
         "market feed", "order updates", "calendar", "NATS", "PostgreSQL", "configuration"}  # fmt: skip
@@ -70,7 +71,11 @@ FAILURE_MODES = [
     pytest.param({"sim_funds_inr": Decimal(0)}, None, "funds", "available balance ₹0", id="zero-funds"),
     pytest.param({"sim_static_ips": []}, None, "static IP", "no primary static IP", id="no-static-ip"),
     pytest.param(
-        {"sim_start": datetime(2026, 1, 26, 9, 15, tzinfo=IST)}, None, "calendar", "Republic Day", id="holiday"
+        {"sim_start": datetime(2026, 1, 26, 9, 15, tzinfo=IST)},
+        None,
+        "calendar",
+        "Republic Day",
+        id="holiday",
     ),
     pytest.param({}, "expire_token", "credentials", "Invalid Token", id="expired-token"),
 ]
@@ -157,3 +162,40 @@ def test_live_mode_without_the_arming_switch_fails_the_configuration() -> None:
 def test_clock_off_by_more_than_a_second_warns() -> None:
     assert v.clock(1.5, "the feed").status is v.Status.WARN
     assert v.clock(0.4, "the feed").status is v.Status.PASS
+
+
+# --- `sarathi up --mode paper|live` runs the doctor first ------------------------------------------
+
+
+@pytest.fixture
+def no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SARATHI_RUN_DIR", str(tmp_path / "up"))
+    for key in ("SARATHI_DHAN_CLIENT_ID", "SARATHI_DHAN_ACCESS_TOKEN", "SARATHI_LIVE_TRADING"):
+        monkeypatch.setenv(key, "")  # recorded, so what `up` reads from .env is undone after the test
+        monkeypatch.delenv(key)
+    return tmp_path
+
+
+def test_up_live_refuses_without_the_arming_switch_even_with_credentials_from_dotenv(
+    no_dotenv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (no_dotenv / ".env").write_text("SARATHI_DHAN_CLIENT_ID=1000000001\nSARATHI_DHAN_ACCESS_TOKEN=t\n")
+    assert main(["up", "--mode", "live"]) == 2
+    assert "SARATHI_LIVE_TRADING=armed" in capsys.readouterr().out
+
+
+def test_up_paper_refuses_to_start_when_a_doctor_check_fails(
+    no_dotenv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with a_sim(sim_data_plan_active=False) as env:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SARATHI_DHAN_CLIENT_ID", "1000000001")
+        monkeypatch.setenv("SARATHI_DHAN_ACCESS_TOKEN", "sim-token")
+        code = main(["up", "--mode", "paper"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "fail  data plan" in out
+    assert "--skip-doctor" in out
+    assert not (no_dotenv / "up" / "serve.log").exists()  # nothing was started

@@ -70,7 +70,10 @@ class SimSettings(ServiceSettings):
         description="a feed socket with bad credentials: packet (code-50 reason, close), http_401, http_429",
     )
     sim_token_validity_hours: float = Field(
-        default=24.0, gt=0, le=24 * 365, description="`/profile` tokenValidity: this long after the sim starts (wall)"
+        default=24.0,
+        gt=0,
+        le=24 * 365,
+        description="`/profile` tokenValidity: this long after the sim starts (wall)",
     )
     sim_data_plan_active: bool = Field(default=True, description="`/profile` dataPlan: Active, else Deactive")
     sim_funds_inr: Decimal = Field(

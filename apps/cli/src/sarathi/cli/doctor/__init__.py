@@ -110,13 +110,14 @@ def as_json(mode: str, checks: list[Any]) -> str:
     )
 
 
-def diagnose(mode: str, environ: Mapping[str, str]) -> list[Any]:
-    """Every check of `mode` against what `environ` names (blocking)."""
+def diagnose(mode: str, environ: Mapping[str, str], *, infrastructure: bool = True) -> list[Any]:
+    """Every check of `mode` against what `environ` names (blocking); without `infrastructure`, not
+    NATS and PostgreSQL (`sarathi up` checks Dhan before it starts them)."""
     import asyncio
 
     from sarathi.cli.doctor import probes
 
-    return asyncio.run(probes.run(target_of(mode, environ)))
+    return asyncio.run(probes.run(target_of(mode, environ), infrastructure=infrastructure))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

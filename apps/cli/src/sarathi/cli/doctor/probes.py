@@ -178,10 +178,14 @@ async def market_feed(target: Target) -> FeedFacts:
                         if isinstance(packet, Ticker):
                             price = Decimal(packet.ltp_paise) / 100
                             offset = wall_clock().timestamp() - packet.ltt_epoch
-                            return FeedFacts(f"{FEED_INDEX} tick ₹{price}", price=price, offset_seconds=offset)
+                            return FeedFacts(
+                                f"{FEED_INDEX} tick ₹{price}", price=price, offset_seconds=offset
+                            )
                         if isinstance(packet, PrevClose):
                             price = Decimal(packet.prev_close_paise) / 100
-                            return FeedFacts(f"{FEED_INDEX} previous close ₹{price} (no tick yet)", price=price)
+                            return FeedFacts(
+                                f"{FEED_INDEX} previous close ₹{price} (no tick yet)", price=price
+                            )
     except TimeoutError:
         return FeedFacts(error=f"no {FEED_INDEX} packet within {TIMEOUT_SECONDS:.0f}s")
     except (OSError, WebSocketException) as exc:
@@ -251,7 +255,7 @@ def database_check(url: str) -> v.Check:
     return v.database("", revision, migrate.head())
 
 
-async def run(target: Target) -> list[v.Check]:
+async def run(target: Target, *, infrastructure: bool = True) -> list[v.Check]:
     """Every check, in the order printed."""
     calendar = MarketCalendar()
     now, now_source = await now_of(target)
@@ -268,11 +272,12 @@ async def run(target: Target) -> list[v.Check]:
     if target.mode is Mode.SIM:
         checks.append(v.ok("clock", f"sim mode: market time is {now_source}"))
     else:
-        checks.append(v.clock(feed.offset_seconds, "the feed's last trade time" if feed.offset_seconds is not None
-                              else "no live tick (market closed?)"))  # fmt: skip
-    checks += [
-        await nats_check(target.nats_url),
-        await asyncio.to_thread(database_check, target.database_url),
-        v.configuration(target.config, facts),
-    ]
+        source = "the feed's last trade time" if feed.offset_seconds is not None else "no live tick (closed?)"
+        checks.append(v.clock(feed.offset_seconds, source))
+    if infrastructure:
+        checks += [
+            await nats_check(target.nats_url),
+            await asyncio.to_thread(database_check, target.database_url),
+        ]
+    checks.append(v.configuration(target.config, facts))
     return checks

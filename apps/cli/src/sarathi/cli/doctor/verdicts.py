@@ -22,7 +22,7 @@ CLOCK_WARN_SECONDS = 1.0
 
 
 class Status(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
     FAIL = "fail"
 
@@ -76,7 +76,9 @@ def credentials(profile: Profile | None, error: str, now: datetime) -> list[Chec
             text = f"token expired at {until:%Y-%m-%d %H:%M} IST"
             checks.append(fail("credentials", text, "generate a new access token"))
         elif left < timedelta(hours=TOKEN_WARN_HOURS):
-            checks.append(warn("credentials", text, "renew the token before the session (under 4 hours left)"))
+            checks.append(
+                warn("credentials", text, "renew the token before the session (under 4 hours left)")
+            )
         else:
             checks.append(ok("credentials", text))
     if profile.data_plan_active:
@@ -95,7 +97,7 @@ def credentials(profile: Profile | None, error: str, now: datetime) -> list[Chec
         checks.append(
             fail(
                 "derivatives segment",
-                f"activeSegment {profile.active_segment!r} has no derivatives: option orders will be rejected",
+                f"activeSegment {profile.active_segment!r} has no derivatives: option orders are rejected",
                 "activate F&O on your Dhan account",
             )
         )
@@ -115,7 +117,7 @@ def static_ip(ips: StaticIps | None, error: str) -> Check:
         return fail(
             "static IP",
             f"no primary static IP set{why}: Dhan rejects every order call",
-            "set this machine's public IP with POST /v2/ip/setIP (or on web.dhan.co); it can change once a week",
+            "set this machine's public IP with POST /v2/ip/setIP or on web.dhan.co (changeable once a week)",
         )
     second = f", secondary {ips.secondary_ip}" if ips.secondary_ip else ""
     return ok(
@@ -130,7 +132,9 @@ def funds(fund: FundLimit | None, error: str, need: Decimal | None, what: str) -
         return fail("funds", f"GET /v2/fundlimit failed: {error}")
     available = fund.available_balance or Decimal(0)
     if available <= 0:
-        return fail("funds", f"available balance ₹{available}: no entry can be bought", "add funds to the account")
+        return fail(
+            "funds", f"available balance ₹{available}: no entry can be bought", "add funds to the account"
+        )
     if need is None:
         return warn("funds", f"available ₹{available}; premium unknown ({what}), cannot size an entry")
     if available < need:
@@ -142,9 +146,7 @@ def funds(fund: FundLimit | None, error: str, need: Decimal | None, what: str) -
     return ok("funds", f"available ₹{available} covers one entry ({what}: ₹{need})")
 
 
-def trader_controls(
-    kill: KillSwitchReply | None, pnl: PnlExitReply | None, error: str
-) -> Check:
+def trader_controls(kill: KillSwitchReply | None, pnl: PnlExitReply | None, error: str) -> Check:
     if kill is None:
         return warn("kill switch", f"not readable: {error}")
     if kill.active:
@@ -189,7 +191,9 @@ def master(facts: MasterFacts | None, error: str, today: date, calendar: MarketC
             problems.append(f"{underlying}: nearest expiry listed {expiry}, the calendar says {due}")
     lots = ", ".join(f"{u} {n}" for u, n in facts.lot_sizes.items())
     if problems:
-        return fail("instrument master", "; ".join(problems), "run `sarathi instruments sync` with a fresh file")
+        return fail(
+            "instrument master", "; ".join(problems), "run `sarathi instruments sync` with a fresh file"
+        )
     return ok("instrument master", f"{facts.rows} option rows; lot sizes {lots}")
 
 
@@ -260,7 +264,9 @@ def database(error: str, revision: str | None, head: str | None) -> Check:
     if error:
         return fail("PostgreSQL", error, "start PostgreSQL or set DATABASE_URL")
     if revision != head:
-        return fail("PostgreSQL", f"at revision {revision or 'none'}, head is {head}", "run `sarathi migrate`")
+        return fail(
+            "PostgreSQL", f"at revision {revision or 'none'}, head is {head}", "run `sarathi migrate`"
+        )
     return ok("PostgreSQL", f"reachable, migrated to head ({head})")
 
 
