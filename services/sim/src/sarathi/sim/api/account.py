@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from sarathi.common.domain.calendar import IST
+from sarathi.sim.api.errors import DhanApiError
 from sarathi.sim.ratelimit import Category
 
 LIVE_SEGMENTS = "E, D, C, M, "  # equity, derivatives, currency, commodity (live form)
@@ -63,19 +64,26 @@ class Account:
 Serve = Callable[..., Awaitable[Any]]
 
 
-def add_account_routes(router: APIRouter, serve: Serve, account: Callable[[], Account]) -> None:
-    """`/profile` and `/ip/getIP` on the trading router (auth and rate limits as for every call)."""
+def add_account_routes(router: APIRouter, serve: Serve, account: Callable[[], Account | None]) -> None:
+    """`/profile` and `/ip/getIP` on the trading router (auth and rate limits as for every call);
+    a context without an account answers them as an unknown path (the gateway's 404)."""
+
+    def known(path: str) -> Account:
+        found = account()
+        if found is None:
+            raise DhanApiError(404, {"status": 404, "error": "Not Found", "path": path})
+        return found
 
     @router.get("/profile")
     async def profile(request: Request) -> Any:
         async def act(_: Any) -> Any:
-            return account().profile_json()
+            return known(request.url.path).profile_json()
 
         return await serve(request, Category.NON_TRADING, act)
 
     @router.get("/ip/getIP")
     async def get_ip(request: Request) -> Any:
         async def act(_: Any) -> Any:
-            return account().ip_json()
+            return known(request.url.path).ip_json()
 
         return await serve(request, Category.NON_TRADING, act)

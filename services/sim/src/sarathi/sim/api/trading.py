@@ -93,9 +93,7 @@ def build_trading_router(get_context: Callable[[], TradingContext]) -> APIRouter
     _add_order_routes(router, serve)
     _add_super_order_routes(router, serve)
     _add_portfolio_routes(router, serve)
-    account = get_context().account
-    if account is not None:
-        add_account_routes(router, serve, lambda: account)
+    add_account_routes(router, serve, lambda: get_context().account)
     return router
 
 
