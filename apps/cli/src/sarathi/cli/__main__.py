@@ -2,13 +2,15 @@
 
 sarathi run [--seed N] [--speed X] [--date D] [--keep-running] [--report-dir DIR] [--base-port P]
                                a whole simulated trading day through every service, with a report
-sarathi up [--mode sim|paper] | sarathi down
+sarathi up [--mode sim|paper|live] [--skip-doctor] | sarathi down
                                the system in the background | stop it, leaving nothing running
 sarathi status                 each service's health, then the trading state and today's P&L
 sarathi positions | pause | resume | flatten | kill
                                the operator API of the risk service (`sarathi.cli.control`)
 sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
 sarathi instruments sync       download, validate and swap in Dhan's instrument master
+sarathi doctor [--mode M] [--json]
+                               pre-market check of a mode: credentials, IP, funds, feed, calendar, ...
 
 `sarathi` alone prints this help (exit 2). Each command's module registers its parser
 (`add_command(s)`) and keeps its heavy imports (httpx, SQLAlchemy, NATS, the services) inside
@@ -20,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sarathi.cli import background, control, instruments, run
+from sarathi.cli import background, control, doctor, instruments, run
 
 PACKAGE = "sarathi-cli"
 
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)
     instruments.add_commands(commands)
+    doctor.add_command(commands)
     control.add_commands(commands)
     return parser
 

@@ -1,4 +1,4 @@
-"""`sarathi up` / `sarathi down`: the whole system in the background, in sim or paper mode.
+"""`sarathi up` / `sarathi down`: the whole system in the background, in sim, paper or live mode.
 
 `up` starts a detached `sarathi _serve` process that owns NATS, PostgreSQL (unless their URLs
 are given) and the six services, and returns once everything answers `/readyz`; the state file
@@ -16,6 +16,9 @@ the run directory (`.run/up`; as root PostgreSQL's cluster may live outside it, 
 sim mode: the sim's clock starts at `--date` 09:15 IST (default: the next session open) at
 `--speed` (default 1, real time). paper mode: the real Dhan feed (SARATHI_DHAN_CLIENT_ID and
 SARATHI_DHAN_ACCESS_TOKEN must be set), the sim as the broker filling on the real ticks, wall clock.
+live mode: every service talks to Dhan itself (no sim); it also needs SARATHI_LIVE_TRADING=armed.
+Credentials may come from a `.env` file in the current directory (the environment wins). Paper and
+live run `sarathi doctor`'s Dhan checks first and refuse to start on a failed one (`--skip-doctor`).
 """
 
 from __future__ import annotations
@@ -73,6 +76,24 @@ def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Pa
             "SARATHI_SIM_CLIENT_ID": os.environ["SARATHI_DHAN_CLIENT_ID"],
             "SARATHI_SIM_ACCESS_TOKEN": os.environ["SARATHI_DHAN_ACCESS_TOKEN"],
         }
+    if args.mode == "live":  # everything talks to Dhan itself; no sim
+        from sarathi.cli.doctor import DHAN_FEED_URL, DHAN_ORDER_UPDATE_URL, DHAN_REST_URL
+
+        env = {k: v for k, v in env.items() if not k.startswith("SARATHI_SIM_")}
+        env |= {
+            "SARATHI_MODE": "live",
+            "SARATHI_DHAN_REST_URL": os.environ.get("SARATHI_DHAN_REST_URL", DHAN_REST_URL),
+            "SARATHI_DHAN_FEED_URL": os.environ.get("SARATHI_DHAN_FEED_URL", DHAN_FEED_URL),
+            "SARATHI_DHAN_ORDER_UPDATE_URL": os.environ.get(
+                "SARATHI_DHAN_ORDER_UPDATE_URL", DHAN_ORDER_UPDATE_URL
+            ),
+            "SARATHI_DHAN_CLIENT_ID": os.environ["SARATHI_DHAN_CLIENT_ID"],
+            "SARATHI_DHAN_ACCESS_TOKEN": os.environ["SARATHI_DHAN_ACCESS_TOKEN"],
+        }
+        from sarathi.execution.settings import DHAN_DETAILED_MASTER
+
+        master = "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL"
+        env[master] = os.environ.get(master, DHAN_DETAILED_MASTER)
     return env
 
 
@@ -98,7 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             migrate.upgrade(servers.urls["DATABASE_URL"])
             supervisor = Supervisor(env=_env(args, servers.urls, token, run_dir), log_dir=run_dir / "logs")
             try:
-                supervisor.wait_ready(supervisor.start("sim"))
+                if args.mode != "live":  # live: Dhan is the broker and the feed
+                    supervisor.wait_ready(supervisor.start("sim"))
                 if args.mode == "sim":
                     print(days.sync_instruments(supervisor.env), flush=True)
                 supervisor.start_group(days.TRADING_SERVICES)
@@ -134,15 +156,38 @@ def _save_pids(state: runstate.RunState) -> None:
     runstate.save(state)
 
 
+def _refusal(args: argparse.Namespace) -> str:
+    """Why `up` must not start `args.mode` ("" when it may); reads a `.env` file into the environment."""
+    from sarathi.cli import doctor
+    from sarathi.common.settings import LIVE_ARMING_WORD
+
+    os.environ.update(doctor.dotenv())  # credentials may come from `.env`; the environment wins
+    if args.mode == "sim":
+        return ""
+    if not (os.environ.get("SARATHI_DHAN_CLIENT_ID") and os.environ.get("SARATHI_DHAN_ACCESS_TOKEN")):
+        needs = "SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN (environment or .env)"
+        return f"{args.mode} mode needs {needs}."
+    if args.mode == "live" and os.environ.get("SARATHI_LIVE_TRADING") != LIVE_ARMING_WORD:
+        return f"live mode needs SARATHI_LIVE_TRADING={LIVE_ARMING_WORD}; refusing to start."
+    if args.skip_doctor:
+        return ""
+    checks = doctor.diagnose(args.mode, dict(os.environ), infrastructure=False)
+    print(doctor.render(checks))
+    from sarathi.cli.doctor.verdicts import failed
+
+    if failed(checks):
+        return "a doctor check failed (above); fix it, or start anyway with --skip-doctor."
+    return ""
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     current = runstate.load()
     if current is not None and runstate.alive(current.pid):
         print(f"Sarathi is already running in the background (pid {current.pid}); `sarathi down` stops it.")
         return 1
-    if args.mode == "paper" and not (
-        os.environ.get("SARATHI_DHAN_CLIENT_ID") and os.environ.get("SARATHI_DHAN_ACCESS_TOKEN")
-    ):
-        print("paper mode needs SARATHI_DHAN_CLIENT_ID and SARATHI_DHAN_ACCESS_TOKEN (the real Dhan feed).")
+    refusal = _refusal(args)
+    if refusal:
+        print(refusal)
         return 2
     run_dir = runstate.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +257,9 @@ def add_commands(commands: Any) -> None:
     up = commands.add_parser("up", help="start everything in the background (sim or paper mode)")
     serve = commands.add_parser("_serve")  # the background owner started by `up`: no help, not listed
     for parser in (up, serve):
-        parser.add_argument("--mode", choices=("sim", "paper"), default="sim", help="default %(default)s")
+        parser.add_argument(
+            "--mode", choices=("sim", "paper", "live"), default="sim", help="default %(default)s"
+        )
         parser.add_argument(
             "--seed", type=cli_args.seed, default=cli_args.DEFAULT_SEED, help="sim market seed, 0 or more"
         )
@@ -229,6 +276,11 @@ def add_commands(commands: Any) -> None:
             help="wipe the data kept from the last `up` (database, NATS store, sim broker state, logs)"
             " and start empty; without it `up` carries on from that data",
         )
+    up.add_argument(
+        "--skip-doctor",
+        action="store_true",
+        help="paper/live: start even when a `sarathi doctor` check fails",
+    )
     up.set_defaults(handler=cmd_up)
     serve.set_defaults(handler=cmd_serve)
     down = commands.add_parser("down", help="stop what `sarathi up` started, leaving nothing running")

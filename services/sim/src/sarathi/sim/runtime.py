@@ -127,6 +127,7 @@ class SimRuntime:
     master: MasterReport | None = None  # the universe came from `sim_master_file`
     paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
     persister: StatePersister | None = None  # `sim_state_dir` set
+    started_wall: datetime = field(default_factory=wall_clock)  # when it was built (token validity)
 
     @asynccontextmanager
     async def running(self, sink: ClockSink) -> AsyncIterator[SimRuntime]:
@@ -271,6 +272,7 @@ def build_runtime(
         master=master,
         paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,
         persister=persister,
+        started_wall=parts.wall(),
     )
 
 

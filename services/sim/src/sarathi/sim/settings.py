@@ -95,6 +95,16 @@ class SimSettings(ServiceSettings):
         default=StatusOnSubscribe.CLOSED,
         description="a market-status packet after a subscribe: closed (outside the session only) or always",
     )
+    sim_token_validity_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 365,
+        description="`/profile` tokenValidity: this long after the sim starts (wall)",
+    )
+    sim_data_plan_active: bool = Field(default=True, description="`/profile` dataPlan: Active, else Deactive")
+    sim_funds_inr: Decimal = Field(
+        default=Decimal(1_000_000), ge=0, description="start-of-day funds of the paper account (`/fundlimit`)"
+    )
     sim_order_update_status_case: StatusCase = Field(
         default=StatusCase.TITLE, description="casing of `Status` on the order-update socket"
     )
@@ -107,11 +117,12 @@ class SimSettings(ServiceSettings):
         description="spelling of the order-update `Data` keys: pascal (`OrderNo`, docs) or camel (`orderNo`)",
     )
 
-    sim_static_ips: str = Field(
-        default="",
+    sim_static_ips: str | None = Field(
+        default=None,
         description=(
             "comma-separated whitelisted client addresses for order placement, modification and "
-            "cancellation (Dhan's static-IP rule); empty: not enforced"
+            "cancellation (Dhan's static-IP rule; `/ip/getIP` lists them); unset: not enforced and "
+            "getIP shows 127.0.0.1; empty or `none`: no static IP set, every order call refused"
         ),
     )
     sim_static_ip_refusal: StaticIpRefusal = Field(
@@ -173,15 +184,19 @@ class SimSettings(ServiceSettings):
 
     @field_validator("sim_static_ips")
     @classmethod
-    def _addresses(cls, value: str) -> str:
+    def _addresses(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() == "none":
+            return None if value is None else ""
         try:
             return ",".join(normalized(item) for item in value.split(",") if item.strip())
         except ValueError as exc:
             raise ValueError(f"SARATHI_SIM_STATIC_IPS: not an IP address ({exc})") from None
 
     @property
-    def static_ips(self) -> tuple[str, ...]:
-        """The whitelisted addresses (empty: the static-IP rule is not enforced)."""
+    def static_ips(self) -> tuple[str, ...] | None:
+        """The whitelisted addresses: None when the rule is not enforced, () when none is set."""
+        if self.sim_static_ips is None:
+            return None
         return tuple(self.sim_static_ips.split(",")) if self.sim_static_ips else ()
 
     @model_validator(mode="after")

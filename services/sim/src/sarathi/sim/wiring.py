@@ -11,11 +11,12 @@ unless its `rest` factory says otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter
 
 from sarathi.common.domain.calendar import MarketCalendar
+from sarathi.sim.api.account import Account
 from sarathi.sim.api.auth import build_auth_router
 from sarathi.sim.api.control import apply_fault
 from sarathi.sim.api.data import DataContext, build_data_router
@@ -43,6 +44,7 @@ def real_broker(
     config = BrokerConfig(
         client_id=settings.sim_client_id,
         status_case=BrokerStatusCase(settings.sim_order_update_status_case.value),
+        sod_limit=settings.sim_funds_inr,
     )
     return PaperBroker(universe, market, now, config)
 
@@ -65,6 +67,13 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         limiter=runtime.limiter,
         calendar=runtime.calendar,
     )
+    settings = runtime.settings
+    account = Account(
+        client_id=settings.sim_client_id,
+        token_valid_until=runtime.started_wall + timedelta(hours=settings.sim_token_validity_hours),
+        data_plan_active=settings.sim_data_plan_active,
+        static_ips=settings.static_ips,
+    )
     trading = TradingContext(
         broker=broker,
         credentials=runtime.credentials,
@@ -72,6 +81,7 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         faults=runtime.faults,
         super_cancel_reply=runtime.settings.sim_super_cancel_reply,
         static_ip=runtime.static_ip,
+        account=account,
     )
     auth = build_auth_router(
         runtime.credentials,

@@ -245,6 +245,41 @@ class FundLimit(_Rest):
     withdrawable_balance: Num = None
 
 
+class Profile(_Rest):
+    """`GET /profile` (REFERENCE §1.8): token validity `DD/MM/YYYY HH:MM` IST, `dataPlan` Active/Deactive."""
+
+    dhan_client_id: Str = ""
+    token_validity: Str = ""
+    active_segment: Str = ""
+    data_plan: Str = ""
+    data_validity: Str = ""
+
+    @property
+    def token_valid_until(self) -> datetime | None:
+        try:
+            return datetime.strptime(self.token_validity, "%d/%m/%Y %H:%M").replace(tzinfo=IST)
+        except ValueError:
+            return None
+
+    @property
+    def data_plan_active(self) -> bool:
+        return self.data_plan.strip().upper() == "ACTIVE"
+
+    @property
+    def derivatives_active(self) -> bool:
+        """Live sends letters (`"E, D, C, M, "`), the docs words (`Derivative`)."""
+        parts = {part.strip().upper() for part in self.active_segment.split(",")}
+        return bool(parts & {"D", "DERIVATIVE", "DERIVATIVES", "FNO", "F&O"})
+
+
+class StaticIps(_Rest):
+    """`GET /ip/getIP` (REFERENCE §1.8); an error arrives as `[{message, status: ERROR}]` with HTTP 200."""
+
+    primary_ip: Str = Field(default="", validation_alias=AliasChoices("primaryIP", "primaryIp"))
+    secondary_ip: Str = Field(default="", validation_alias=AliasChoices("secondaryIP", "secondaryIp"))
+    message: Str = ""
+
+
 _KILL_SWITCH_WORD = re.compile(r"\b(ACTIVATED?|DEACTIVATED?)\b")
 
 

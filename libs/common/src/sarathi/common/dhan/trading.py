@@ -32,6 +32,8 @@ from sarathi.common.dhan.schemas import (
     OrderReply,
     PnlExitReply,
     PositionRecord,
+    Profile,
+    StaticIps,
     SuperOrderRecord,
     TradeRecord,
     VenueSchemaError,
@@ -250,6 +252,18 @@ class DhanTrading:
 
     async def fund_limit(self) -> FundLimit:
         return parse(FundLimit, await self._read(lambda sdk: sdk.get_fund_limits()))
+
+    async def profile(self) -> Profile:
+        """`GET /profile`: answers only for a valid token (the SDK's `user_profile` bypasses our HTTP)."""
+        return parse(Profile, await self._read(lambda sdk: sdk.dhan_http.get("/profile")))
+
+    async def static_ips(self) -> StaticIps:
+        """`GET /ip/getIP`; Dhan's error shape (a one-element array) is read as its message."""
+        body = await self._read(lambda sdk: sdk.dhan_http.get("/ip/getIP"))
+        if isinstance(body, list):
+            first = body[0] if body and isinstance(body[0], dict) else {}
+            return StaticIps(message=str(first.get("message") or "no static IP reply"))
+        return parse(StaticIps, body)
 
     async def exit_all(self) -> ExitAllReply:
         """`DELETE /positions`; cancel open orders yourself first (REFERENCE §4.3 is UNVERIFIED)."""

@@ -317,7 +317,7 @@ def build_control_router(targets: ControlTargets) -> APIRouter:
                     },
                     "static_ip": {
                         "enforced": targets.static_ip.enforced,
-                        "whitelist": sorted(targets.static_ip.allowed),
+                        "whitelist": sorted(targets.static_ip.allowed or ()),
                         "refused": targets.static_ip.refused,
                     },
                     "faults": {

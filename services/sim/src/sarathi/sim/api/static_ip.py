@@ -1,9 +1,11 @@
 """Dhan's static-IP rule (REFERENCE §1.8): since 1 Apr 2026 order placement, modification and
 cancellation are refused unless they come from a whitelisted address.
 
-`SARATHI_SIM_STATIC_IPS` lists the whitelisted addresses (empty: not enforced, the default, so
-a fresh checkout trades from 127.0.0.1). The refusal is the docs' `DH-911` (annexure: "Invalid
-IP"), or with `SARATHI_SIM_STATIC_IP_REFUSAL=dh905` the older live reply, `DH-905` "Invalid IP".
+`SARATHI_SIM_STATIC_IPS` lists the whitelisted addresses (unset: not enforced, the default, so
+a fresh checkout trades from 127.0.0.1; empty or `none`: no address is set, and every order call
+is refused, as Dhan refuses an account that registered none). The refusal is the docs'
+`DH-911` (annexure: "Invalid IP"), or with `SARATHI_SIM_STATIC_IP_REFUSAL=dh905` the older
+live reply, `DH-905` "Invalid IP".
 The HTTP status (400) and the exact message text are UNVERIFIED; the sim checks the address
 after the token (Dhan's order of checks is UNVERIFIED too). Reads are never refused for IP.
 """
@@ -36,23 +38,23 @@ class StaticIpGate:
 
     def __init__(
         self,
-        allowed: Iterable[str] = (),
+        allowed: Iterable[str] | None = None,
         refusal: StaticIpRefusal = StaticIpRefusal.DH911,
         *,
         on_refused: Callable[[], None] = lambda: None,
     ) -> None:
-        self.allowed = frozenset(normalized(address) for address in allowed)
+        self.allowed = None if allowed is None else frozenset(normalized(address) for address in allowed)
         self.refusal = refusal
         self.refused = 0
         self._on_refused = on_refused
 
     @property
     def enforced(self) -> bool:
-        return bool(self.allowed)
+        return self.allowed is not None
 
     def check(self, request: Request) -> None:
         """Raise Dhan's refusal unless the request's client address is whitelisted."""
-        if not self.allowed:
+        if self.allowed is None:
             return
         host = request.client.host if request.client is not None else ""
         try:

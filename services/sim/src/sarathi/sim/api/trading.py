@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from sarathi.sim.api.account import Account, add_account_routes
 from sarathi.sim.api.auth import Credentials, check_request
 from sarathi.sim.api.errors import DhanApiError, trading_error
 from sarathi.sim.api.static_ip import StaticIpGate
@@ -68,6 +69,7 @@ class TradingContext:
     credentials: Credentials
     limiter: RateLimiter
     faults: Faults
+    account: Account | None = None  # `/profile` and `/ip/getIP`: not served without one
     timeout_hold_seconds: float = 600.0  # how long a `timeout_rest` placement holds its reply
     super_cancel_reply: SuperCancelReply = SuperCancelReply.BODY
     static_ip: StaticIpGate = field(default_factory=StaticIpGate)  # not enforced unless configured
@@ -111,6 +113,7 @@ def build_trading_router(get_context: Callable[[], TradingContext]) -> APIRouter
     _add_order_routes(router, serve)
     _add_super_order_routes(router, serve)
     _add_portfolio_routes(router, serve)
+    add_account_routes(router, serve, lambda: get_context().account)
     return router
 
 

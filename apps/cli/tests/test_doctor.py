@@ -1,0 +1,201 @@
+"""`sarathi doctor` against a real sim: passing, and each sim failure mode failing the right check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sarathi.cli.__main__ import main
+from sarathi.cli.doctor import diagnose, render
+from sarathi.cli.doctor import verdicts as v
+from sarathi.common.bus.nats import NatsBus
+from sarathi.common.db import migrate
+from sarathi.common.dhan.schemas import Profile, StaticIps
+from sarathi.common.domain.calendar import IST
+from sarathi.common.settings import Mode
+from sarathi.sim.app import build_app
+from sarathi.sim.settings import SimSettings
+from sarathi.sim.testing.server import serving
+
+MASTER_PATH = "api-data/api-scrip-master-detailed.csv"
+DEAD_INFRA = {"NATS_URL": "nats://127.0.0.1:9", "DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
+
+
+@contextmanager
+def a_sim(**settings: Any) -> Iterator[dict[str, str]]:
+    """A served sim and the environment that points the doctor at it."""
+    sim_settings = SimSettings(sim_publish_clock=False, **settings)
+    with serving(build_app(sim_settings), sim_settings) as sim:
+        yield {
+            "SARATHI_DHAN_REST_URL": f"{sim.http_url}/v2",
+            "SARATHI_DHAN_FEED_URL": sim.feed_url,
+            "SARATHI_DHAN_ORDER_UPDATE_URL": sim.order_update_url,
+            "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL": f"{sim.http_url}/{MASTER_PATH}",
+            "SIM_URL": sim.http_url,
+        }
+
+
+def by_name(checks: list[v.Check]) -> dict[str, v.Check]:
+    return {c.name: c for c in checks}
+
+
+async def test_doctor_passes_against_a_sim_with_jetstream_and_a_migrated_database(
+    jetstream_clean: str, fresh_database_url: str
+) -> None:
+    bus = await NatsBus.connect(jetstream_clean)
+    try:
+        await bus.ensure_streams()
+    finally:
+        await bus.close()
+    migrate.upgrade(fresh_database_url)
+    with a_sim() as env:
+        import asyncio
+
+        checks = await asyncio.to_thread(
+            diagnose, "sim", {**env, "NATS_URL": jetstream_clean, "DATABASE_URL": fresh_database_url}
+        )
+    assert not v.failed(checks), render(checks)
+    assert {c.name for c in checks} >= {"credentials", "static IP", "funds", "instrument master",
+        "market feed", "order updates", "calendar", "NATS", "PostgreSQL", "configuration"}  # fmt: skip
+
+
+FAILURE_MODES = [
+    pytest.param({"sim_data_plan_active": False}, None, "data plan", "Deactive", id="data-plan-inactive"),
+    pytest.param({"sim_funds_inr": Decimal(0)}, None, "funds", "available balance ₹0", id="zero-funds"),
+    pytest.param({"sim_static_ips": "none"}, None, "static IP", "no primary static IP", id="no-static-ip"),
+    pytest.param(
+        {"sim_start": datetime(2026, 1, 26, 9, 15, tzinfo=IST)},
+        None,
+        "calendar",
+        "Republic Day",
+        id="holiday",
+    ),
+    pytest.param({}, "expire_token", "credentials", "Invalid Token", id="expired-token"),
+]
+
+
+@pytest.mark.parametrize(("settings", "fault", "check", "says"), FAILURE_MODES)
+def test_each_sim_failure_mode_fails_its_check_with_a_useful_message(
+    settings: dict[str, Any], fault: str | None, check: str, says: str
+) -> None:
+    with a_sim(**settings) as env:
+        if fault:
+            httpx.post(f"{env['SIM_URL']}/sim/faults", json={"kind": fault}).raise_for_status()
+        checks = by_name(diagnose("sim", {**env, **DEAD_INFRA}))
+    assert checks[check].status is v.Status.FAIL, render(list(checks.values()))
+    assert says in checks[check].detail
+    assert checks[check].fix
+
+
+def test_a_failed_check_makes_the_command_exit_1_and_json_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with a_sim(sim_funds_inr=Decimal(0)) as env:
+        for key, value in {**env, **DEAD_INFRA}.items():
+            monkeypatch.setenv(key, value)
+        code = main(["doctor", "--mode", "sim", "--json"])
+    import json
+
+    out = capsys.readouterr().out  # the in-process sim logs to stdout too: the report is the last object
+    report = json.loads(out[out.rindex('{\n "mode"') :])
+    assert code == 1
+    assert report["ok"] is False
+    assert {"name": "funds", "status": "fail"}.items() <= next(
+        c for c in report["checks"] if c["name"] == "funds"
+    ).items()
+
+
+def test_a_bad_mode_is_refused_in_one_line_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["doctor", "--mode", "moon"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'moon'" in capsys.readouterr().err
+
+
+# --- verdicts (pure) -----------------------------------------------------------------------------
+
+NOW = datetime(2026, 9, 16, 8, 0, tzinfo=IST)
+
+
+def a_profile(**fields: str) -> Profile:
+    base = {"tokenValidity": "17/09/2026 08:00", "activeSegment": "E, D, C, M, ", "dataPlan": "Active"}
+    return Profile.model_validate(base | fields)
+
+
+def test_a_token_with_under_four_hours_left_warns() -> None:
+    checks = by_name(v.credentials(a_profile(tokenValidity="16/09/2026 11:30"), "", NOW))
+    assert checks["credentials"].status is v.Status.WARN
+    assert "3h30m left" in checks["credentials"].detail
+
+
+def test_an_account_without_derivatives_fails_even_when_the_docs_spell_segments_as_words() -> None:
+    assert v.credentials(a_profile(activeSegment="Equity, Derivative"), "", NOW)[2].status is v.Status.PASS
+    assert v.credentials(a_profile(activeSegment="E, C, "), "", NOW)[2].status is v.Status.FAIL
+
+
+def test_get_ip_error_shape_fails_the_static_ip_check_with_dhans_message() -> None:
+    check = v.static_ip(StaticIps(message="No IP found"), "")
+    assert check.status is v.Status.FAIL
+    assert "No IP found" in check.detail
+
+
+def test_sizing_above_the_freeze_quantity_fails_the_configuration() -> None:
+    facts = v.MasterFacts(lot_sizes={"NIFTY": 75}, freezes={"NIFTY": 1800})  # type: ignore[dict-item]
+    config = v.Config(mode=Mode.SIM, live_trading="", daily_loss_limit_inr=Decimal(5000), lots=25)
+    check = v.configuration(config, facts)
+    assert check.status is v.Status.FAIL
+    assert "1875 > freeze 1800" in check.detail
+
+
+def test_live_mode_without_the_arming_switch_fails_the_configuration() -> None:
+    config = v.Config(mode=Mode.LIVE, live_trading="", daily_loss_limit_inr=Decimal(5000), lots=1)
+    assert v.configuration(config, None).status is v.Status.FAIL
+
+
+def test_clock_off_by_more_than_a_second_warns() -> None:
+    assert v.clock(1.5, "the feed").status is v.Status.WARN
+    assert v.clock(0.4, "the feed").status is v.Status.PASS
+
+
+# --- `sarathi up --mode paper|live` runs the doctor first ------------------------------------------
+
+
+@pytest.fixture
+def no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SARATHI_RUN_DIR", str(tmp_path / "up"))
+    for key in ("SARATHI_DHAN_CLIENT_ID", "SARATHI_DHAN_ACCESS_TOKEN", "SARATHI_LIVE_TRADING"):
+        monkeypatch.setenv(key, "")  # recorded, so what `up` reads from .env is undone after the test
+        monkeypatch.delenv(key)
+    return tmp_path
+
+
+def test_up_live_refuses_without_the_arming_switch_even_with_credentials_from_dotenv(
+    no_dotenv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (no_dotenv / ".env").write_text("SARATHI_DHAN_CLIENT_ID=1000000001\nSARATHI_DHAN_ACCESS_TOKEN=t\n")
+    assert main(["up", "--mode", "live"]) == 2
+    assert "SARATHI_LIVE_TRADING=armed" in capsys.readouterr().out
+
+
+def test_up_paper_refuses_to_start_when_a_doctor_check_fails(
+    no_dotenv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with a_sim(sim_data_plan_active=False) as env:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SARATHI_DHAN_CLIENT_ID", "1000000001")
+        monkeypatch.setenv("SARATHI_DHAN_ACCESS_TOKEN", "sim-token")
+        code = main(["up", "--mode", "paper"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "fail  data plan" in out
+    assert "--skip-doctor" in out
+    assert not (no_dotenv / "up" / "serve.log").exists()  # nothing was started
