@@ -18,7 +18,7 @@ from sarathi.cli.doctor import verdicts as v
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.db import migrate
 from sarathi.common.dhan.schemas import Profile, StaticIps
-from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.settings import Mode
 from sarathi.sim.app import build_app
 from sarathi.sim.settings import SimSettings
@@ -199,3 +199,19 @@ def test_up_paper_refuses_to_start_when_a_doctor_check_fails(
     assert "fail  data plan" in out
     assert "--skip-doctor" in out
     assert not (no_dotenv / "up" / "serve.log").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(
+    ("now", "verdict"),
+    [
+        (datetime(2026, 11, 2, 8, 0, tzinfo=IST), "pass"),  # 2026 covered, and 30 days on too
+        (datetime(2026, 12, 7, 8, 0, tzinfo=IST), "warn"),  # 6 Jan 2027: outside the table
+    ],
+)
+def test_the_calendar_warns_a_month_before_the_holiday_table_runs_out(now: datetime, verdict: str) -> None:
+    check = v.calendar_check(now, MarketCalendar())
+
+    assert check.status.value == verdict
+    if verdict == "warn":
+        assert "holiday table ends" in check.detail
+        assert "2027" in check.fix

@@ -209,6 +209,10 @@ def order_updates(accepted: bool, detail: str) -> Check:
     return ok("order updates", detail)
 
 
+CALENDAR_HORIZON = timedelta(days=30)
+"""Warn this long before the holiday table runs out: a year it does not cover stops every service."""
+
+
 def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
     """Today a trading day, time to the open, and which underlyings expire today."""
     today = now.astimezone(IST).date()
@@ -233,7 +237,20 @@ def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
         when = f"open now, closes {closes:%H:%M}"
     else:
         when = "closed for the day"
-    return ok("calendar", f"{today} is a trading day, {when}{expiry}")
+    detail = f"{today} is a trading day, {when}{expiry}"
+    horizon = today + CALENDAR_HORIZON
+    if not NSE_BSE_HOLIDAYS.covers(horizon):
+        years = _years(NSE_BSE_HOLIDAYS.covered_years)
+        return warn(
+            "calendar",
+            f"{detail}; the holiday table (years {years}) ends before {horizon}",
+            f"add {horizon.year}'s NSE/BSE holiday circular to sarathi.common.domain.holidays",
+        )
+    return ok("calendar", detail)
+
+
+def _years(years: Iterable[int]) -> str:
+    return ", ".join(str(year) for year in sorted(years))
 
 
 def clock(offset_seconds: float | None, source: str) -> Check:
