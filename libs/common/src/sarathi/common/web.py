@@ -46,6 +46,7 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 class NotReadyError(Exception):
     """A readiness check's answer in words a trader reads as is (`/readyz` shows only the message)."""
 
+
 READINESS_TIMEOUT_SECONDS = 2.0
 
 

@@ -26,6 +26,8 @@ from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError
 from sarathi.feed.adapters.nats_sink import NatsTickSink
 from sarathi.feed.adapters.recorder import DailyRecorder
 from sarathi.feed.connection import ConnectionConfig
@@ -116,6 +118,7 @@ class FeedService:
         self.metrics = metrics
         self.manager: FeedManager | None = None
         self.recorder: DailyRecorder | None = None
+        self.tasks = BackgroundTasks("feed")
 
     @contextlib.asynccontextmanager
     async def running(self, bus: Bus) -> AsyncIterator[FeedManager]:
@@ -149,19 +152,15 @@ class FeedService:
             await bus.serve(subjects.FEED_SNAPSHOT, handlers.snapshot),
         ]
         manager.subscribe(FEED_REQUESTER, settings.indices)
-        loops = [
-            asyncio.create_task(manager.watch(settings.feed_watchdog_interval_seconds), name="feed-watchdog")
-        ]
+        self.tasks.start("watchdog", manager.watch(settings.feed_watchdog_interval_seconds))
         if self.recorder is not None:
-            loops.append(asyncio.create_task(self._flush_loop(self.recorder), name="feed-recorder-flush"))
+            self.tasks.start("recorder-flush", self._flush_loop(self.recorder))
         try:
             yield manager
         finally:
             for subscription in served:
                 await subscription.stop()
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            await self.tasks.stop()
             await manager.close()
             await sink.close()
             if self.recorder is not None:
@@ -194,7 +193,8 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
 
     async def connected() -> None:
         if service.manager is None:
-            raise ConnectionError("the feed has not started")
+            raise NotReadyError("the feed has not started")
+        await service.tasks.ready()
         await service.manager.ready()
 
     app, _ = build_service_app(
