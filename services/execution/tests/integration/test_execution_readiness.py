@@ -72,7 +72,7 @@ async def test_execution_turns_ready_once_its_instrument_sync_at_start_listed_to
     async with running(build_app(settings)) as client:
 
         async def ready() -> httpx.Response:
-            while (reply := await client.get("/readyz")).status_code != 200:
+            while (reply := await client.get("/readyz")).status_code != 200:  # noqa: ASYNC110 - HTTP state
                 await asyncio.sleep(0.1)  # polling an HTTP state, bounded below
             return reply
 

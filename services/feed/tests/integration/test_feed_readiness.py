@@ -46,7 +46,7 @@ async def test_feed_connected_but_without_data_in_market_hours_is_not_ready_unti
 
         not_ready = await _readyz(app)
         assert not_ready.status_code == 503
-        reason = not_ready.json()["checks"]["connected"]
+        reason = not_ready.json()["checks"]["feed"]
         assert reason.startswith("connected to Dhan but not subscribed: no data yet on connection 0")
 
         manager.subscribe("test", [NIFTY])  # the sim answers with a prev-close packet
@@ -85,4 +85,5 @@ async def test_a_dead_feed_task_makes_the_feed_not_ready(
 
         not_ready = await _readyz(app)
         assert not_ready.status_code == 503
-        assert not_ready.json()["checks"]["connected"] == "task recorder-flush-2 died: RuntimeError: disk full"
+        said = not_ready.json()["checks"]["feed"]
+        assert said == "task recorder-flush-2 died: RuntimeError: disk full"

@@ -18,7 +18,7 @@ async def test_running_risk_answers_ready_with_its_loop_check(
     async with world(served, jetstream_clean, database, tmp_path) as w, w.risk() as client:
 
         async def ready() -> dict[str, str]:
-            while (reply := await client.get("/readyz")).status_code != 200:
+            while (reply := await client.get("/readyz")).status_code != 200:  # noqa: ASYNC110 - HTTP state
                 await asyncio.sleep(0.1)  # polling an HTTP state, bounded below
             checks: dict[str, str] = reply.json()["checks"]
             return checks

@@ -203,7 +203,7 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
         database=False,
         metrics=service_metrics,
         workers=workers,
-        checks={"connected": connected},
+        checks={"feed": connected},
         description="Dhan market-feed WebSocket to ticks on NATS; subscriptions, last-tick cache, recorder.",
     )
     app.state.feed = service
