@@ -47,6 +47,8 @@ def running_system(nats_url: str, fresh_database_url: str, tmp_path: Path) -> It
         "SARATHI_DHAN_REST_URL": f"http://{sim}/v2",
         "SARATHI_DHAN_FEED_URL": f"ws://{sim}/feed",
         "SARATHI_DHAN_ORDER_UPDATE_URL": f"ws://{sim}/order-update",
+        # execution is ready only with today's expiries listed: its sync at start reads the sim's master
+        "SARATHI_EXECUTION_INSTRUMENT_MASTER_URL": f"http://{sim}/api-data/api-scrip-master-detailed.csv",
     }
     supervisor = Supervisor(
         env={"NATS_URL": nats_url, "DATABASE_URL": fresh_database_url, "SARATHI_MODE": "sim", **dhan},

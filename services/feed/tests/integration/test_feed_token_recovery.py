@@ -84,9 +84,10 @@ async def test_an_expired_token_makes_the_feed_wait_not_ready_and_ticks_resume_o
         await eventually(lambda: _attempts(service) >= before + 2)  # it keeps trying, slowly
         not_ready = await _readyz(app)
         assert not_ready.status_code == 503
-        assert "waiting for valid credentials" in not_ready.json()["checks"]["connected"]
+        assert "no connection to Dhan (last error:" in not_ready.json()["checks"]["feed"]
         if refusal == "packet":
-            assert "access token expired" in not_ready.json()["checks"]["connected"]
+            assert "access token expired" in not_ready.json()["checks"]["feed"]
+            assert ", 807)" in not_ready.json()["checks"]["feed"]
         assert _sample(service, "sarathi_feed_connection_state", connection="0") == -1
         assert _sample(service, "sarathi_feed_auth_waiting_state", connection="0") == 1
         assert _sample(service, "sarathi_feed_auth_failures_total", reason="807") == 1  # once per state

@@ -125,10 +125,11 @@ async def risk_running(
     broker: InMemoryBroker | None = None,
     clock: FakeClock | None = None,
     names: ContractNames | None = None,
+    bus_type: type[InMemoryBus] = InMemoryBus,
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
     clock = clock or FakeClock(OPEN)
-    bus = InMemoryBus(broker or InMemoryBroker(clock))
+    bus = bus_type(broker or InMemoryBroker(clock))
     await bus.ensure_streams()
     feed = FakeFeed()
     await bus.serve(subjects.FEED_SUBSCRIBE, feed.subscribe)

@@ -44,6 +44,14 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def describe_checks(checks: object) -> str:
+    """What a `/readyz` body's failing checks say, in words: "feed: no connection to Dhan ..."."""
+    if not isinstance(checks, Mapping):
+        return str(checks)[:200]
+    failing = [(str(name), str(said)) for name, said in checks.items() if said != "ok"]
+    return "; ".join(f"{name}: {said}" for name, said in failing) or "no failing check"
+
+
 class SupervisorError(RuntimeError):
     """A service did not start or did not become ready; the message names it and its log."""
 
@@ -134,7 +142,7 @@ class Supervisor:
                     response = client.get(f"{service.base_url}/readyz")
                     if response.status_code == 200:
                         return
-                    last = str(response.json().get("checks"))
+                    last = describe_checks(response.json().get("checks"))
                 except httpx.HTTPError as exc:
                     last = type(exc).__name__
                 if on_wait:

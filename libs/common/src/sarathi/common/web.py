@@ -1,8 +1,9 @@
 """The FastAPI app factory every service uses: `/healthz`, `/readyz`, `/metrics`, and a runner.
 
 - `/healthz`: the process is alive and serving (liveness; no dependencies checked).
-- `/readyz`: every readiness check passes (its NATS connection, its database...), each within a
-  timeout; 503 with the failing check's reason otherwise.
+- `/readyz`: every readiness check passes (its NATS connection, its database, what the service
+  needs to do its job...), each within a timeout; 503 with each check's result otherwise ("ok",
+  or the reason: a `NotReadyError`'s message as is, any other error with its type).
 - `/metrics`: the service's own Prometheus registry, in the text exposition format.
 
 With a control token (`create_app(control_token=...)`, risk's and orders' operator routes) every
@@ -41,6 +42,11 @@ log = get_logger(__name__)
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable; raises with a readable reason when it is not."""
 
+
+class NotReadyError(Exception):
+    """A readiness check's answer in words a trader reads as is (`/readyz` shows only the message)."""
+
+
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
@@ -49,6 +55,8 @@ async def _run_check(check: ReadinessCheck) -> str:
         await asyncio.wait_for(check(), timeout=READINESS_TIMEOUT_SECONDS)
     except TimeoutError:
         return f"timed out after {READINESS_TIMEOUT_SECONDS:.0f}s"
+    except NotReadyError as exc:
+        return str(exc) or "not ready"
     except Exception as exc:  # a readiness probe reports any failure, it never raises
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return "ok"

@@ -1,8 +1,10 @@
-"""Composition root of the execution service: builds everything from settings, connects nothing at import."""
+"""Composition root of the execution service: builds everything from settings, connects nothing at import.
+
+`/readyz` adds the check `execution`: the instrument-sync task alive and today's expiries listed
+for every configured underlying (`readiness.InstrumentsReady`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +16,8 @@ from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError, ReadinessCheck
 from sarathi.execution.adapters.book_store import BookStore
 from sarathi.execution.adapters.chain_cache import ChainCache, DhanChainSource
 from sarathi.execution.adapters.control import ControlWatch
@@ -23,7 +27,9 @@ from sarathi.execution.adapters.prices import FeedPrices
 from sarathi.execution.api import build_router
 from sarathi.execution.decide import EntryDecider, Rules
 from sarathi.execution.metrics import ExecutionMetrics
+from sarathi.execution.readiness import InstrumentsReady
 from sarathi.execution.refdata.daily import daily_sync
+from sarathi.execution.refdata.sync import SyncReport
 from sarathi.execution.service import ExecutionService
 from sarathi.execution.settings import ExecutionSettings
 
@@ -38,6 +44,7 @@ def rules_of(settings: ExecutionSettings) -> Rules:
 def build_app(settings: ExecutionSettings) -> FastAPI:
     metrics = ExecutionMetrics()
     state: dict[str, DecisionStore] = {}
+    readiness: list[ReadinessCheck] = []  # while running: its tasks alive, its instruments listed
 
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
@@ -69,21 +76,36 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
                 bus=bus, clock=clock, decider=decider, derivatives=derivatives, decisions=decisions,
                 books=BookStore(bus), metrics=metrics, pending_ttl_seconds=settings.pending_entry_ttl_seconds,
             )  # fmt: skip
+            instruments = InstrumentsReady(
+                derivatives, clock, settings.underlyings,
+                settings.expiry_day_policy, settings.expiry_roll_cutoff,
+            )  # fmt: skip
+            tasks = BackgroundTasks("execution")
+
+            def synced(report: SyncReport) -> None:
+                instruments.synced(report)
+                if report.ok:
+                    derivatives.forget()
+
             await control.start()
             await service.start()
             state["decisions"] = decisions
-            syncing = asyncio.create_task(
-                daily_sync(settings, clock, metrics), name="execution-instrument-sync"
-            )
+            tasks.start("instrument-sync", daily_sync(settings, clock, metrics, synced))
+            readiness.extend((tasks.ready, instruments.ready))
             try:
                 yield
             finally:
-                syncing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await syncing
+                readiness.clear()
+                await tasks.stop()
                 state.clear()
                 await service.stop()
                 await control.stop()
+
+    async def working() -> None:
+        if not readiness:
+            raise NotReadyError("execution has not started")
+        for check in readiness:
+            await check()
 
     app, _ = build_service_app(
         service="execution",
@@ -91,6 +113,7 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
         database=True,
         metrics=metrics,
         workers=workers,
+        checks={"execution": working},
         description="Strike selection, pre-trade gates and Super Order entry commands.",
     )
     app.include_router(build_router(lambda: state.get("decisions"), settings.decisions_page_max))

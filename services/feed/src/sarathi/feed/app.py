@@ -28,6 +28,8 @@ from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError
 from sarathi.feed.adapters.nats_sink import NatsTickSink
 from sarathi.feed.adapters.recorder import DailyRecorder
 from sarathi.feed.connection import ConnectionConfig
@@ -145,6 +147,7 @@ class FeedService:
         self.manager: FeedManager | None = None
         self.recorder: DailyRecorder | None = None
         self.token = FeedToken(settings)
+        self.tasks = BackgroundTasks("feed")
 
     @contextlib.asynccontextmanager
     async def running(self, bus: Bus) -> AsyncIterator[FeedManager]:
@@ -178,19 +181,15 @@ class FeedService:
             await bus.serve(subjects.FEED_SNAPSHOT, handlers.snapshot),
         ]
         manager.subscribe(FEED_REQUESTER, settings.indices)
-        loops = [
-            asyncio.create_task(manager.watch(settings.feed_watchdog_interval_seconds), name="feed-watchdog")
-        ]
+        self.tasks.start("watchdog", manager.watch(settings.feed_watchdog_interval_seconds))
         if self.recorder is not None:
-            loops.append(asyncio.create_task(self._flush_loop(self.recorder), name="feed-recorder-flush"))
+            self.tasks.start("recorder-flush", self._flush_loop(self.recorder))
         try:
             yield manager
         finally:
             for subscription in served:
                 await subscription.stop()
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            await self.tasks.stop()
             await manager.close()
             await sink.close()
             if self.recorder is not None:
@@ -229,7 +228,8 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
 
     async def connected() -> None:
         if service.manager is None:
-            raise ConnectionError("the feed has not started")
+            raise NotReadyError("the feed has not started")
+        await service.tasks.ready()
         await service.manager.ready()
 
     app, _ = build_service_app(
@@ -238,7 +238,7 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
         database=False,
         metrics=service_metrics,
         workers=workers,
-        checks={"connected": connected},
+        checks={"feed": connected},
         description="Dhan market-feed WebSocket to ticks on NATS; subscriptions, last-tick cache, recorder.",
     )
     app.state.feed = service

@@ -88,6 +88,8 @@ class FeedConnection:
         self.stopped: Verdict | None = None
         self.auth_waiting: Verdict | None = None  # Dhan refused the credentials; retrying slowly
         self.connected = asyncio.Event()
+        self.has_data = False  # a packet arrived on the current session (Dhan's only subscribe ack)
+        self.last_verdict: Verdict | None = None  # how the latest session ended
         self._state(RECONNECTING)
 
     @property
@@ -119,6 +121,7 @@ class FeedConnection:
         failing_since = self._clock.now()
         while True:
             verdict, got_data = await self._session()
+            self.last_verdict = verdict
             self._metrics.disconnects.labels(verdict.label).inc()
             if verdict.action is Action.AUTH_WAIT:
                 auth_attempts += 1
@@ -234,7 +237,7 @@ class FeedConnection:
             while (item := await queue.get()) is not None:
                 frames, received = item
                 socket.maybe_resume()
-                got_data = True
+                got_data = self.has_data = True
                 reasons = await self._processor.process(self.number, frames, received)
                 if reasons:
                     verdict = verdict_for_reason(reasons[-1])
@@ -245,6 +248,7 @@ class FeedConnection:
             if confirm is not None:
                 confirm.cancel()
             self._socket = None
+            self.has_data = False
             self.connected.clear()
             self._state(RECONNECTING)
             socket.disconnect()

@@ -18,8 +18,9 @@ from sarathi.common.dhan.feed_requests import FeedInstrument
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message, envelope
 from sarathi.common.messages.market import FeedRecovered, FeedStale
+from sarathi.common.web import NotReadyError
 from sarathi.feed.connection import ConnectionConfig, FeedConnection
-from sarathi.feed.domain.disconnects import Verdict
+from sarathi.feed.domain.disconnects import Action, Verdict
 from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Transition, Unanswered
 from sarathi.feed.domain.subscriptions import Change, Outcome, SubscriptionBook
 from sarathi.feed.metrics import FeedMetrics
@@ -64,20 +65,31 @@ class FeedManager:
         return not self.stopped and not self.auth_waiting
 
     async def ready(self) -> None:
-        """Readiness check `connected`: every connection up, none waiting for credentials."""
+        """Readiness check `connected`: every connection up, none waiting for credentials; while
+        the market is open (the feed's clock), each with instruments also subscribed: a packet
+        arrived on its current socket (Dhan acknowledges a subscription only by sending data, a
+        prev-close packet first: REFERENCE §6.5)."""
         if self.stopped:
             number, verdict = next(iter(self.stopped.items()))
-            raise ConnectionError(f"feed connection {number} stopped: {verdict.message}")
+            raise NotReadyError(f"no connection to Dhan: connection {number} stopped ({_said(verdict)})")
         if self.auth_waiting:
-            number, verdict = next(iter(self.auth_waiting.items()))
-            raise ConnectionError(
-                f"feed connection {number} waiting for valid credentials: {verdict.message}"
-            )
+            _, verdict = next(iter(self.auth_waiting.items()))
+            raise NotReadyError(f"no connection to Dhan (last error: {_said(verdict)})")
         if not self.connections:
-            raise ConnectionError("no feed connection opened yet")
-        down = [number for number, connection in self.connections.items() if not connection.ready]
-        if down:
-            raise ConnectionError(f"feed connection {down[0]} not connected")
+            raise NotReadyError("no connection to Dhan opened yet")
+        for number, connection in self.connections.items():
+            if not connection.ready:
+                last = connection.last_verdict
+                error = f" (last error: {_said(last)})" if last is not None else ""
+                raise NotReadyError(f"no connection to Dhan: connection {number} connecting{error}")
+        if self._session_open(self._clock.now()) is None:
+            return
+        for number, connection in self.connections.items():
+            if self.book.load(number) and not connection.has_data:
+                raise NotReadyError(
+                    f"connected to Dhan but not subscribed: no data yet on connection {number} "
+                    f"({self.book.load(number)} instruments asked for)"
+                )
 
     def subscribe(self, requester: str, instruments: Iterable[FeedInstrument]) -> Outcome:
         outcome = self.book.add(requester, instruments)
@@ -112,8 +124,18 @@ class FeedManager:
             )  # fmt: skip
             self.connections[number] = connection
             self.watchdog.connection_started(number, self._clock.now().timestamp())
-            self._tasks[number] = asyncio.create_task(connection.run(), name=f"feed-connection-{number}")
+            task = asyncio.create_task(connection.run(), name=f"feed-connection-{number}")
+            task.add_done_callback(lambda done: self._connection_ended(number, done))
+            self._tasks[number] = task
         return connection
+
+    def _connection_ended(self, number: int, task: asyncio.Task[None]) -> None:
+        """A connection's task that raised (a bug) stops it for good, as a verdict would."""
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        log.error("feed_connection_crashed", connection=number, error=repr(error)[:300])
+        why = f"the connection's task crashed: {error!r}"[:300]
+        self._on_stopped(number, Verdict(None, why, Action.STOP))
 
     def _on_auth(self, number: int, verdict: Verdict | None) -> None:
         """Waiting for credentials starts (`verdict`) or ends (None). The watchdog keeps judging
@@ -213,6 +235,10 @@ class FeedManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+
+def _said(verdict: Verdict) -> str:
+    return f"{verdict.message}, {verdict.reason}" if verdict.reason is not None else verdict.message
 
 
 def _printable(where: dict[str, object]) -> dict[str, str]:

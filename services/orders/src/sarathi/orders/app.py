@@ -1,9 +1,10 @@
 """Composition root of the orders service: builds everything from settings, connects nothing at import.
 
 The lifespan connects NATS and PostgreSQL (`build_service_app`), picks the clock (the sim's market
-clock in `sim` mode, the wall clock otherwise), builds `OrdersService` and runs it. `live` mode
-refuses to start unless credentials are present and `SARATHI_LIVE_TRADING=armed` (enforced by
-the settings' validator before anything is built).
+clock in `sim` mode, the wall clock otherwise), builds `OrdersService` and runs it. `/readyz` adds
+the check `orders`: its tasks alive, the order-update socket logged in, the latest reconciliation
+pass succeeded. `live` mode refuses to start unless credentials are present and
+`SARATHI_LIVE_TRADING=armed` (enforced by the settings' validator before anything is built).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from sarathi.common.clock_source import running_clock
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
-from sarathi.common.web import OPEN_PATHS
+from sarathi.common.web import OPEN_PATHS, NotReadyError
 from sarathi.orders.api import build_router
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
@@ -38,6 +39,12 @@ def build_app(settings: OrdersSettings) -> FastAPI:
             finally:
                 holder.pop("service", None)
 
+    async def working() -> None:
+        service = holder.get("service")
+        if service is None:
+            raise NotReadyError("orders has not started")
+        await service.ready()
+
     app, _ = build_service_app(
         service="orders",
         settings=settings,
@@ -45,6 +52,7 @@ def build_app(settings: OrdersSettings) -> FastAPI:
         description="The broker gateway: exactly-once orders, order updates, reconciliation.",
         metrics=metrics,
         workers=workers,
+        checks={"orders": working},
         control_token=settings.orders_control_token,
         open_paths=OPEN_PATHS | {"/status"},  # read by `sarathi run`'s lockstep without a token
     )

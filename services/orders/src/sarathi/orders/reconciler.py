@@ -67,6 +67,7 @@ class Reconciler:
         self.reconciled = asyncio.Event()
         self._lock = asyncio.Lock()
         self.passes = 0
+        self.last_failure: str | None = None  # why the latest pass failed; None once one succeeds
 
     async def idle(self) -> None:
         """Return once no pass is running (a pass that starts later is not waited for)."""
@@ -75,7 +76,16 @@ class Reconciler:
 
     async def run_pass(self) -> Drift:
         """One pass; raises when the broker or the database fails (nothing half-applied matters:
-        every step is idempotent)."""
+        every step is idempotent). `last_failure` says why the latest pass failed, if it did."""
+        try:
+            drift = await self._pass()
+        except Exception as exc:
+            self.last_failure = (str(exc) or type(exc).__name__)[:300]
+            raise
+        self.last_failure = None
+        return drift
+
+    async def _pass(self) -> Drift:
         async with self._lock:
             orders = await self._broker.orders()
             trades = await self._broker.trades()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -23,6 +23,8 @@ from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError
 from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.adapters.order_updates import OrderUpdateClient
 from sarathi.orders.adapters.publisher import OutboxPublisher
@@ -156,6 +158,7 @@ class OrdersService:
             on_reconnect=self.metrics.order_update_reconnects.inc,
             on_alert=self.metrics.order_update_alerts.inc,
         )
+        self.tasks = BackgroundTasks("orders")
         self.killer = Killer(self.broker, self.store, self.exits, clock, sleep=wall_sleep)
         self.armer = (
             PnlExitArmer(
@@ -224,23 +227,35 @@ class OrdersService:
     async def _after_connect(self) -> None:
         await self.reconciler.run_pass()
 
+    async def ready(self) -> None:
+        """Readiness: every task runs, the order-update socket is logged in, the last
+        reconciliation pass succeeded."""
+        await self.tasks.ready()
+        if not self.updates.connected.is_set():
+            last = self.updates.last_error
+            raise NotReadyError(
+                "order-update socket not logged in to Dhan" + (f" (last error: {last})" if last else "")
+            )
+        if not self.reconciler.reconciled.is_set():
+            last = self.reconciler.last_failure
+            raise NotReadyError(
+                "start-up reconciliation with the broker not done yet"
+                + (f" (last error: {last})" if last else "")
+            )
+        if self.reconciler.last_failure is not None:
+            raise NotReadyError(f"last reconciliation with the broker failed: {self.reconciler.last_failure}")
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[OrdersService]:
-        tasks: list[asyncio.Task[Any]] = []
-
-        def start(name: str, coroutine: Coroutine[Any, Any, None]) -> None:
-            task = asyncio.create_task(coroutine, name=f"orders-{name}")
-            task.add_done_callback(_report_end)
-            tasks.append(task)
-
+        tasks = self.tasks
         await self.tokens.share_at_start()  # the shared token, before any call to Dhan
-        start("publisher", self.publisher.run())
-        start("reconciler", self.reconciler.run())
-        start("duplicates", self.duplicates.run())
-        start("order-updates", self.updates.run())
-        start("token", self.tokens.run())
+        tasks.start("publisher", self.publisher.run())
+        tasks.start("reconciler", self.reconciler.run())
+        tasks.start("duplicates", self.duplicates.run())
+        tasks.start("order-updates", self.updates.run())
+        tasks.start("token", self.tokens.run())
         if self.armer is not None:
-            start("pnl-exit", self.armer.run())
+            tasks.start("pnl-exit", self.armer.run())
         consumer: Subscription | None = None
         try:
             consumer = await self.bus.consume(
@@ -250,15 +265,6 @@ class OrdersService:
         finally:
             if consumer is not None:
                 await consumer.stop()
-            for task in tasks:
-                task.cancel()
-            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
-            for task in stuck:  # never seen; a task that ignores cancellation must not hang shutdown
-                log.error("orders_task_did_not_stop", task=task.get_name())
+            await tasks.stop(STOP_TIMEOUT_SECONDS)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.publisher.flush(), STOP_TIMEOUT_SECONDS)
-
-
-def _report_end(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("orders_task_died", task=task.get_name(), error=repr(error))

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from sarathi.common.clock_source import running_clock
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.web import NotReadyError
 from sarathi.risk.adapters.refdata import DerivativeNames
 from sarathi.risk.adapters.store import PostgresStore
 from sarathi.risk.api import build_router
@@ -46,12 +47,19 @@ def build_app(settings: RiskSettings) -> FastAPI:
                 finally:
                     holder.pop("service", None)
 
+    async def working() -> None:
+        service = holder.get("service")
+        if service is None:
+            raise NotReadyError("risk has not started")
+        await service.ready()
+
     app, _ = build_service_app(
         service="risk",
         settings=settings,
         database=True,
         metrics=metrics,
         workers=workers,
+        checks={"risk": working},
         control_token=settings.control_token,
         description="Per-position P&L, trailing profit lock, daily limits, square-off and the operator API.",
     )

@@ -22,6 +22,7 @@ from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.risk import DailyLossBreached
+from sarathi.common.web import NotReadyError
 from sarathi.risk.budget import LossBudgetPublisher
 from sarathi.risk.control import DAILY_LOSS_REASON_PREFIX, SERVICE_ACTOR, ControlKeeper
 from sarathi.risk.domain import ids
@@ -61,8 +62,12 @@ class RiskLoop:
         self._interval = interval_seconds
         self._budget = LossBudgetPublisher(bus)
         self.rounds = 0  # checks completed (tests wait on it)
+        self.started_at: datetime | None = None  # market time the loop started
+        self.last_round_at: datetime | None = None  # market time of the last completed check
+        self.last_error: str | None = None  # why the last check failed (None once one completes)
 
     async def run(self) -> None:
+        self.started_at = self._clock.now()
         while True:
             due = next_check(self._clock.now(), self._interval)
             await self._clock.sleep_until(due)
@@ -71,7 +76,20 @@ class RiskLoop:
             try:
                 await self.tick(now)
             except Exception as exc:  # one failed check must not end the watchdog
+                self.last_error = (str(exc) or type(exc).__name__)[:300]
                 log.error("risk_check_failed", error=repr(exc), exc_info=True)
+
+    def ready(self, now: datetime, periods: float) -> None:
+        """Raises `NotReadyError` unless a check completed within `periods` intervals (since the
+        loop started, before its first check)."""
+        since = self.last_round_at or self.started_at
+        if since is None:
+            raise NotReadyError("the risk loop has not started")
+        late = (now - since).total_seconds()
+        if late > periods * self._interval:
+            what = "no completed risk check" if self.last_round_at is None else "last risk check"
+            error = f" (last error: {self.last_error})" if self.last_error else ""
+            raise NotReadyError(f"{what} for {late:.0f}s of market time{error}")
 
     async def tick(self, now: datetime) -> DayPnl:
         """One round: every position, then the daily loss limit, then the gauges."""
@@ -86,6 +104,7 @@ class RiskLoop:
         except Exception as exc:  # still unreachable: the halt holds in memory, retried next round
             log.error("trading_halt_save_failed", error=repr(exc))
         self.rounds += 1
+        self.last_round_at, self.last_error = now, None
         return day
 
     async def _breach(self, day: DayPnl) -> None:

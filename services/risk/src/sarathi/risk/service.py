@@ -10,11 +10,9 @@ flushes the trackers.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
@@ -26,6 +24,7 @@ from sarathi.common.domain.control import TradingState
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
 from sarathi.common.messages.risk import BrokerRefusedOrders
+from sarathi.common.tasks import BackgroundTasks
 from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.adapters.refdata import ContractNames, NoNames
 from sarathi.risk.adapters.store import RiskStore
@@ -94,21 +93,21 @@ class RiskService:
             metrics,
             interval_seconds=settings.risk_loop_interval_seconds,
         )
+        self.tasks = BackgroundTasks("risk")
+
+    async def ready(self) -> None:
+        """Readiness: its tasks alive and the 5-second loop checking within
+        `risk_ready_loop_periods` of its period (market time)."""
+        await self.tasks.ready()
+        self.loop.ready(self.clock.now(), self.settings.risk_ready_loop_periods)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[RiskService]:
-        tasks: list[asyncio.Task[Any]] = []
-
-        def start(name: str, coroutine: Coroutine[Any, Any, None]) -> None:
-            task = asyncio.create_task(coroutine, name=f"risk-{name}")
-            task.add_done_callback(_report_end)
-            tasks.append(task)
-
         consumers: list[Subscription] = []
         await self.control.start()
         try:
             await self.guardian.resume(await self.store.load(start_of_day(self.clock.now())))
-            start("writer", self.writer.run())
+            self.tasks.start("writer", self.writer.run())
             consumers.append(
                 await self.bus.consume(
                     ORDER_EVT.name,
@@ -127,7 +126,7 @@ class RiskService:
                     POSITION_OPTIONS,
                 )
             )
-            start("loop", self.loop.run())
+            self.tasks.start("loop", self.loop.run())
             log.info(
                 "risk_running", state=self.control.state.value, on_tick=self.settings.risk_evaluate_on_tick
             )
@@ -135,11 +134,7 @@ class RiskService:
         finally:
             for consumer in consumers:
                 await consumer.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await self.tasks.stop()
             await self.subscriptions.close()
             with contextlib.suppress(Exception):
                 await self.writer.flush()
@@ -171,8 +166,3 @@ class RiskService:
         )
         self.metrics.broker_refusal_halts.inc()
         log.critical("trading_halted_broker_refused", code=message.error_code, reason=message.reason)
-
-
-def _report_end(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("risk_task_died", task=task.get_name(), error=repr(error))

@@ -25,6 +25,9 @@ class RiskSettings(ServiceSettings):
     risk_loop_interval_seconds: float = Field(
         default=5.0, gt=0, le=60, description="market seconds between two checks of every position"
     )
+    risk_ready_loop_periods: float = Field(
+        default=3.0, ge=1, description="not ready when the loop's last check is older than this many periods"
+    )
     risk_evaluate_on_tick: bool = Field(
         default=False, description="also check a position on each of its ticks (the loop stays the watchdog)"
     )

@@ -12,6 +12,7 @@ from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.web import NotReadyError
 from sarathi.signals.adapters.store import SignalStore
 from sarathi.signals.metrics import SignalsMetrics
 from sarathi.signals.settings import SignalsSettings
@@ -20,6 +21,7 @@ from sarathi.signals.worker import SignalsWorker
 
 def build_app(settings: SignalsSettings) -> FastAPI:
     metrics = SignalsMetrics()
+    holder: dict[str, SignalsWorker] = {}
 
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
@@ -48,10 +50,18 @@ def build_app(settings: SignalsSettings) -> FastAPI:
             )
             async with sharing:
                 await worker.start()
+                holder["worker"] = worker
                 try:
                     yield
                 finally:
+                    holder.clear()
                     await worker.stop()
+
+    async def warmed_up() -> None:
+        worker = holder.get("worker")
+        if worker is None:
+            raise NotReadyError("signals has not started")
+        await worker.ready()
 
     app, _ = build_service_app(
         service="signals",
@@ -59,6 +69,7 @@ def build_app(settings: SignalsSettings) -> FastAPI:
         database=True,
         metrics=metrics,
         workers=workers,
+        checks={"signals": warmed_up},
         description="5-minute bars from index ticks, indicators, and the trend signal.",
     )
     return app

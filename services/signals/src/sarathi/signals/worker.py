@@ -12,8 +12,6 @@ a second signal for the same bar.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,9 +28,11 @@ from sarathi.common.messages.base import Message
 from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Bar, Tick
 from sarathi.common.messages.signals import Signal
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError
 from sarathi.signals.adapters.history import fetch_history
 from sarathi.signals.adapters.store import SignalStore
-from sarathi.signals.domain import BarBuilder, ClosedBar, TrendSettings, decide, signal_id
+from sarathi.signals.domain import BarBuilder, ClosedBar, TrendSettings, decide, signal_id, warming_up
 from sarathi.signals.metrics import SignalsMetrics
 from sarathi.signals.settings import SignalsSettings
 
@@ -45,6 +45,7 @@ FUTURE_TICK_TOLERANCE = timedelta(seconds=5)  # how far ahead of our clock a tic
 class _Underlying:
     underlying: Underlying
     builder: BarBuilder
+    warm_up_error: str | None = None  # why its history could not be loaded at start
 
 
 class SignalsWorker:
@@ -76,7 +77,7 @@ class SignalsWorker:
             for u in settings.underlyings
         }
         self._subscriptions: list[Subscription] = []
-        self._loop: asyncio.Task[None] | None = None
+        self.tasks = BackgroundTasks("signals")
 
     @property
     def interval(self) -> str:
@@ -89,16 +90,24 @@ class SignalsWorker:
         for security_id in self._by_index_id:
             subject = subjects.tick(ExchangeSegment.IDX_I, security_id)
             self._subscriptions.append(await self._bus.subscribe(subject, self.on_tick))
-        self._loop = asyncio.create_task(self._run(), name="signals-bar-loop")
+        self.tasks.start("bar-loop", self._run())
 
     async def stop(self) -> None:
         for subscription in self._subscriptions:
             await subscription.stop()
         self._subscriptions.clear()
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await self.tasks.stop()
+
+    async def ready(self) -> None:
+        """Readiness: the bar loop runs and every underlying is warmed up (enough bars, from
+        history or live, for every indicator of the decision)."""
+        await self.tasks.ready()
+        for entry in self._by_index_id.values():
+            have = len(entry.builder.history)
+            if have < self._trend.warm_up_bars:
+                failed = entry.warm_up_error
+                error = f" (history could not be loaded: {failed})" if failed else ""
+                raise NotReadyError(f"{entry.underlying.value} {warming_up(have, self._trend)}{error}")
 
     async def _warm_up(self, entry: _Underlying, now: datetime) -> None:
         name = entry.underlying.value
@@ -112,6 +121,7 @@ class SignalsWorker:
             )  # fmt: skip
         except (DhanError, ValueError) as exc:
             log.error("warm_up_failed", underlying=name, error=str(exc))
+            entry.warm_up_error = str(exc)[:200]
             self._metrics.warm_up.labels(name).set(0)
             return
         entry.builder.seed(history)

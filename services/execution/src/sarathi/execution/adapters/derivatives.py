@@ -67,6 +67,11 @@ class DerivativeTable:
     def _fresh(self, loaded_at: float) -> bool:
         return self._monotonic() - loaded_at < self._ttl
 
+    def forget(self) -> None:
+        """Drop the cache (the instrument sync just changed the table)."""
+        self._expiries.clear()
+        self._contracts.clear()
+
     async def expiries(self, underlying: Underlying) -> list[date]:
         cached = self._expiries.get(underlying)
         if cached is not None and self._fresh(cached[0]):

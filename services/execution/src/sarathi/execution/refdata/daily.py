@@ -1,9 +1,11 @@
 """The service's daily instrument sync: at start if today's has not succeeded, then daily at
-`instrument_sync_at` IST (before the open), on the service's Clock. Progress goes to the log."""
+`instrument_sync_at` IST (before the open), on the service's Clock. Progress goes to the log;
+each run's report also to `on_report`."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sarathi.common.clock import Clock
@@ -25,7 +27,12 @@ def _next_run(now: datetime, settings: ExecutionSettings) -> datetime:
     return at if at > local else at + timedelta(days=1)
 
 
-async def daily_sync(settings: ExecutionSettings, clock: Clock, metrics: ExecutionMetrics) -> None:
+async def daily_sync(
+    settings: ExecutionSettings,
+    clock: Clock,
+    metrics: ExecutionMetrics,
+    on_report: Callable[[SyncReport], None] = lambda _: None,
+) -> None:
     engine = create_engine(settings)
     options = SyncOptions(
         settings.instrument_master_url,
@@ -55,6 +62,7 @@ async def daily_sync(settings: ExecutionSettings, clock: Clock, metrics: Executi
                 report = SyncReport(False, str(exc))
             metrics.instrument_sync.labels("ok" if report.ok else "failed").inc()
             log.info("instrument_sync", ok=report.ok, message=report.message, changes=report.changes)
+            on_report(report)
             due = _next_run(clock.now(), settings) if report.ok else clock.now() + _RETRY
     finally:
         engine.dispose()

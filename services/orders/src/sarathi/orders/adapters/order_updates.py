@@ -77,7 +77,8 @@ class OrderUpdateClient:
         self._restart = asyncio.Event()
         self.connections = 0
         self.frames = 0
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()  # logged in: the login frame sent and the socket still open
+        self.last_error: str | None = None  # why the latest session ended (None: none ended yet)
         self._background: set[asyncio.Task[None]] = set()
 
     def reconnect(self) -> None:
@@ -90,8 +91,11 @@ class OrderUpdateClient:
             started = time.monotonic()
             try:
                 await self._session()
+                if not self._restart.is_set():  # Dhan sends no login reply: a refused login ends so
+                    self.last_error = "Dhan closed the socket (a refused login looks like this)"
             except (OSError, WebSocketException, TimeoutError) as exc:
                 log.warning("order_update_disconnected", error=repr(exc)[:200])
+                self.last_error = (str(exc) or type(exc).__name__)[:200]
             finally:
                 self.connected.clear()
             failures = 0 if time.monotonic() - started > STABLE_CONNECTION_SECONDS else failures + 1

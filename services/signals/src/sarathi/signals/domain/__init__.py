@@ -12,6 +12,7 @@ from sarathi.signals.domain.decision import (
     decide_each,
     short_signal_id,
     signal_id,
+    warming_up,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "roll_up",
     "short_signal_id",
     "signal_id",
+    "warming_up",
 ]

@@ -91,7 +91,7 @@ def decide(bars: Sequence[ClosedBar], settings: TrendSettings | None = None) -> 
     """The trend decision on the last of `bars` (closed bars, oldest first)."""
     settings = settings or TrendSettings()
     if not bars:
-        return TrendDecision(Direction.NEUTRAL, _warming_up(0, settings))
+        return TrendDecision(Direction.NEUTRAL, warming_up(0, settings))
     lines = _Lines.of(_checked(bars), settings)
     return lines.decision(bars, len(bars) - 1, settings)
 
@@ -171,7 +171,7 @@ class _Lines:
             "minus_di": float(self.minus_di[i]),
         }
         if any(math.isnan(value) for value in values.values()):
-            return TrendDecision(Direction.NEUTRAL, _warming_up(i + 1, settings), bar.end, bar.close)
+            return TrendDecision(Direction.NEUTRAL, warming_up(i + 1, settings), bar.end, bar.close)
         direction, reason = _rule(values, settings)
         return TrendDecision(direction, reason, bar.end, bar.close, MappingProxyType(values))
 
@@ -191,7 +191,8 @@ def _rule(values: Mapping[str, float], settings: TrendSettings) -> tuple[Directi
     return Direction.NEUTRAL, f"{trend} not confirmed: RSI {rsi_value:.2f} not {side}"
 
 
-def _warming_up(have: int, settings: TrendSettings) -> str:
+def warming_up(have: int, settings: TrendSettings) -> str:
+    """What a decision says while the history is too short for its indicators."""
     return f"warming up: {have} of {settings.warm_up_bars} bars"
 
 
