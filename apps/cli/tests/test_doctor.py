@@ -213,5 +213,5 @@ def test_the_calendar_warns_a_month_before_the_holiday_table_runs_out(now: datet
 
     assert check.status.value == verdict
     if verdict == "warn":
-        assert "holiday table ends" in check.detail
+        assert "ends before 2027-01-06" in check.detail
         assert "2027" in check.fix
