@@ -21,10 +21,15 @@ sim, orders, ...): the services find each other by them, so one release per name
 {{- define "sarathi.labels" -}}
 app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/component: {{ .component }}
+{{ include "sarathi.commonLabels" .root }}
+{{- end -}}
+
+{{/* The labels of every object (ConfigMaps and policies carry only these). */}}
+{{- define "sarathi.commonLabels" -}}
 app.kubernetes.io/part-of: sarathi
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/* A Sarathi image: (dict "service" ... "root" $). */}}
