@@ -325,3 +325,13 @@ def test_the_readme_documents_every_value() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     missing = [path for path in ["mode", *leaf_paths(values)] if f"`{path}`" not in readme]
     assert not missing, f"deploy/README.md's values table lacks {missing}"
+
+
+def test_a_packaged_chart_carries_the_linked_files_contents(tmp_path: Path) -> None:
+    """`helm package` (and `helm push`) store what the links point at, so the archive stands alone."""
+    archive = helm.package(CHART, destination=tmp_path)
+    with helm.Chart.load_archive(Path(archive).read_bytes()) as chart:
+        manifests = chart.render(values_for("sim"), name="sarathi", namespace=NAMESPACE)
+    docs = [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
+    start = (REPO / "deploy" / "alertmanager" / "start.sh").read_text()
+    assert find(docs, "ConfigMap", "alertmanager-config")["data"]["start.sh"] == start
