@@ -41,6 +41,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "SarathiOrderOutcomeUnknown": ("telegram-info", None),
     "SarathiShortPosition": ("telegram-page", None),
     "SarathiDuplicateOrder": ("telegram-page", None),
+    "SarathiBrokerRefusedOrders": ("telegram-page", None),
     "SarathiTokenExpiring": ("telegram-page", "trading-day"),
     "SarathiReconciliationDrift": ("telegram-page", None),
     "SarathiReconciliationFailing": ("telegram-info", None),
