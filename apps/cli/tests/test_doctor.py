@@ -146,12 +146,21 @@ def test_get_ip_error_shape_fails_the_static_ip_check_with_dhans_message() -> No
     assert "No IP found" in check.detail
 
 
-def test_sizing_above_the_freeze_quantity_fails_the_configuration() -> None:
+@pytest.mark.parametrize(("lots", "units"), [(25, 1875), (24, 1800)])  # above, and AT the freeze quantity
+def test_sizing_at_or_above_the_freeze_quantity_fails_the_configuration(lots: int, units: int) -> None:
     facts = v.MasterFacts(lot_sizes={"NIFTY": 75}, freezes={"NIFTY": 1800})  # type: ignore[dict-item]
-    config = v.Config(mode=Mode.SIM, live_trading="", daily_loss_limit_inr=Decimal(5000), lots=25)
+    config = v.Config(mode=Mode.SIM, live_trading="", daily_loss_limit_inr=Decimal(5000), lots=lots)
     check = v.configuration(config, facts)
     assert check.status is v.Status.FAIL
-    assert "1875 > freeze 1800" in check.detail
+    assert f"{units} ≥ freeze 1800" in check.detail
+
+
+def test_sizing_one_lot_below_the_freeze_quantity_passes_the_configuration() -> None:
+    facts = v.MasterFacts(lot_sizes={"NIFTY": 75}, freezes={"NIFTY": 1800})  # type: ignore[dict-item]
+    config = v.Config(mode=Mode.SIM, live_trading="", daily_loss_limit_inr=Decimal(5000), lots=23)
+    check = v.configuration(config, facts)
+    assert check.status is v.Status.PASS
+    assert "daily loss limit ₹5,000.00" in check.detail
 
 
 def test_live_mode_without_the_arming_switch_fails_the_configuration() -> None:

@@ -24,6 +24,7 @@ from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.money import format_inr
 from sarathi.common.settings import Mode
 
 TIMEOUT_SECONDS = 8.0
@@ -101,7 +102,7 @@ async def funds(rest: DhanRest, lots: int, option: dict[str, Any] | None) -> v.C
         premium = await _last_price(rest, option)
     except (DhanError, KeyError, TypeError, ValueError) as exc:
         return v.funds(fund, "", None, f"{what}: quote failed, {_error(exc)}")
-    return v.funds(fund, "", premium * option["lot_size"] * lots, f"{what} at ₹{premium}")
+    return v.funds(fund, "", premium * option["lot_size"] * lots, f"{what} at {format_inr(premium)}")
 
 
 async def _last_price(rest: DhanRest, option: dict[str, Any]) -> Decimal:
@@ -179,12 +180,12 @@ async def market_feed(target: Target) -> FeedFacts:
                             price = Decimal(packet.ltp_paise) / 100
                             offset = wall_clock().timestamp() - packet.ltt_epoch
                             return FeedFacts(
-                                f"{FEED_INDEX} tick ₹{price}", price=price, offset_seconds=offset
+                                f"{FEED_INDEX} tick {format_inr(price)}", price=price, offset_seconds=offset
                             )
                         if isinstance(packet, PrevClose):
                             price = Decimal(packet.prev_close_paise) / 100
                             return FeedFacts(
-                                f"{FEED_INDEX} previous close ₹{price} (no tick yet)", price=price
+                                f"{FEED_INDEX} previous close {format_inr(price)} (no tick yet)", price=price
                             )
     except TimeoutError:
         return FeedFacts(error=f"no {FEED_INDEX} packet within {TIMEOUT_SECONDS:.0f}s")

@@ -15,6 +15,7 @@ from sarathi.common.dhan.schemas import FundLimit, KillSwitchReply, PnlExitReply
 from sarathi.common.domain.calendar import IST, CalendarCoverageError, MarketCalendar
 from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
 from sarathi.common.domain.instruments import Exchange, Underlying
+from sarathi.common.domain.money import format_inr
 from sarathi.common.settings import LIVE_ARMING_WORD, Mode
 
 TOKEN_WARN_HOURS = 4
@@ -133,17 +134,21 @@ def funds(fund: FundLimit | None, error: str, need: Decimal | None, what: str) -
     available = fund.available_balance or Decimal(0)
     if available <= 0:
         return fail(
-            "funds", f"available balance ₹{available}: no entry can be bought", "add funds to the account"
+            "funds",
+            f"available balance {format_inr(available)}: no entry can be bought",
+            "add funds to the account",
         )
     if need is None:
-        return warn("funds", f"available ₹{available}; premium unknown ({what}), cannot size an entry")
+        return warn(
+            "funds", f"available {format_inr(available)}; premium unknown ({what}), cannot size an entry"
+        )
     if available < need:
         return fail(
             "funds",
-            f"available ₹{available} < ₹{need} for one entry ({what})",
+            f"available {format_inr(available)} < {format_inr(need)} for one entry ({what})",
             "add funds or lower SARATHI_EXECUTION_LOTS",
         )
-    return ok("funds", f"available ₹{available} covers one entry ({what}: ₹{need})")
+    return ok("funds", f"available {format_inr(available)} covers one entry ({what}: {format_inr(need)})")
 
 
 def trader_controls(kill: KillSwitchReply | None, pnl: PnlExitReply | None, error: str) -> Check:
@@ -157,7 +162,7 @@ def trader_controls(kill: KillSwitchReply | None, pnl: PnlExitReply | None, erro
         )
     pnl_text = "P&L exit not set"
     if pnl is not None and pnl.pnl_exit_status == "ACTIVE":
-        pnl_text = f"P&L exit ACTIVE (profit ₹{pnl.profit}, loss ₹{pnl.loss})"
+        pnl_text = f"P&L exit ACTIVE (profit {_inr(pnl.profit)}, loss {_inr(pnl.loss)})"
     return ok("kill switch", f"inactive; {pnl_text}")
 
 
@@ -249,6 +254,10 @@ def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
     return ok("calendar", detail)
 
 
+def _inr(amount: Decimal | None) -> str:
+    return "unknown" if amount is None else format_inr(amount)
+
+
 def _years(years: Iterable[int]) -> str:
     return ", ".join(str(year) for year in sorted(years))
 
@@ -303,13 +312,13 @@ def configuration(config: Config, facts: MasterFacts | None) -> Check:
         problems.append("no daily loss limit (SARATHI_RISK_DAILY_LOSS_LIMIT_INR)")
     for underlying, lot in (facts.lot_sizes if facts else {}).items():
         freeze = facts.freezes.get(underlying) if facts else None
-        if freeze is not None and config.lots * lot > freeze:
-            problems.append(f"{config.lots} lots of {underlying} = {config.lots * lot} > freeze {freeze}")
+        if freeze is not None and config.lots * lot >= freeze:  # at the freeze quantity the exchange refuses
+            problems.append(f"{config.lots} lots of {underlying} = {config.lots * lot} ≥ freeze {freeze}")
     if problems:
         return fail("configuration", "; ".join(problems), "fix the settings named")
     armed = "armed" if config.live_trading == LIVE_ARMING_WORD else "not armed"
     return ok(
         "configuration",
-        f"mode {config.mode}, live trading {armed}, daily loss limit ₹{config.daily_loss_limit_inr}, "
+        f"mode {config.mode}, live trading {armed}, daily loss limit {_inr(config.daily_loss_limit_inr)}, "
         f"{config.lots} lot(s) per entry under every freeze quantity",
     )
