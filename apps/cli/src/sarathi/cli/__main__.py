@@ -9,6 +9,7 @@ sarathi positions | pause | resume | flatten | kill
                                the operator API of the risk service (`sarathi.cli.control`)
 sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
 sarathi instruments sync       download, validate and swap in Dhan's instrument master
+sarathi data download | list   index minute bars and expired options into a Parquet cache | what it holds
 
 `sarathi` alone prints this help (exit 2). Each command's module registers its parser
 (`add_command(s)`) and keeps its heavy imports (httpx, SQLAlchemy, NATS, the services) inside
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sarathi.cli import background, control, instruments, run
+from sarathi.cli import background, control, data, instruments, run
 
 PACKAGE = "sarathi-cli"
 
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)
     instruments.add_commands(commands)
+    data.add_commands(commands)
     control.add_commands(commands)
     return parser
 

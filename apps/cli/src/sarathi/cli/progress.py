@@ -95,3 +95,23 @@ class ProgressLine:
     def done(self) -> None:
         if self._tty:
             print(flush=True)
+
+
+class LiveLine:
+    """A line of progress of any command: rewritten in place on a terminal; milestones stay.
+
+    Off a terminal only milestones are printed (one line each), so logs stay short.
+    """
+
+    def __init__(self, tty: bool | None = None) -> None:
+        self._tty = sys.stdout.isatty() if tty is None else tty
+
+    def show(self, text: str, milestone: bool = False) -> None:
+        if self._tty:
+            print(f"\r\033[K  {text}", end="\n" if milestone else "", flush=True)
+        elif milestone:
+            print(f"  {text}", flush=True)
+
+    def done(self) -> None:
+        if self._tty:
+            print("\r\033[K", end="", flush=True)
