@@ -131,9 +131,11 @@ def plan(  # noqa: PLR0917 - the range and what to fetch in it
                     done = asked.setdefault(name, set())
                     missing = [d for d in days if d not in done]
                     done.update(d for d in missing if not may_trade(calendar, d))  # nothing to ask
-                    wanted = [d for d in missing if may_trade(calendar, d)]
                     longest = INTRADAY_MAX_DAYS if key is None else ROLLING_MAX_DAYS
-                    requests += [Request(underlying, kind, a, b, key) for a, b in _windows(wanted, longest)]
+                    for a, b in _windows(missing, longest):  # trimmed to days that may trade
+                        sessions = [d for d in missing if a <= d <= b and may_trade(calendar, d)]
+                        if sessions:
+                            requests.append(Request(underlying, kind, sessions[0], sessions[-1], key))
                 plans.append(MonthPlan(file, requests, asked))
             day = month_end + timedelta(days=1)
     return plans
