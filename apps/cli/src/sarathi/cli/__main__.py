@@ -11,6 +11,7 @@ sarathi migrate                upgrade the database named by DATABASE_URL to the
 sarathi instruments sync       download, validate and swap in Dhan's instrument master
 sarathi doctor [--mode M] [--json]
                                pre-market check of a mode: credentials, IP, funds, feed, calendar, ...
+sarathi data download | list   index minute bars and expired options into a Parquet cache | what it holds
 
 `sarathi` alone prints this help (exit 2). Each command's module registers its parser
 (`add_command(s)`) and keeps its heavy imports (httpx, SQLAlchemy, NATS, the services) inside
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sarathi.cli import background, control, doctor, instruments, run
+from sarathi.cli import background, control, data, doctor, instruments, run
 
 PACKAGE = "sarathi-cli"
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(handler=cmd_migrate)
     instruments.add_commands(commands)
     doctor.add_command(commands)
+    data.add_commands(commands)
     control.add_commands(commands)
     return parser
 

@@ -11,7 +11,6 @@ agree to the paisa.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +20,7 @@ import httpx
 
 from sarathi.cli.control import ControlClient, ControlError
 from sarathi.cli.simclient import SimClient
+from sarathi.cli.terminal import LiveLine
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
 
@@ -76,14 +76,14 @@ class ProgressLine:
     """Writes samples as one live line on a terminal, or a plain line every so often otherwise."""
 
     def __init__(self, plain_every_seconds: float = 1800.0, tty: bool | None = None) -> None:
-        self._tty = sys.stdout.isatty() if tty is None else tty
+        self._line = LiveLine(tty)
         self._every = plain_every_seconds
         self._last_plain: datetime | None = None
 
     def show(self, sample: Sample, wall_seconds: float) -> None:
         text = render(sample, wall_seconds)
-        if self._tty:
-            print(f"\r\033[K  {text}", end="", flush=True)
+        if self._line.tty:
+            self._line.show(text)
             return
         due = (
             self._last_plain is None or (sample.market_time - self._last_plain).total_seconds() >= self._every
@@ -93,5 +93,5 @@ class ProgressLine:
             print(f"  {text}", flush=True)
 
     def done(self) -> None:
-        if self._tty:
-            print(flush=True)
+        if self._line.tty:
+            print(flush=True)  # the last sample stays on screen

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sarathi.cli import args as cli_args
+from sarathi.cli.terminal import LiveLine
 
 # Imported by `sarathi --help` too: the day's machinery (httpx, SQLAlchemy, NATS) is imported
 # by the handler, not here.
@@ -32,24 +33,7 @@ if TYPE_CHECKING:
     from sarathi.cli.report import DayReport
 
 
-class _LiveLine:
-    """The one terminal line that is rewritten in place (waiting for a service): cleared before
-    it is rewritten and before any other output, so no text is left half overwritten."""
-
-    shown = False
-
-    def show(self, text: str) -> None:
-        if sys.stdout.isatty():
-            print(f"\r\033[K  {text}" if text else "\r\033[K", end="", flush=True)
-            self.shown = bool(text)
-
-    def clear(self) -> None:
-        if self.shown:
-            print("\r\033[K", end="", flush=True)
-            self.shown = False
-
-
-_live = _LiveLine()
+_live = LiveLine()
 
 
 def say(text: str) -> None:

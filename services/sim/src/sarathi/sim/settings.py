@@ -7,7 +7,7 @@ with theirs: the client id and token default to `SarathiSettings.dhan_client_id`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -138,6 +138,22 @@ class SimSettings(ServiceSettings):
         gt=0,
         le=1000,
         description="at high speed the step is coarsened (to a multiple of the base step) to stay under this",
+    )
+    sim_anchor_day: date | None = Field(
+        default=None,
+        description=(
+            "the trading day whose previous close is the reference level the market is built "
+            "around (default: the start's trading day); fixes every past day's prices for a seed"
+        ),
+    )
+    sim_rolling_option_max_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description=(
+            "longest /charts/rollingoption range, toDate - fromDate in days: 30 (Dhan's docs), "
+            "31 (the DhanHQ Ruby client's check and the docs' own example)"
+        ),
     )
     sim_strikes_around_atm: int = Field(
         default=10, ge=1, le=100, description="strikes listed each side of the opening ATM strike"

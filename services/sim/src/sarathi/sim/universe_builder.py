@@ -156,13 +156,14 @@ def build_universe(
         for expiry in upcoming_expiries(calendar, underlying, trading_day, count):
             for strike in strikes:
                 for option_type in (OptionType.CALL, OptionType.PUT):
-                    rows.append(_option(underlying, expiry, strike, option_type))
+                    rows.append(option_instrument(underlying, expiry, strike, option_type))
     return Universe(rows)
 
 
-def _option(
+def option_instrument(
     underlying: Underlying, expiry: Expiry, strike: Decimal, option_type: OptionType
 ) -> SimInstrument:
+    """The contract's row (also for contracts of past days, which no universe lists)."""
     return SimInstrument(
         security_id=option_security_id(underlying, expiry.day, strike, option_type),
         segment=underlying.spec.fno_segment,

@@ -35,7 +35,8 @@ from sarathi.sim.settings import SimSettings
 def real_market(
     settings: SimSettings, calendar: MarketCalendar, universe: Universe, day: date
 ) -> MarketModel:
-    return MarketModel(universe, calendar, seed=settings.sim_seed, anchor_day=day)
+    anchor = settings.sim_anchor_day or day
+    return MarketModel(universe, calendar, seed=settings.sim_seed, anchor_day=anchor)
 
 
 def real_broker(
@@ -66,6 +67,7 @@ def dhan_rest_routers(runtime: SimRuntime) -> Sequence[APIRouter]:
         credentials=runtime.credentials,
         limiter=runtime.limiter,
         calendar=runtime.calendar,
+        rolling_option_max_days=runtime.settings.sim_rolling_option_max_days,
     )
     settings = runtime.settings
     account = Account(

@@ -5,6 +5,7 @@
 | `POST /v2/optionchain/expirylist`, `POST /v2/optionchain` | §8 |
 | `POST /v2/marketfeed/ltp|ohlc|quote` | §6.10 |
 | `POST /v2/charts/historical`, `POST /v2/charts/intraday` | §7 |
+| `POST /v2/charts/rollingoption` (expired options by ATM offset; `data_rolling`) | §7.4 |
 | `GET /v2/instrument/{exchangeSegment}` | §9.1 |
 | `GET /api-data/api-scrip-master.csv`, `...-detailed.csv` | §9.1 (images.dhan.co at Dhan) |
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -33,9 +34,16 @@ from starlette.concurrency import run_in_threadpool
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying, underlying_by_index_id
 from sarathi.sim.api import data_bodies as bodies
+from sarathi.sim.api import data_rolling as rolling
 from sarathi.sim.api import data_views as views
 from sarathi.sim.api.auth import Credentials, check_request
-from sarathi.sim.api.data_charts import INTRADAY_MAX_DAYS, daily_arrays, empty_arrays, intraday_arrays
+from sarathi.sim.api.data_charts import (
+    INTRADAY_MAX_DAYS,
+    daily_arrays,
+    empty_arrays,
+    intraday_arrays,
+    trading_sessions,
+)
 from sarathi.sim.api.errors import data_error, trading_error
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.model import MarketModel
@@ -54,6 +62,7 @@ class DataContext:
     credentials: Credentials
     limiter: RateLimiter
     calendar: MarketCalendar
+    rolling_option_max_days: int = rolling.DEFAULT_MAX_DAYS  # `sim_rolling_option_max_days`
 
 
 def _ok(data: Any) -> JSONResponse:
@@ -182,6 +191,20 @@ def _chart_routes(router: APIRouter, get_context: ContextSource) -> None:
         job = partial(intraday_arrays, _history(ctx), instrument, start=start, end=end, interval=interval,
                       now=ctx.now(), oi=bool(body.oi))  # fmt: skip
         return JSONResponse(await run_in_threadpool(job))
+
+    @router.post("/v2/charts/rollingoption")
+    async def rolling_option(request: Request) -> JSONResponse:
+        ctx, raw = await _authed(get_context, request)
+        body = bodies.parse_chart_body(raw, rolling.RollingOptionBody)
+        wanted = rolling.check_rolling(body, ctx.rolling_option_max_days)
+        if not ctx.limiter.admit(Category.DATA):
+            raise trading_error(429, "DH-904", _DATA_RATE)
+        market = _history(ctx)
+        index = ctx.universe.index(wanted.underlying)
+        last = wanted.end_exclusive - timedelta(days=1)
+        sessions = trading_sessions(ctx.calendar, index, wanted.first, last, ctx.now())
+        job = partial(rolling.rolling_series, market, wanted, sessions)
+        return JSONResponse(rolling.rolling_answer(await run_in_threadpool(job), wanted.option_type))
 
 
 def _master_routes(router: APIRouter, get_context: ContextSource, public: bool) -> None:

@@ -39,7 +39,7 @@ def to_arrays(candles: list[Candle], with_oi: bool) -> dict[str, list[Any]]:
     }
 
 
-def _sessions(
+def trading_sessions(
     calendar: MarketCalendar, instrument: SimInstrument, first: date, last: date, now: datetime
 ) -> list[tuple[date, int]]:
     """(trading day, last grid second known) for each session in [first, last] up to `now`."""
@@ -76,7 +76,8 @@ def daily_arrays(
 ) -> dict[str, list[Any]]:
     """Daily bars for trading days first <= day < end_exclusive (toDate is exclusive, §7.1)."""
     candles = []
-    for day, until in _sessions(market.calendar, instrument, first, end_exclusive - timedelta(days=1), now):
+    last = end_exclusive - timedelta(days=1)
+    for day, until in trading_sessions(market.calendar, instrument, first, last, now):
         series = market.day_series(instrument, day)
         midnight = int(datetime.combine(day, time(0), tzinfo=IST).timestamp())
         candles.append(daily_candle(series, midnight, until, instrument.is_index))
@@ -100,7 +101,7 @@ def intraday_arrays(
     first_day = start.astimezone(IST).date()
     last_day = (end - timedelta(microseconds=1)).astimezone(IST).date()  # `end` is exclusive
     candles: list[Candle] = []
-    for day, until in _sessions(market.calendar, instrument, first_day, last_day, now):
+    for day, until in trading_sessions(market.calendar, instrument, first_day, last_day, now):
         series = market.day_series(instrument, day)
         for candle in intraday_candles(series, interval, until, instrument.is_index):
             if candle.start_epoch >= start_epoch and (candle.start_epoch < end_epoch or day == today):
