@@ -74,7 +74,7 @@ def _plan(code: int, dtype: np.dtype[Any]) -> _Plan:
 
     return _Plan(
         dtype,
-        group("<f4", prices) if prices else None,
+        group("<" + codec.PRICE_KIND, prices) if prices else None,
         tuple(group(kind, tuple(names)) for kind, names in by_kind.items()),
     )
 
@@ -191,7 +191,8 @@ class BatchDecoder:
         where: dict[str, tuple[int, int]] = {}
         valid: npt.NDArray[np.bool_] | None = None
         if plan.prices is not None:
-            floats = np.ascontiguousarray(raw[:, plan.prices.byte_index]).view("<f4").astype(np.float64)
+            prices = np.ascontiguousarray(raw[:, plan.prices.byte_index])
+            floats = prices.view(plan.prices.kind).astype(np.float64)
             with np.errstate(all="ignore"):
                 scaled = np.rint(floats * 100.0)
                 ok = np.isfinite(scaled) & (scaled >= 0) & (scaled < _MAX_PAISE)
