@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sarathi.cli.runstate import Component
-from sarathi.cli.watchdog import Backoff, Watchdog
+from sarathi.cli.watchdog import RestartPolicy, Watchdog
 
 T0 = datetime(2026, 9, 16, 4, 0, tzinfo=UTC)
 
@@ -45,7 +45,7 @@ class Harness:
     def __post_init__(self) -> None:
         self.record = Component(pid=100, port=8605, url="http://127.0.0.1:8605")
         self.dog = Watchdog(
-            [self.process], {"risk": self.record}, self.said.append, Backoff(), wall=self.wall
+            [self.process], {"risk": self.record}, self.said.append, RestartPolicy(), wall=self.wall
         )
 
     def wall(self) -> datetime:

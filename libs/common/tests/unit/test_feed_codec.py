@@ -4,8 +4,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sarathi.common.dhan.feed_codec import (
+    BODIES,
+    PACKET_SIZES,
     DepthLevel,
     Disconnect,
+    FeedCode,
     FeedDecoder,
     Full,
     MarketStatus,
@@ -14,6 +17,8 @@ from sarathi.common.dhan.feed_codec import (
     Quote,
     Ticker,
     encode,
+    layout,
+    struct_of,
 )
 
 # 2026-09-15 10:00:05 IST = true epoch 1789446605, sent as 1789466405.
@@ -124,3 +129,14 @@ def test_any_truncation_of_a_valid_frame_never_raises(parts: list[str], data: st
     decoder = FeedDecoder()
     packets = decoder.decode(frame[:cut])
     assert len(packets) + decoder.truncated_packets >= (1 if cut else 0)
+
+
+def test_the_layout_table_gives_the_documented_formats_of_every_packet() -> None:
+    """REFERENCE §6.5: the struct formats and sizes Dhan documents, derived from the one table."""
+    documented = {
+        FeedCode.TICKER: "<BHBIfI", FeedCode.PREV_CLOSE: "<BHBIfI", FeedCode.OI: "<BHBII",
+        FeedCode.QUOTE: "<BHBIfHIfIIIffff", FeedCode.FULL: "<BHBIfHIfIIIIIIffff" + "IIHHff" * 5,
+        FeedCode.MARKET_STATUS: "<BHBI", FeedCode.DISCONNECT: "<BHBIH",
+    }  # fmt: skip
+    assert {code: struct_of(layout(code)).format for code in BODIES} == documented
+    assert {code: PACKET_SIZES[code] for code in (2, 4, 5, 6, 8)} == {2: 16, 4: 50, 5: 12, 6: 16, 8: 162}

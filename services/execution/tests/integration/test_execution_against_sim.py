@@ -418,7 +418,7 @@ async def test_a_corrupt_master_is_rejected_and_the_old_tables_kept(
     with psycopg.connect(fresh_database_url) as conn:
         runs = conn.execute("select status, message from refdata.sync_run order by id").fetchall()
     assert [r[0] for r in runs] == ["SUCCEEDED", "FAILED", "FAILED"]
-    assert "lot size" in runs[1][1]
+    assert "bad LOT_SIZE" in runs[1][1]
 
     code = await asyncio.to_thread(
         sarathi_cli, ["instruments", "sync", "--source", master_url(sim), "--today", today,

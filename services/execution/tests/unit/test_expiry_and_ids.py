@@ -10,9 +10,8 @@ import pytest
 from sarathi.common.clock import IST
 from sarathi.common.domain.instruments import Underlying
 from sarathi.execution.domain.expiry import ExpiryDayPolicy, choose_expiry
-from sarathi.execution.domain.ids import entry_command_id, short_signal_id
+from sarathi.execution.domain.ids import entry_command_id
 from sarathi.execution.domain.outcome import Allowed, Refused
-from sarathi.signals.domain import short_signal_id as signals_short_id
 
 EXPIRIES = [date(2026, 9, 15), date(2026, 9, 22), date(2026, 9, 29)]
 CUTOFF = time(13, 0)
@@ -56,12 +55,9 @@ def test_past_expiries_are_ignored_and_none_ahead_is_refused() -> None:
     )
 
 
-def test_short_signal_id_matches_the_signals_service() -> None:
-    for underlying in Underlying:
-        bar = at(10, 20)
-        assert short_signal_id(underlying, "st_rsi_adx", bar) == signals_short_id(
-            underlying, "st_rsi_adx", bar
-        )
+def test_an_entry_command_id_is_the_short_signal_id_and_its_pyramid_level() -> None:
+    assert entry_command_id(Underlying.NIFTY, "st_rsi_adx", at(10, 20), 0) == "N2609151020KNZ2T-E0"
+    assert entry_command_id(Underlying.SENSEX, "st_rsi_adx", at(10, 20), 2) == "S26091510205YTZT-E2"
 
 
 def test_command_ids_are_deterministic_distinct_per_level_and_fit_dhan() -> None:

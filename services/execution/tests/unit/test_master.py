@@ -54,11 +54,14 @@ def test_a_good_master_keeps_indices_and_index_options_with_rupee_ticks() -> Non
     ("bad", "reason"),
     [
         (option(7, expiry="2026-09-14"), "in the past"),
-        (option(7, lot="0"), "lot size"),
-        (option(7, lot="65.5"), "lot size"),
-        (option(7, side="XX"), "CE or PE"),
-        (option(7, strike="abc"), "not a number"),
-        (option(7, underlying="SENSEX").replace("BSE,", "NSE,", 1), "exchange"),
+        (option(7, lot="0"), "bad LOT_SIZE"),
+        (option(7, lot="65.5"), "bad LOT_SIZE"),
+        (option(7, side="XX"), "bad OPTION_TYPE"),
+        (option(7, strike="abc"), "bad STRIKE_PRICE"),
+        (
+            option(7, underlying="SENSEX").replace("BSE,", "NSE,", 1),
+            "EXCH_ID NSE is not the exchange of SENSEX",
+        ),
         (option(100), "duplicate"),
         (option(7, lot="75.0"), "several lot sizes"),
     ],
@@ -86,3 +89,11 @@ def test_lot_size_and_expiry_changes_are_reported() -> None:
     assert changes.lot_sizes == ["lot size NIFTY: [75] → [65]"]
     assert changes.expiries_added == ["expiries added NIFTY: 2026-09-22"]
     assert changes.expiries_removed == ["expiries removed NIFTY: 2026-09-15"]
+
+
+def test_a_freeze_quantity_of_na_or_below_one_means_none_published_and_the_file_is_kept() -> None:
+    """REFERENCE §9.3: `SM_FREEZE_QTY` ≤ 0 means none published; NA (as in other columns) likewise."""
+    rows = (option(7).replace(",1756,", ",NA,"), option(8).replace(",1756,", ",0,"))
+    parsed = parse_master(a_master(*rows), TODAY, min_option_rows=5)
+    freeze = {r["security_id"]: r["freeze_quantity"] for r in parsed.derivatives}
+    assert (freeze["7"], freeze["8"], freeze["100"]) == (None, None, 1756)

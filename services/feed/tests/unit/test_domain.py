@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, build_requests
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.feed.domain.backoff import BackoffPolicy
 from sarathi.feed.domain.disconnects import Action, verdict_for_reason
 from sarathi.feed.domain.staleness import Recovered, Stale, StalenessWatchdog, Unanswered
 from sarathi.feed.domain.subscriptions import SubscriptionBook
@@ -79,24 +77,6 @@ def test_a_reconnected_connection_resubscribes_everything_it_owns_by_mode() -> N
         (FeedMode.FULL, (an_option(1), an_option(2))),
     }
     assert book.on_connection(1) == ()
-
-
-def test_backoff_grows_exponentially_to_its_cap_with_jitter_below_the_base() -> None:
-    policy = BackoffPolicy(initial_seconds=0.1, maximum_seconds=2.0, multiplier=2.0, jitter=0.5)
-    rng = random.Random(1)  # noqa: S311 - reproducible jitter, not security
-    for attempt, base in [(1, 0.1), (2, 0.2), (3, 0.4), (5, 1.6), (6, 2.0), (40, 2.0)]:
-        delay = policy.delay(attempt, rng)
-        assert base * 0.5 <= delay <= base
-    assert policy.delay(1, rng, floor=60.0) == 60.0
-
-
-def test_backoff_stops_at_its_attempt_cap_or_its_time_cap() -> None:
-    assert BackoffPolicy(max_attempts=3).exhausted(3, 0.0)
-    assert not BackoffPolicy(max_attempts=3).exhausted(2, 1e6)
-    assert BackoffPolicy(max_elapsed_seconds=60).exhausted(1, 60.0)
-    assert not BackoffPolicy().exhausted(10_000, 1e9)
-    with pytest.raises(ValueError, match="invalid backoff"):
-        BackoffPolicy(jitter=2)
 
 
 @pytest.mark.parametrize(

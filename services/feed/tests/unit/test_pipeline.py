@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import IST, FakeClock
 from sarathi.common.dhan import feed_codec as codec
 from sarathi.common.dhan.recording import read_frames
@@ -16,7 +17,6 @@ from sarathi.common.messages.market import Tick
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.feed.adapters.recorder import DailyRecorder
 from sarathi.feed.connection import ConnectionConfig, FeedConnection
-from sarathi.feed.domain.backoff import BackoffPolicy
 from sarathi.feed.domain.staleness import StalenessWatchdog
 from sarathi.feed.metrics import FeedMetrics
 from sarathi.feed.pipeline import FrameProcessor
@@ -85,9 +85,7 @@ async def test_the_access_token_in_the_feed_url_never_reaches_the_log() -> None:
     configure_logging("feed", stream=stream)
     processor, _, metrics = a_processor()
     url = "ws://127.0.0.1:9/feed?version=2&token=SECRET-TOKEN-123&clientId=1&authType=2"
-    config = ConnectionConfig(
-        url, BackoffPolicy(max_attempts=1), cool_off_seconds=0, handshake_timeout_seconds=1
-    )
+    config = ConnectionConfig(url, Backoff(max_attempts=1), cool_off_seconds=0, handshake_timeout_seconds=1)
     stopped = []
     connection = FeedConnection(
         0, config, clock=FakeClock(TEN_AM), processor=processor, metrics=metrics,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,8 +19,6 @@ from sarathi.signals.domain.decision import (
     TrendSettings,
     decide,
     decide_each,
-    short_signal_id,
-    signal_id,
 )
 
 GRID = SessionGrid(MarketCalendar(), Underlying.NIFTY.spec.exchange)
@@ -198,49 +195,3 @@ def test_a_decision_uses_only_bars_up_to_its_own(
     assert decide_each(with_a, SMALL)[:k] == decide_each(with_b, SMALL)[:k]
     # ...and the decision as of bar k is the decision on the first k bars alone.
     assert decide_each(with_a, SMALL)[k - 1] == decide(with_a[:k], SMALL)
-
-
-# --- signal ids --------------------------------------------------------------------------------
-
-BAR_CLOSE = datetime(2026, 9, 15, 10, 20, tzinfo=IST)
-
-
-def test_the_signal_id_names_underlying_strategy_and_bar_close_in_ist() -> None:
-    assert signal_id(Underlying.NIFTY, "st_rsi_adx", BAR_CLOSE) == "NIFTY-st_rsi_adx-20260915T1020"
-    assert signal_id(Underlying.NIFTY, "st_rsi_adx", BAR_CLOSE.astimezone(tz=None)) == (
-        "NIFTY-st_rsi_adx-20260915T1020"
-    )
-
-
-def test_the_longest_signal_id_fits_64_characters_of_the_allowed_set() -> None:
-    identifier = signal_id(Underlying.BANKNIFTY, "s" * 40, BAR_CLOSE)
-
-    assert len(identifier) == 64
-    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", identifier)
-
-
-def test_the_short_signal_id_is_deterministic_short_and_distinct_per_underlying_and_strategy() -> None:
-    ids = {
-        short_signal_id(underlying, strategy, BAR_CLOSE)
-        for underlying in Underlying
-        for strategy in ("st_rsi_adx", "ema_cross")
-    }
-
-    assert len(ids) == 6
-    assert all(re.fullmatch(r"[A-Z0-9]{16}", identifier) for identifier in ids)
-    assert short_signal_id(Underlying.NIFTY, "st_rsi_adx", BAR_CLOSE).startswith("N2609151020")
-    assert short_signal_id(Underlying.NIFTY, "st_rsi_adx", BAR_CLOSE) == short_signal_id(
-        Underlying.NIFTY, "st_rsi_adx", BAR_CLOSE
-    )
-
-
-@pytest.mark.parametrize(
-    "bar_close",
-    [
-        pytest.param(datetime(2026, 9, 15, 10, 20), id="naive"),  # noqa: DTZ001
-        pytest.param(BAR_CLOSE + timedelta(seconds=1), id="not-on-a-minute"),
-    ],
-)
-def test_a_signal_id_needs_an_aware_bar_close_on_a_whole_minute(bar_close: datetime) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
-        signal_id(Underlying.NIFTY, "st_rsi_adx", bar_close)

@@ -2,7 +2,7 @@
 
 Each pass (`Watchdog.check`) polls every component, which also reaps a dead one (no zombie: a
 zombie PostgreSQL would hold its lock file against its own restart). A dead component is
-restarted after 1 s, then 2, 4, 8, 16 and 30 s (`Backoff`) while it keeps dying without staying
+restarted after 1 s, then 2, 4, 8, 16 and 30 s (`RestartPolicy`) while it keeps dying without staying
 up a minute; after `failing_after` such deaths in a row it is reported as "failing" (the state
 file and `sarathi status` show it, the log says it) and still retried every 30 s, never in a
 tight loop. Restarting is the component's own business (`Supervised.restart`): the same command
@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sarathi.cli.runstate import Component
+from sarathi.common.backoff import Backoff
 
 
 class Supervised(Protocol):
@@ -48,16 +49,18 @@ class Supervised(Protocol):
         ...
 
 
+RESTART_DELAYS = Backoff(initial_seconds=1.0, cap_seconds=30.0, jitter=0.0)
+
+
 @dataclass(frozen=True)
-class Backoff:
-    first_seconds: float = 1.0
-    cap_seconds: float = 30.0
+class RestartPolicy:
+    delays: Backoff = RESTART_DELAYS
     stable_seconds: float = 60.0  # up this long after a restart: the next death counts as the first
     failing_after: int = 5
 
     def delay(self, failures: int) -> float:
         """Seconds before the restart that follows `failures` deaths in a row (1, 2, 4 … cap)."""
-        return float(min(self.cap_seconds, self.first_seconds * 2 ** max(0, failures - 1)))
+        return self.delays.delay(failures, 0.0)
 
 
 def utc_now() -> datetime:
@@ -73,7 +76,7 @@ class Watchdog:
     components: Sequence[Supervised]
     records: Mapping[str, Component]
     say: Callable[[str], None]
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: RestartPolicy = field(default_factory=RestartPolicy)
     wall: Callable[[], datetime] = utc_now
     _due: dict[str, float] = field(default_factory=dict)
     _up_since: dict[str, float] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock, LiveClock
@@ -33,7 +34,6 @@ from sarathi.common.web import NotReadyError
 from sarathi.feed.adapters.nats_sink import NatsTickSink
 from sarathi.feed.adapters.recorder import DailyRecorder
 from sarathi.feed.connection import ConnectionConfig
-from sarathi.feed.domain.backoff import BackoffPolicy
 from sarathi.feed.domain.staleness import StalenessWatchdog
 from sarathi.feed.domain.subscriptions import SubscriptionBook
 from sarathi.feed.handlers import FeedHandlers
@@ -106,14 +106,14 @@ def connection_config(settings: FeedSettings, token: FeedToken | None = None) ->
         url=feed_url(settings),
         url_source=lambda: feed_url(settings, source.current()),
         auth_confirm_seconds=settings.feed_auth_confirm_seconds,
-        auth_policy=BackoffPolicy(
+        auth_policy=Backoff(
             initial_seconds=auth_initial,
-            maximum_seconds=max(settings.feed_auth_retry_max_seconds, auth_initial),
+            cap_seconds=max(settings.feed_auth_retry_max_seconds, auth_initial),
             jitter=min(settings.feed_backoff_jitter, 0.2),  # 5-30 s stays 5-30 s, give or take
         ),
-        policy=BackoffPolicy(
+        policy=Backoff(
             initial_seconds=settings.feed_backoff_initial_seconds,
-            maximum_seconds=max(settings.feed_backoff_max_seconds, settings.feed_backoff_initial_seconds),
+            cap_seconds=max(settings.feed_backoff_max_seconds, settings.feed_backoff_initial_seconds),
             jitter=settings.feed_backoff_jitter,
             max_attempts=settings.feed_reconnect_max_attempts,
             max_elapsed_seconds=settings.feed_reconnect_max_elapsed_seconds,

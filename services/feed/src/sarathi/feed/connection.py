@@ -16,11 +16,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.feed_requests import build_requests
 from sarathi.common.logging import get_logger, redact_text
 from sarathi.feed.adapters.ws import Batch, FeedSocket, SocketOpenError, open_socket
-from sarathi.feed.domain.backoff import BackoffPolicy
 from sarathi.feed.domain.disconnects import (
     CONNECT_FAILED,
     DROPPED,
@@ -40,17 +40,17 @@ CONNECTED, RECONNECTING, AUTH_WAITING, STOPPED = 1, 0, -1, -2
 AUTH_REFUSED_STATUSES = frozenset({401, 403})
 
 
-def _default_auth_policy() -> BackoffPolicy:
-    return BackoffPolicy(initial_seconds=5.0, maximum_seconds=30.0, jitter=0.2)
+def _default_auth_policy() -> Backoff:
+    return Backoff(initial_seconds=5.0, cap_seconds=30.0, jitter=0.2)
 
 
 @dataclass
 class ConnectionConfig:
     url: str  # with the token of the settings: never log it
-    policy: BackoffPolicy
+    policy: Backoff
     cool_off_seconds: float
     handshake_timeout_seconds: float
-    auth_policy: BackoffPolicy = field(default_factory=_default_auth_policy)  # caps are not used
+    auth_policy: Backoff = field(default_factory=_default_auth_policy)  # caps are not used
     url_source: Callable[[], str] | None = None  # each attempt's URL (a renewed token); blocking I/O
     auth_confirm_seconds: float = 5.0  # open this long without a refusal: the credentials are good
 
@@ -126,7 +126,7 @@ class FeedConnection:
             if verdict.action is Action.AUTH_WAIT:
                 auth_attempts += 1
                 self._wait_for_credentials(verdict)
-                delay = self._config.auth_policy.delay(auth_attempts, self._rng)
+                delay = self._config.auth_policy.delay(auth_attempts, self._rng.random())
                 log.debug(
                     "feed_auth_retry", connection=self.number, reason=verdict.label, attempt=auth_attempts,
                     delay_seconds=round(delay, 3),
@@ -149,7 +149,7 @@ class FeedConnection:
                 )
                 return
             floor = self._config.cool_off_seconds if verdict.action is Action.COOL_OFF else 0.0
-            delay = self._config.policy.delay(attempts, self._rng, floor)
+            delay = self._config.policy.delay(attempts, self._rng.random(), floor)
             log.warning(
                 "feed_reconnecting", connection=self.number, reason=verdict.label, why=verdict.message,
                 attempt=attempts, delay_seconds=round(delay, 3), url=self.redacted_url,
@@ -168,7 +168,7 @@ class FeedConnection:
         policy = self._config.auth_policy
         log.error(
             "feed_auth_waiting", connection=self.number, reason=verdict.label, why=verdict.message,
-            retry_seconds=f"{policy.initial_seconds:g}-{policy.maximum_seconds:g}", url=self.redacted_url,
+            retry_seconds=f"{policy.initial_seconds:g}-{policy.cap_seconds:g}", url=self.redacted_url,
         )  # fmt: skip
         self._on_auth(self.number, verdict)
 

@@ -20,13 +20,13 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import OrderRow
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.placement import FINISHED, Outcome

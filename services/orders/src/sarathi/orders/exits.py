@@ -21,6 +21,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError, DhanRejectedError
 from sarathi.common.dhan.schemas import VenueSchemaError
@@ -30,7 +31,6 @@ from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import LEG_NAMES
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.exit_plan import (
     Cancel,
     CancelStep,

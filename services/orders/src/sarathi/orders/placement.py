@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import (
     DhanAuthError,
@@ -40,7 +41,6 @@ from sarathi.orders import events
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import ORDER, OrderRow
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.model import Contract
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.ports import Placed
@@ -80,7 +80,7 @@ class Placement:
         self._metrics = metrics
         self._wake = wake
         self._sleep = sleep
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(max_attempts=9, max_elapsed_seconds=60.0)  # 1 send + 8 retries
         self._max_placements = max_placements
         self._jitter = jitter
         self._monotonic = monotonic

@@ -21,6 +21,7 @@ import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.bus.port import Bus
 from sarathi.common.bus.streams import CONTROL_BUCKET, RECONCILIATION_KEY
 from sarathi.common.clock import Clock
@@ -28,7 +29,6 @@ from sarathi.common.domain.control import ReconciliationRecord, ReconciliationSt
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.fields import Leg
 from sarathi.orders.adapters.store import Store
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.model import BrokerTrade
 from sarathi.orders.domain.reconcile import Drift, OurOrder, diff_orders, diff_positions
 from sarathi.orders.metrics import OrdersMetrics

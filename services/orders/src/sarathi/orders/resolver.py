@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.logging import get_logger
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.ports import Broker, Placed
 
 log = get_logger(__name__)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
 from sarathi.common.bus.streams import ORDER_CMD
@@ -31,7 +32,6 @@ from sarathi.orders.adapters.publisher import OutboxPublisher
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.token_renewal import RenewTokenRenewer, TotpTokenRenewer
 from sarathi.orders.backstops import PnlExitArmer, TokenKeeper, TokenRenewer
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.model import BrokerOrder
 from sarathi.orders.domain.token import TokenPolicy, jwt_expiry
 from sarathi.orders.duplicates import DuplicateCloser

@@ -23,6 +23,7 @@ from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.signal_ids import signal_id
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
 from sarathi.common.messages.fields import Direction
@@ -32,7 +33,7 @@ from sarathi.common.tasks import BackgroundTasks
 from sarathi.common.web import NotReadyError
 from sarathi.signals.adapters.history import fetch_history
 from sarathi.signals.adapters.store import SignalStore
-from sarathi.signals.domain import BarBuilder, ClosedBar, TrendSettings, decide, signal_id, warming_up
+from sarathi.signals.domain import BarBuilder, ClosedBar, TrendSettings, decide, warming_up
 from sarathi.signals.metrics import SignalsMetrics
 from sarathi.signals.settings import SignalsSettings
 

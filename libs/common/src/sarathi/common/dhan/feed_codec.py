@@ -1,4 +1,4 @@
-"""Dhan market-feed v2 binary packets: decode (feed) and encode (sim), one set of layouts.
+"""Dhan market-feed v2 binary packets: one table of layouts; decode (feed) and encode (sim).
 
 Facts: `shared/dhan/REFERENCE.md` §6.4–6.9. Every packet starts with an 8-byte little-endian
 header (code u8, length u16 including the header, segment u8, security id u32). Prices are
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 IST_SHIFT_SECONDS = 19_800
-HEADER = struct.Struct("<BHBI")
 
 
 class FeedCode(IntEnum):
@@ -38,24 +37,58 @@ class FeedCode(IntEnum):
     DISCONNECT = 50
 
 
-_TICKER = struct.Struct("<BHBIfI")  # 16
-_PREV_CLOSE = struct.Struct("<BHBIfI")  # 16
-_OI = struct.Struct("<BHBII")  # 12
-_QUOTE = struct.Struct("<BHBIfHIfIIIffff")  # 50
-_FULL_HEAD = struct.Struct("<BHBIfHIfIIIIIIffff")  # 62, followed by 5 depth levels
-_DEPTH = struct.Struct("<IIHHff")  # 20
-_DISCONNECT = struct.Struct("<BHBIH")  # 10
-FULL_SIZE = _FULL_HEAD.size + 5 * _DEPTH.size  # 162
+# --- the one table of layouts (REFERENCE §6.5) ----------------------------------------------
+# Each field: (name, kind), little-endian, in wire order. Kinds: u1/u2/u4 unsigned integers,
+# f4 a float32 price (every float of the feed is a price, converted to paise). The codec's
+# structs, the feed's numpy batch decoder and (through `encode`) the sim's packets derive from it.
 
-PACKET_SIZES: dict[int, int] = {
-    FeedCode.TICKER: _TICKER.size,
-    FeedCode.PREV_CLOSE: _PREV_CLOSE.size,
-    FeedCode.OI: _OI.size,
-    FeedCode.QUOTE: _QUOTE.size,
-    FeedCode.FULL: FULL_SIZE,
-    FeedCode.MARKET_STATUS: HEADER.size,
-    FeedCode.DISCONNECT: _DISCONNECT.size,
+Layout = tuple[tuple[str, str], ...]
+STRUCT_CODES = {"u1": "B", "u2": "H", "u4": "I", "f4": "f"}
+PRICE_KIND = "f4"
+HEADER_FIELDS: Layout = (("code", "u1"), ("length", "u2"), ("segment", "u1"), ("security_id", "u4"))
+DEPTH_FIELDS: Layout = (
+    ("bid_qty", "u4"), ("ask_qty", "u4"), ("bid_orders", "u2"), ("ask_orders", "u2"),
+    ("bid", "f4"), ("ask", "f4"),
+)  # fmt: skip
+DEPTH_LEVELS = 5  # in a full packet, after its body
+_QUOTE_HEAD: Layout = (
+    ("ltp", "f4"), ("ltq", "u2"), ("ltt", "u4"), ("atp", "f4"), ("volume", "u4"), ("sell_qty", "u4"),
+    ("buy_qty", "u4"),
+)  # fmt: skip
+_OHLC: Layout = (("open", "f4"), ("close", "f4"), ("high", "f4"), ("low", "f4"))
+BODIES: dict[FeedCode, Layout] = {
+    FeedCode.TICKER: (("ltp", "f4"), ("ltt", "u4")),
+    FeedCode.PREV_CLOSE: (("prev_close", "f4"), ("prev_oi", "u4")),
+    FeedCode.OI: (("oi", "u4"),),
+    FeedCode.QUOTE: _QUOTE_HEAD + _OHLC,
+    FeedCode.FULL: (*_QUOTE_HEAD, ("oi", "u4"), ("oi_high", "u4"), ("oi_low", "u4"), *_OHLC),
+    FeedCode.MARKET_STATUS: (),  # UNVERIFIED payload: the header only
+    FeedCode.DISCONNECT: (("reason", "u2"),),
 }
+"""Fields after the 8-byte header, per packet code (a full packet then has `DEPTH_LEVELS` levels)."""
+
+
+def layout(code: FeedCode) -> Layout:
+    """Every field of a packet, header first; depth fields carry their level (`bid0` … `ask4`)."""
+    depth = DEPTH_LEVELS if code is FeedCode.FULL else 0
+    levels = tuple((f"{name}{level}", kind) for level in range(depth) for name, kind in DEPTH_FIELDS)
+    return HEADER_FIELDS + BODIES[code] + levels
+
+
+def struct_of(fields: Layout) -> struct.Struct:
+    return struct.Struct("<" + "".join(STRUCT_CODES[kind] for _, kind in fields))
+
+
+HEADER = struct_of(HEADER_FIELDS)
+_TICKER = struct_of(HEADER_FIELDS + BODIES[FeedCode.TICKER])
+_PREV_CLOSE = struct_of(HEADER_FIELDS + BODIES[FeedCode.PREV_CLOSE])
+_OI = struct_of(HEADER_FIELDS + BODIES[FeedCode.OI])
+_QUOTE = struct_of(HEADER_FIELDS + BODIES[FeedCode.QUOTE])
+_FULL_HEAD = struct_of(HEADER_FIELDS + BODIES[FeedCode.FULL])
+_DEPTH = struct_of(DEPTH_FIELDS)
+_DISCONNECT = struct_of(HEADER_FIELDS + BODIES[FeedCode.DISCONNECT])
+PACKET_SIZES: dict[int, int] = {code: struct_of(layout(code)).size for code in BODIES}
+FULL_SIZE = PACKET_SIZES[FeedCode.FULL]
 
 
 def to_paise(value: float) -> int:
@@ -279,7 +312,8 @@ def _e_quote(p: Quote) -> bytes:
 
 
 def _e_full(p: Full) -> bytes:
-    levels = list(p.depth[:5]) + [DepthLevel(0, 0, 0, 0, 0, 0)] * (5 - len(p.depth[:5]))
+    given = list(p.depth[:DEPTH_LEVELS])
+    levels = given + [DepthLevel(0, 0, 0, 0, 0, 0)] * (DEPTH_LEVELS - len(given))
     head = _FULL_HEAD.pack(
         FeedCode.FULL, FULL_SIZE, p.segment, p.security_id, _rupees(p.ltp_paise), p.ltq & 0xFFFF,
         utc_epoch_to_ltt(p.ltt_epoch), _rupees(p.atp_paise), p.volume, p.total_sell_qty, p.total_buy_qty,

@@ -1,34 +1,18 @@
 """Deterministic command ids: the same signal and pyramid level always give the same id.
 
 The id is the JetStream `Nats-Msg-Id` (a re-published command is stored once) and Dhan's
-`correlationId` (≤25 characters of `[A-Za-z0-9_-]`). It is the signals service's short signal
-id (`N2609151020` + 5 hash characters of underlying and strategy; same scheme, reimplemented
-here so execution does not depend on the signals package) plus `-E<level>`: 19 characters.
+`correlationId` (≤25 characters of `[A-Za-z0-9_-]`): the short signal id of
+`sarathi.common.domain.signal_ids` (16 characters) plus `-E<level>`: 19 characters.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from datetime import datetime
 
-from sarathi.common.domain.calendar import IST, require_aware
 from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN, ClientOrderId, Underlying
+from sarathi.common.domain.signal_ids import short_signal_id
 
-_STRATEGY = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 MAX_PYRAMID_LEVEL = 2
-
-
-def short_signal_id(underlying: Underlying, strategy: str, bar_close: datetime) -> str:
-    """16 characters: underlying initial, bar close `yymmddHHMM` in IST, 5 base32 hash characters."""
-    if not _STRATEGY.fullmatch(strategy):
-        raise ValueError(f"strategy {strategy!r} must be 1–40 characters of [A-Za-z0-9_]")
-    local = require_aware(bar_close).astimezone(IST)
-    if local.second or local.microsecond:
-        raise ValueError(f"a bar close lies on a whole minute, got {local.isoformat()}")
-    tag = base64.b32encode(hashlib.sha256(f"{underlying.value}|{strategy}".encode()).digest()).decode()[:5]
-    return f"{underlying.value[0]}{local:%y%m%d%H%M}{tag}"
 
 
 def entry_command_id(underlying: Underlying, strategy: str, bar_close: datetime, level: int) -> ClientOrderId:

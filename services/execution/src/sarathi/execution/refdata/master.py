@@ -1,31 +1,35 @@
-"""Parse and validate Dhan's detailed scrip master (REFERENCE §9.3), keeping what Sarathi trades.
+"""Execution's policy on Dhan's detailed scrip master (REFERENCE §9.3), read by `sarathi.common.dhan.master`.
 
-Kept: index rows (`INSTRUMENT` INDEX) and the index options (`OPTIDX`) of NIFTY, BANKNIFTY and
-SENSEX. Columns are read by header name (Dhan adds columns and ends rows with a comma). Every
-kept row must be well formed — a positive whole lot size, a future expiry, a positive strike,
-CE/PE, a tick in paise, the underlying's exchange — and the file as a whole must list the three
-indices, options of each, enough rows, one lot size per (underlying, expiry) and no duplicate
-(segment, security id, expiry). Any failure rejects the whole file with the reasons.
+Kept: every index row of segment I, and the valid index options (`OPTIDX`) of NIFTY, BANKNIFTY
+and SENSEX with a future expiry. The file must also have `SYMBOL_NAME` and `DISPLAY_NAME`, and as a
+whole list the three indices, options of each, enough rows, one lot size per (underlying, expiry)
+and no duplicate (segment, security id, expiry). Any failure rejects the whole file with the
+reasons (the old tables stay).
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from sarathi.common.dhan import master as common_master
+from sarathi.common.dhan.master import (
+    MasterFileError,
+    MasterIndex,
+    MasterOption,
+    RowError,
+    number,
+    read_rows,
+    security_id,
+)
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 
-REQUIRED_COLUMNS = (
-    "EXCH_ID", "SEGMENT", "SECURITY_ID", "INSTRUMENT", "UNDERLYING_SYMBOL", "SYMBOL_NAME", "DISPLAY_NAME",
-    "LOT_SIZE", "SM_EXPIRY_DATE", "STRIKE_PRICE", "OPTION_TYPE", "TICK_SIZE",
-)  # fmt: skip
+REQUIRED_COLUMNS = (*common_master.REQUIRED_COLUMNS, "SYMBOL_NAME", "DISPLAY_NAME")
 _EXAMPLES = 5
-_EXCHANGE_SEGMENT = {"NSE": ExchangeSegment.NSE_FNO, "BSE": ExchangeSegment.BSE_FNO}
 _INDEX_SEGMENT = ExchangeSegment.IDX_I
 
 
@@ -40,87 +44,45 @@ class ParsedMaster:
     rows_read: int = 0
 
 
-def _decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"{what} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"{what} {text!r} is not finite")
-    return value
-
-
-def _whole(text: str, what: str) -> int:
-    value = _decimal(text, what)
-    if value != value.to_integral_value() or value <= 0:
-        raise ValueError(f"{what} {text!r} is not a positive whole number")
-    return int(value)
-
-
-def _option(row: dict[str, str], underlying: Underlying, today: date) -> dict[str, Any]:
-    exchange = row["EXCH_ID"].strip()
-    segment = _EXCHANGE_SEGMENT.get(exchange)
-    if segment is not underlying.spec.fno_segment:
-        raise ValueError(f"exchange {exchange!r} is not where {underlying} options trade")
-    security_id = row["SECURITY_ID"].strip()
-    if not security_id.isdigit():
-        raise ValueError(f"security id {security_id!r} is not numeric")
-    expiry = date.fromisoformat(row["SM_EXPIRY_DATE"].strip()[:10])
-    if expiry < today:
-        raise ValueError(f"expiry {expiry} is in the past (stale file?)")
-    strike = _decimal(row["STRIKE_PRICE"], "strike")
-    if strike <= 0:
-        raise ValueError(f"strike {strike} is not positive")
-    option_type = row["OPTION_TYPE"].strip()
-    if option_type not in ("CE", "PE"):
-        raise ValueError(f"option type {option_type!r} is not CE or PE")
-    tick = _decimal(row["TICK_SIZE"], "tick size") / 100  # paise on tradable rows (§9.2)
-    if tick <= 0:
-        raise ValueError(f"tick size {row['TICK_SIZE']!r} is not positive")
-    freeze_text = (row.get("SM_FREEZE_QTY") or "").strip()
-    freeze = int(_decimal(freeze_text, "freeze quantity")) if freeze_text else 0
+def _option(row: MasterOption, today: date) -> dict[str, Any]:
+    if row.expiry < today:
+        raise ValueError(f"expiry {row.expiry} is in the past (stale file?)")
+    underlying = row.underlying
     return {
-        "security_id": security_id, "exchange_segment": segment.wire, "underlying": underlying.value,
-        "underlying_security_id": underlying.spec.security_id, "expiry": expiry, "strike": strike,
-        "option_type": option_type, "lot_size": _whole(row["LOT_SIZE"], "lot size"), "tick_size": tick,
-        "freeze_quantity": freeze if freeze > 0 else None, "trading_symbol": row["SYMBOL_NAME"].strip(),
-        "display_name": row["DISPLAY_NAME"].strip() or None,
+        "security_id": row.security_id, "exchange_segment": row.segment.wire, "underlying": underlying.value,
+        "underlying_security_id": underlying.spec.security_id, "expiry": row.expiry, "strike": row.strike,
+        "option_type": row.option_type.value, "lot_size": row.lot_size, "tick_size": row.tick_size,
+        "freeze_quantity": row.freeze_qty or None, "trading_symbol": row.symbol_name,
+        "display_name": row.display_name or None,
     }  # fmt: skip
 
 
-def _index(row: dict[str, str]) -> dict[str, Any]:
-    security_id = row["SECURITY_ID"].strip()
-    if not security_id.isdigit():
-        raise ValueError(f"index security id {security_id!r} is not numeric")
-    tick_text = row["TICK_SIZE"].strip()
+def _index(row: MasterIndex) -> dict[str, Any]:
     return {
-        "security_id": security_id, "exchange_segment": _INDEX_SEGMENT.wire,
-        "symbol": row["UNDERLYING_SYMBOL"].strip() or row["SYMBOL_NAME"].strip(),
-        "name": row["DISPLAY_NAME"].strip() or None, "instrument_kind": "INDEX",
-        "tick_size": _decimal(tick_text, "tick size") if tick_text else Decimal("0.05"), "lot_size": 1,
+        "security_id": security_id(row.security_id), "exchange_segment": _INDEX_SEGMENT.wire,
+        "symbol": row.underlying_symbol or row.symbol_name, "name": row.display_name or None,
+        "instrument_kind": "INDEX", "lot_size": 1,
+        "tick_size": number(row.tick_size, "TICK_SIZE") if row.tick_size else Decimal("0.05"),
     }  # fmt: skip
 
 
 def parse_master(lines: Iterable[str], today: date, *, min_option_rows: int) -> ParsedMaster:
     """The kept rows of a detailed master, or `MasterRejectedError` with every reason found."""
-    reader = csv.DictReader(lines)
-    header = [name.strip() for name in (reader.fieldnames or []) if name and name.strip()]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise MasterRejectedError(f"not a detailed scrip master: missing columns {', '.join(missing)}")
     parsed, errors = ParsedMaster(), []
-    names = {u.value: u for u in Underlying}
-    for number, row in enumerate(reader, start=2):
-        parsed.rows_read += 1
-        try:
-            kind = (row.get("INSTRUMENT") or "").strip()
-            underlying = names.get((row.get("UNDERLYING_SYMBOL") or "").strip())
-            if kind == "OPTIDX" and underlying is not None:
-                parsed.derivatives.append(_option(row, underlying, today))
-            elif kind == "INDEX" and (row.get("SEGMENT") or "").strip() == "I":
-                parsed.instruments.append(_index(row))
-        except (ValueError, KeyError, TypeError) as exc:
-            errors.append(f"line {number}: {exc}")
+    try:
+        for row in read_rows(lines, "the scrip master", REQUIRED_COLUMNS):
+            parsed.rows_read += 1
+            try:
+                if isinstance(row, RowError):
+                    raise ValueError(row.reason)
+                if isinstance(row, MasterOption):
+                    parsed.derivatives.append(_option(row, today))
+                elif isinstance(row, MasterIndex) and row.segment == "I":
+                    parsed.instruments.append(_index(row))
+            except ValueError as exc:
+                errors.append(f"line {row.line}: {exc}")
+    except MasterFileError as exc:
+        raise MasterRejectedError(str(exc)) from None
     problems = errors[:_EXAMPLES] + (
         [f"… and {len(errors) - _EXAMPLES} more bad rows"] if len(errors) > _EXAMPLES else []
     )

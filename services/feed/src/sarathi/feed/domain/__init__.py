@@ -1,1 +1,1 @@
-"""The feed's pure domain: subscriptions, staleness, backoff, disconnect reasons, tick encoding."""
+"""The feed's pure domain: subscriptions, staleness, disconnect reasons, tick encoding."""

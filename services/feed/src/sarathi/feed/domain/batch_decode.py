@@ -1,7 +1,7 @@
 """Decode many Dhan feed frames at once, column-wise with numpy (the feed's hot path).
 
-The layouts are those of `sarathi.common.dhan.feed_codec` (REFERENCE §6.5), restated as numpy
-structured dtypes and checked against the codec's struct sizes at import. A batch is the list
+The layouts are numpy structured dtypes derived from the table of `sarathi.common.dhan.feed_codec`
+(REFERENCE §6.5), the codec's own source. A batch is the list
 of frames one socket read delivered. Walking: every frame starts with a packet; a packet's
 length field gives the next one, so the walk is vectorised over frames and iterates only as
 many times as the longest frame has packets. Then each packet kind is gathered into one array
@@ -25,47 +25,20 @@ import numpy.typing as npt
 
 from sarathi.common.dhan import feed_codec as codec
 
-_HEADER: list[tuple[str, str]] = [
-    ("code", "u1"),
-    ("length", "<u2"),
-    ("segment", "u1"),
-    ("security_id", "<u4"),
-]
-_DEPTH = [
-    (f"{name}{level}", kind)
-    for level in range(5)
-    for name, kind in (("bid_qty", "<u4"), ("ask_qty", "<u4"), ("bid_orders", "<u2"), ("ask_orders", "<u2"),
-                       ("bid", "<f4"), ("ask", "<f4"))
-]  # fmt: skip
-TICKER = np.dtype([*_HEADER, ("ltp", "<f4"), ("ltt", "<u4")])
-PREV_CLOSE = np.dtype([*_HEADER, ("prev_close", "<f4"), ("prev_oi", "<u4")])
-OI = np.dtype([*_HEADER, ("oi", "<u4")])
-QUOTE = np.dtype([*_HEADER, ("ltp", "<f4"), ("ltq", "<u2"), ("ltt", "<u4"), ("atp", "<f4"), ("volume", "<u4"),
-                  ("sell_qty", "<u4"), ("buy_qty", "<u4"), ("open", "<f4"), ("close", "<f4"), ("high", "<f4"),
-                  ("low", "<f4")])  # fmt: skip
-FULL = np.dtype([*QUOTE.descr[:11], ("oi", "<u4"), ("oi_high", "<u4"), ("oi_low", "<u4"),
-                 *QUOTE.descr[11:], *_DEPTH])  # fmt: skip
-DISCONNECT = np.dtype([*_HEADER, ("reason", "<u2")])
+
+def _dtype(code: codec.FeedCode) -> np.dtype[Any]:
+    return np.dtype([(name, "<" + kind) for name, kind in codec.layout(code)])
+
 
 LAYOUTS: dict[int, np.dtype[Any]] = {
-    codec.FeedCode.TICKER: TICKER,
-    codec.FeedCode.PREV_CLOSE: PREV_CLOSE,
-    codec.FeedCode.OI: OI,
-    codec.FeedCode.QUOTE: QUOTE,
-    codec.FeedCode.FULL: FULL,
-    codec.FeedCode.DISCONNECT: DISCONNECT,
-}
-for _code, _dtype in LAYOUTS.items():
-    if _dtype.itemsize != codec.PACKET_SIZES[_code]:  # pragma: no cover - a layout typo
-        raise AssertionError(f"layout of code {_code}: {_dtype.itemsize} != {codec.PACKET_SIZES[_code]}")
-
+    code: _dtype(code) for code in codec.BODIES if code is not codec.FeedCode.MARKET_STATUS
+}  # market status: counted, not decoded
 PRICE_FIELDS: dict[int, tuple[str, ...]] = {
-    codec.FeedCode.TICKER: ("ltp",),
-    codec.FeedCode.PREV_CLOSE: ("prev_close",),
-    codec.FeedCode.QUOTE: ("ltp", "atp", "open", "close", "high", "low"),
-    codec.FeedCode.FULL: ("ltp", "atp", "open", "close", "high", "low",
-                          *(f"{side}{level}" for level in range(5) for side in ("bid", "ask"))),
-}  # fmt: skip
+    code: prices
+    for code in codec.BODIES
+    if code in LAYOUTS
+    and (prices := tuple(name for name, kind in codec.layout(code) if kind == codec.PRICE_KIND))
+}
 _MAX_PAISE = float(2**62)
 IntArray = npt.NDArray[np.int64]
 
@@ -101,7 +74,7 @@ def _plan(code: int, dtype: np.dtype[Any]) -> _Plan:
 
     return _Plan(
         dtype,
-        group("<f4", prices) if prices else None,
+        group("<" + codec.PRICE_KIND, prices) if prices else None,
         tuple(group(kind, tuple(names)) for kind, names in by_kind.items()),
     )
 
@@ -218,7 +191,8 @@ class BatchDecoder:
         where: dict[str, tuple[int, int]] = {}
         valid: npt.NDArray[np.bool_] | None = None
         if plan.prices is not None:
-            floats = np.ascontiguousarray(raw[:, plan.prices.byte_index]).view("<f4").astype(np.float64)
+            prices = np.ascontiguousarray(raw[:, plan.prices.byte_index])
+            floats = prices.view(plan.prices.kind).astype(np.float64)
             with np.errstate(all="ignore"):
                 scaled = np.rint(floats * 100.0)
                 ok = np.isfinite(scaled) & (scaled >= 0) & (scaled < _MAX_PAISE)

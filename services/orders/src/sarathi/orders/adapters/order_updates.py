@@ -31,10 +31,10 @@ from collections.abc import Awaitable, Callable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from sarathi.common.backoff import Backoff
 from sarathi.common.dhan.schemas import VenueSchemaError, parse_order_update_frame
 from sarathi.common.logging import get_logger
 from sarathi.orders.adapters.mapping import UnmappableReportError, order_from_alert
-from sarathi.orders.domain.backoff import Backoff
 from sarathi.orders.domain.model import BrokerOrder
 from sarathi.orders.waiting import wait_event
 

@@ -10,8 +10,6 @@ from sarathi.signals.domain.decision import (
     TrendSettings,
     decide,
     decide_each,
-    short_signal_id,
-    signal_id,
     warming_up,
 )
 
@@ -26,7 +24,5 @@ __all__ = [
     "decide",
     "decide_each",
     "roll_up",
-    "short_signal_id",
-    "signal_id",
     "warming_up",
 ]

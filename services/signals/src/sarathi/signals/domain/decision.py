@@ -1,4 +1,4 @@
-"""The trend decision: a pure function of closed bars and settings, and the ids of its signals.
+"""The trend decision: a pure function of closed bars and settings (ids: `common.domain.signal_ids`).
 
 Default strategy `st_rsi_adx`, decided on the last bar given:
 - BULLISH (buy CE) when Supertrend points up, RSI > 55 and ADX ≥ 20;
@@ -15,10 +15,7 @@ wherever the same decision must be reproduced.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,15 +26,13 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from sarathi.common.domain.calendar import require_aware
-from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.signal_ids import check_strategy
 from sarathi.common.messages.fields import Direction
 from sarathi.signals.domain.bars import ClosedBar
 from sarathi.signals.domain.indicators import adx, rsi, supertrend
 
-__all__ = ["TrendDecision", "TrendSettings", "decide", "decide_each", "short_signal_id", "signal_id"]
+__all__ = ["TrendDecision", "TrendSettings", "decide", "decide_each"]
 
-_STRATEGY = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
@@ -55,7 +50,7 @@ class TrendSettings:
     adx_min: float = 20.0
 
     def __post_init__(self) -> None:
-        _check_strategy(self.strategy)
+        check_strategy(self.strategy)
         if self.supertrend_period < 1 or self.rsi_period < 2 or self.adx_period < 2:
             raise ValueError("periods must be at least 1 (Supertrend) and 2 (RSI, ADX)")
         if not self.supertrend_multiplier > 0:
@@ -103,27 +98,6 @@ def decide_each(bars: Sequence[ClosedBar], settings: TrendSettings | None = None
         return []
     lines = _Lines.of(_checked(bars), settings)
     return [lines.decision(bars, i, settings) for i in range(len(bars))]
-
-
-def signal_id(underlying: Underlying, strategy: str, bar_close: datetime) -> str:
-    """Deterministic id of a signal, ≤ 64 chars of [A-Za-z0-9_-]: `NIFTY-st_rsi_adx-20260915T1020`.
-
-    The bar close is in IST to the minute; a re-published bar yields the same id, so JetStream
-    drops the duplicate signal.
-    """
-    _check_strategy(strategy)
-    return f"{underlying.value}-{strategy}-{_on_minute(bar_close):%Y%m%dT%H%M}"
-
-
-def short_signal_id(underlying: Underlying, strategy: str, bar_close: datetime) -> str:
-    """A 16-character form of `signal_id` (`N2609151020` + 5 hash chars of underlying and strategy).
-
-    Leaves 9 of Dhan's 25 `correlationId` characters for the command ids derived from it.
-    """
-    _check_strategy(strategy)
-    digest = hashlib.sha256(f"{underlying.value}|{strategy}".encode()).digest()
-    tag = base64.b32encode(digest).decode()[:5]
-    return f"{underlying.value[0]}{_on_minute(bar_close):%y%m%d%H%M}{tag}"
 
 
 # --- internals -------------------------------------------------------------------------------
@@ -204,15 +178,3 @@ def _checked(bars: Sequence[ClosedBar]) -> Sequence[ClosedBar]:
         if bar.start < previous.end:
             raise ValueError(f"bars out of order or overlapping: {bar.start} before {previous.end}")
     return bars
-
-
-def _check_strategy(strategy: str) -> None:
-    if not _STRATEGY.fullmatch(strategy):
-        raise ValueError(f"strategy {strategy!r} must be 1–40 characters of [A-Za-z0-9_]")
-
-
-def _on_minute(instant: datetime) -> datetime:
-    local = require_aware(instant)
-    if local.second or local.microsecond:
-        raise ValueError(f"a bar close lies on a whole minute, got {local.isoformat()}")
-    return local

@@ -1,4 +1,4 @@
-"""Market quotes → Dhan feed packets (REFERENCE §6.5), bytes from the shared codec.
+"""Market quotes → Dhan feed packets (REFERENCE §6.5), bytes from the shared codec's layout table.
 
 Pure functions of one `Quote`: the same quote gives the same bytes. What the market model does
 not carry is derived here, deterministically:
@@ -19,7 +19,7 @@ from sarathi.common.dhan.feed_requests import FeedMode
 from sarathi.sim.instruments import SimInstrument
 from sarathi.sim.market.view import DepthLevel, Quote
 
-DEPTH_LEVELS = 5
+DEPTH_LEVELS = codec.DEPTH_LEVELS
 _PAISE = Decimal(100)
 _U32 = 0xFFFF_FFFF
 _U16 = 0xFFFF
