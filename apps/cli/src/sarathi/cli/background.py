@@ -254,7 +254,7 @@ def _stop(pid: int | None, service_pids: list[int]) -> list[int]:
 
 
 def add_commands(commands: Any) -> None:
-    up = commands.add_parser("up", help="start everything in the background (sim or paper mode)")
+    up = commands.add_parser("up", help="start everything in the background (sim, paper or live mode)")
     serve = commands.add_parser("_serve")  # the background owner started by `up`: no help, not listed
     for parser in (up, serve):
         parser.add_argument(
