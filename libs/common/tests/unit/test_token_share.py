@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from sarathi.common.bus.memory import InMemoryBus
+from sarathi.common.bus.port import KvEntry
 from sarathi.common.bus.streams import CREDENTIALS_BUCKET, DHAN_ACCESS_TOKEN_KEY
 from sarathi.common.clock import IST, FakeClock
 from sarathi.common.dhan.token_share import (
@@ -21,6 +23,8 @@ from sarathi.common.dhan.token_share import (
     following_token,
     read_shared,
 )
+from sarathi.common.tasks import BackgroundTasks
+from sarathi.common.web import NotReadyError
 
 NOW = datetime(2026, 9, 15, 10, 0, tzinfo=IST)
 KEY = SecretStr(Fernet.generate_key().decode())
@@ -98,8 +102,9 @@ async def test_following_applies_the_current_token_at_once_then_each_renewal() -
     owner = TokenPublisher(bus, TokenCipher(KEY))
     await owner.publish(SecretStr("first"), None)
     applied: list[str] = []
+    tasks = BackgroundTasks("test")
     async with following_token(
-        bus, KEY, FakeClock(NOW), lambda t: applied.append(t.get_secret_value()), service="test"
+        bus, KEY, FakeClock(NOW), lambda t: applied.append(t.get_secret_value()), tasks=tasks
     ):
         assert applied == ["first"]
         await owner.publish(SecretStr("second"), NOW + timedelta(hours=24))
@@ -111,7 +116,32 @@ async def test_following_applies_the_current_token_at_once_then_each_renewal() -
 async def test_without_a_key_sharing_is_off_and_the_configured_token_stays() -> None:
     applied: list[str] = []
     async with following_token(
-        await a_bus(), None, FakeClock(NOW), lambda t: applied.append(t.get_secret_value()), service="t"
+        await a_bus(),
+        None,
+        FakeClock(NOW),
+        lambda t: applied.append(t.get_secret_value()),
+        tasks=BackgroundTasks("t"),
     ) as follower:
         assert follower is None
     assert applied == []
+
+
+class _WatchLostBus(InMemoryBus):
+    """The KV watch ends with an error (a NATS connection lost for good)."""
+
+    async def kv_watch(self, key: str, *, bucket: str = "") -> AsyncIterator[KvEntry]:
+        raise ConnectionError("watch lost")
+        yield  # an async generator, like the real one
+
+
+async def test_a_follower_whose_watch_dies_makes_its_service_not_ready() -> None:
+    bus = _WatchLostBus(clock=FakeClock(NOW))
+    await bus.ensure_streams()
+    tasks = BackgroundTasks("test")
+    async with following_token(bus, KEY, FakeClock(NOW), lambda _: None, tasks=tasks):
+        async with asyncio.timeout(2):
+            while not tasks.dead:  # noqa: ASYNC110 - the task ends on its own
+                await asyncio.sleep(0.01)
+        with pytest.raises(NotReadyError, match="task token-follower died: ConnectionError: watch lost"):
+            await tasks.ready()
+    await tasks.ready()  # leaving the block stops following on purpose: not a death

@@ -178,7 +178,14 @@ async def test_after_orders_renews_the_token_ticks_option_chains_and_orders_all_
 
             async with lifespan(build_orders(orders)):
                 await until(lambda: sim_token(sim) != TOKEN, "orders renewed the token at the sim")
-                shared = await read_shared(bus, TokenCipher(SecretStr(SIM_TOKEN_KEY)))
+                cipher = TokenCipher(SecretStr(SIM_TOKEN_KEY))
+
+                async def published() -> bool:  # the renewal reaches the sim a moment before the KV
+                    shared = await read_shared(bus, cipher)
+                    return shared is not None and shared.token.get_secret_value() == sim_token(sim)
+
+                await until_async(published, "orders shared the renewed token")
+                shared = await read_shared(bus, cipher)
                 assert shared is not None
                 assert shared.token.get_secret_value() == sim_token(sim)  # the live one, sealed
                 assert shared.version >= 1

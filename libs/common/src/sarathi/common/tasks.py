@@ -47,7 +47,7 @@ class BackgroundTasks:
         return task
 
     def _ended(self, name: str, task: asyncio.Task[Any]) -> None:
-        if self._stopping or task.cancelled():
+        if self._stopping or task.cancelled() or self._tasks.get(name) is not task:
             return
         why = _why(task)
         self._dead[name] = why
@@ -62,6 +62,16 @@ class BackgroundTasks:
         """Readiness check: every task still runs."""
         if self._dead:
             raise NotReadyError("; ".join(f"task {name} died: {why}" for name, why in self._dead.items()))
+
+    async def cancel(self, name: str) -> None:
+        """Stop one task on purpose (not a death): it leaves the set, and `ready()` forgets it."""
+        task = self._tasks.pop(name, None)
+        self._dead.pop(name, None)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     async def stop(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
         """Cancel every task and wait for them (a task that ignores cancellation is logged, left)."""

@@ -55,10 +55,9 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
                 client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url, pacing=rate_limit_pacing(settings.mode, clock),
             )  # fmt: skip
+            tasks = BackgroundTasks("execution")
             await stack.enter_async_context(  # the shared Dhan token: orders renews it
-                following_token(
-                    bus, settings.shared_token_key(), clock, rest.set_access_token, service="execution"
-                )
+                following_token(bus, settings.shared_token_key(), clock, rest.set_access_token, tasks=tasks)
             )
             derivatives = DerivativeTable(infrastructure.engine, cache_seconds=settings.refdata_cache_seconds)
             chains = ChainCache(
@@ -80,7 +79,6 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
                 derivatives, clock, settings.underlyings,
                 settings.expiry_day_policy, settings.expiry_roll_cutoff,
             )  # fmt: skip
-            tasks = BackgroundTasks("execution")
 
             def synced(report: SyncReport) -> None:
                 instruments.synced(report)

@@ -220,7 +220,7 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
             async with (
                 following_token(
                     infrastructure.bus, settings.shared_token_key(), service.clock, service.token.set,
-                    service="feed",
+                    tasks=service.tasks,
                 ),
                 service.running(infrastructure.bus),
             ):  # fmt: skip

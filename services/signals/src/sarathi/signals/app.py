@@ -32,13 +32,6 @@ def build_app(settings: SignalsSettings) -> FastAPI:
                 base_url=settings.dhan_rest_url,
                 pacing=rate_limit_pacing(settings.mode, clock),
             )
-            sharing = following_token(
-                infrastructure.bus,
-                settings.shared_token_key(),
-                clock,
-                rest.set_access_token,
-                service="signals",
-            )
             worker = SignalsWorker(
                 settings,
                 bus=infrastructure.bus,
@@ -47,6 +40,13 @@ def build_app(settings: SignalsSettings) -> FastAPI:
                 rest=rest,
                 store=SignalStore(infrastructure.engine),
                 metrics=metrics,
+            )
+            sharing = following_token(
+                infrastructure.bus,
+                settings.shared_token_key(),
+                clock,
+                rest.set_access_token,
+                tasks=worker.tasks,
             )
             async with sharing:
                 await worker.start()

@@ -16,8 +16,6 @@ not expired. Nothing here logs a token.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,8 +29,11 @@ from sarathi.common.bus.port import Bus, KvEntry
 from sarathi.common.bus.streams import CREDENTIALS_BUCKET, DHAN_ACCESS_TOKEN_KEY
 from sarathi.common.clock import Clock
 from sarathi.common.logging import get_logger
+from sarathi.common.tasks import BackgroundTasks
 
 log = get_logger(__name__)
+
+FOLLOWER_TASK = "token-follower"
 
 TokenSink = Callable[[SecretStr], None]
 """Told the token to use from now on (e.g. `DhanRest.set_access_token`)."""
@@ -169,19 +170,17 @@ class TokenFollower:
                 self.offer(shared)
 
 
-def _report_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("token_follower_died", error=type(error).__name__)
-
-
 @asynccontextmanager
 async def following_token(
-    bus: Bus, key: SecretStr | None, clock: Clock, sink: TokenSink, *, service: str
+    bus: Bus, key: SecretStr | None, clock: Clock, sink: TokenSink, *, tasks: BackgroundTasks
 ) -> AsyncIterator[TokenFollower | None]:
     """Follow the shared token for as long as the block runs (the current one is applied before
-    the block starts); with no key, token sharing is off and the configured token stays."""
+    the block starts); with no key, token sharing is off and the configured token stays.
+
+    The watch runs as the service's task `token-follower`: if it dies, the service is not ready
+    (it would go on with a token that Dhan may already have replaced)."""
     if key is None:
-        log.warning("token_sharing_off", service=service, reason="no SARATHI_TOKEN_KEY")
+        log.warning("token_sharing_off", reason="no SARATHI_TOKEN_KEY")
         yield None
         return
     cipher = TokenCipher(key)
@@ -189,11 +188,8 @@ async def following_token(
     current = await read_shared(bus, cipher)
     if current is not None:
         follower.offer(current)
-    task = asyncio.create_task(follower.follow(), name=f"{service}-token-follower")
-    task.add_done_callback(_report_end)
+    tasks.start(FOLLOWER_TASK, follower.follow())
     try:
         yield follower
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.cancel(FOLLOWER_TASK)
