@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -53,10 +54,11 @@ def test_minute_backtest_of_the_default_day_makes_the_tick_days_trades(
     tick = json.loads(TICK_TRADES.read_text())["trades"]
 
     comparison = compare(tick, minute)
-    with capsys.disabled():
-        print("\n" + "\n".join(comparison.lines()))
+    with capsys.disabled():  # the figures, for whoever runs the test
+        sys.stdout.write("\n" + "\n".join(comparison.lines()) + "\n")
 
-    assert comparison.tick_only == [] and comparison.minute_only == []
+    assert comparison.tick_only == []
+    assert comparison.minute_only == []
     assert comparison.matched == len(tick), comparison.lines()
     assert abs(comparison.net_difference) < 500  # a minute of slippage each way, not another day
 
@@ -71,10 +73,13 @@ def test_the_command_writes_trades_json_whose_summary_says_the_prices_are_synthe
 
     out = capsys.readouterr().out
     assert code == 0
-    assert out.splitlines()[0].startswith("Prices: the synthetic sim market, which says nothing about real profit")
+    assert out.splitlines()[0].startswith(
+        "Prices: the synthetic sim market, which says nothing about real profit"
+    )
     (written,) = tmp_path.glob("*-trades.json")
     document = json.loads(written.read_text())
-    assert document["schema_version"] == 1 and document["day"] == DAY.isoformat()
+    assert document["schema_version"] == 1
+    assert document["day"] == DAY.isoformat()
     assert [t["exit_reason"] for t in document["trades"]] == ["STOP_LOSS", "STOP_LOSS"]
     assert document["daily"][0]["net"] == f"{sum(float(t['net']) for t in document['trades']):.2f}"
 
@@ -82,11 +87,14 @@ def test_the_command_writes_trades_json_whose_summary_says_the_prices_are_synthe
 def test_a_range_without_history_is_one_line_and_exit_2(
     minute_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.main(["backtest", "--from", "2026-03-02", "--to", "2026-03-03", "--data-dir", str(minute_data)])
+    code = cli.main(
+        ["backtest", "--from", "2026-03-02", "--to", "2026-03-03", "--data-dir", str(minute_data)]
+    )
 
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("sarathi backtest: error: no history in") and "sarathi data download" in err
+    assert err.startswith("sarathi backtest: error: no history in")
+    assert "sarathi data download" in err
 
 
 def test_a_config_file_with_a_foreign_name_is_refused_before_any_data_is_read(

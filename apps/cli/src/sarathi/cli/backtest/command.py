@@ -65,68 +65,76 @@ def load_config_file(path: Path) -> dict[str, str]:
     return values
 
 
-def cmd_backtest(args: argparse.Namespace) -> int:
-    import asyncio
+class _Refused(Exception):  # noqa: N818 - a refusal of the command line, printed in one line
+    pass
 
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any, list[date], str]:
+    """Settings, history and days, or `_Refused` with the reason (before any data is read)."""
     from pydantic import ValidationError
 
-    from sarathi.cli.backtest.engine import Config, Engine, trading_days
-    from sarathi.cli.backtest.fills import FillModel
+    from sarathi.cli.backtest.engine import trading_days
     from sarathi.cli.backtest.history import History, HistoryError
-    from sarathi.cli.backtest.market import NOT_APPLIED
-    from sarathi.cli.backtest.result import summary, trades_json
-    from sarathi.cli.terminal import LiveLine
     from sarathi.common.domain.calendar import CalendarCoverageError, MarketCalendar
-    from sarathi.common.domain.instruments import Underlying
 
     if args.first > args.last:
-        return _error(f"--from {args.first} is after --to {args.last}")
+        raise _Refused(f"--from {args.first} is after --to {args.last}")
     try:
         if args.config is not None:
             os.environ.update(load_config_file(args.config))
         config = build_config(args.underlyings, args.slippage_ticks)
-    except (ValueError, ValidationError) as exc:
-        return _error(
-            str(exc).splitlines()[0]
-            if isinstance(exc, ValueError) and not isinstance(exc, ValidationError)
-            else f"settings: {exc}"
-        )
+    except ValidationError as exc:
+        raise _Refused(f"settings: {exc}") from None
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
     if config.execution.trailing_jump > 0:
-        return _error(
-            "SARATHI_EXECUTION_TRAILING_JUMP > 0: the broker's trailing stop is not modelled by the backtest"
-        )
+        raise _Refused("SARATHI_EXECUTION_TRAILING_JUMP > 0: the broker's trailing stop is not modelled")
     source = args.source or f"sim-seed{args.seed}"
     calendar = MarketCalendar()
     try:
         days = trading_days(calendar, args.first, args.last)
         history = History(args.data_dir / source, calendar)
     except (HistoryError, CalendarCoverageError) as exc:
-        return _error(str(exc))
+        raise _Refused(str(exc)) from None
     if not days:
-        return _error(f"no trading day from {args.first} to {args.last}")
+        raise _Refused(f"no trading day from {args.first} to {args.last}")
+    return config, history, days, source
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from sarathi.cli.backtest.engine import DayResult, Engine
+    from sarathi.cli.backtest.market import NOT_APPLIED
+    from sarathi.cli.backtest.result import summary, trades_json
+    from sarathi.cli.terminal import LiveLine
+
+    try:
+        config, history, days, source = _prepare(args)
+    except _Refused as exc:
+        return _error(str(exc))
     line = LiveLine()
     started = time.perf_counter()
 
-    def progress(result: Any) -> None:
+    def progress(result: DayResult) -> None:
         line.show(f"{result.day}  trades {len(result.trades)}  net ₹{result.net:.2f}")
 
-    engine = Engine(config, history)
-    results = asyncio.run(engine.run(days, progress))
+    results = asyncio.run(Engine(config, history).run(days, progress))
     wall = time.perf_counter() - started
     line.clear()
     if all(len(r.missing) == len(config.underlyings) for r in results):
         wanted = ",".join(u.value for u in config.underlyings)
-        return _error(f"no history in {args.data_dir / source} for {args.first}..{args.last}: "
-                      f"sarathi data download --from {args.first} --to {args.last} --underlyings {wanted}")  # fmt: skip
-    import json
-
+        return _error(
+            f"no history in {args.data_dir / source} for {args.first}..{args.last}: "
+            f"sarathi data download --from {args.first} --to {args.last} --underlyings {wanted}"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"backtest-{source}-{args.first}-{args.last}-trades.json"
     document = trades_json(results, source=source, first=args.first, last=args.last)
     out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(summary(results, source=source, wall_seconds=wall, not_applied=NOT_APPLIED))
     print(f"Trades: {out}")
-    _ = Underlying
     return 0
 
 
@@ -142,6 +150,3 @@ def build_config(names: list[str] | None, slippage_ticks: int) -> Any:
     signals = SignalsSettings()
     chosen = tuple(Underlying(n) for n in names) if names else signals.underlyings
     return Config(signals, ExecutionSettings(), RiskSettings(), FillModel(slippage_ticks), chosen)
-
-
-_ = date

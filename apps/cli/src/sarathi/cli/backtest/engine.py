@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+
 from sarathi.cli.backtest.fills import FillModel
 from sarathi.cli.backtest.history import History, HistoryError, OptionBar
 from sarathi.cli.backtest.market import Contracts, HistoryMarket
@@ -259,27 +260,33 @@ class _DayState:
                 if bar is not None:
                     self._sell_all(holding, model.market_exit(bar), minute, holding.order_type_of_exit)
         for order in self.orders:
-            if order.done:
-                continue
-            bar = self._bar(order.security_id, minute)
-            if bar is None:
-                continue
-            if order.filled_at is None:
-                if order.placed_at > minute:
-                    continue
-                command = order.command
-                price = model.entry(command.order_type, command.entry_price, bar)
-                if price is None:
-                    continue
-                self._bought(order, price, minute)
-            if order.open_quantity > 0:
-                fired = model.legs(order.command.stop_loss_price, order.command.target_price, bar)
-                if fired is not None:
-                    self._leg(order, fired[0], fired[1], minute)
+            if not order.done:
+                self._order_minute(order, minute)
         for security_id in self.holdings:
             bar = self._bar(security_id, minute)
             if bar is not None:
                 self.market.marks[security_id] = (bar.close, minute + ONE_MINUTE)
+
+    def _order_minute(self, order: SuperOrder, minute: datetime) -> None:
+        """The entry's fill (from the minute after it was placed), then its legs."""
+        model = self.engine.config.fills
+        bar = self._bar(order.security_id, minute)
+        if bar is None:
+            return
+        if order.filled_at is None:
+            command = order.command
+            price = (
+                None
+                if order.placed_at > minute
+                else model.entry(command.order_type, command.entry_price, bar)
+            )
+            if price is None:
+                return
+            self._bought(order, price, minute)
+        if order.open_quantity > 0:
+            fired = model.legs(order.command.stop_loss_price, order.command.target_price, bar)
+            if fired is not None:
+                self._leg(order, fired[0], fired[1], minute)
 
     def _event_id(self) -> str:
         self._events += 1
@@ -431,8 +438,8 @@ class _DayState:
         sid = signal_id(underlying, trend.strategy, now)
         assert decision.close is not None
         signal = Signal(
-            message_id=sid, correlation_id=sid, event_time=now, underlying=underlying, strategy=trend.strategy,
-            direction=decision.direction, interval=f"{self.engine.config.signals.bar_minutes}m",
+            message_id=sid, correlation_id=sid, event_time=now, underlying=underlying,
+            strategy=trend.strategy, direction=decision.direction, interval=f"{self.engine.config.signals.bar_minutes}m",
             bar_close_time=now, close=decision.close, indicators=decision.indicator_decimals(),
         )  # fmt: skip
         self.result.signals += 1

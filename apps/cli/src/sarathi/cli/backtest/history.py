@@ -147,7 +147,7 @@ class History:
             }
             mapping = pl.DataFrame(
                 {"expiry_flag": [k[0] for k in expiry_of], "expiry_code": [k[1] for k in expiry_of],
-                 "expiry": [v for v in expiry_of.values()]},
+                 "expiry": list(expiry_of.values())},
                 schema={"expiry_flag": pl.String, "expiry_code": pl.Int8, "expiry": pl.Date},
             )  # fmt: skip
             options = options.join(mapping, on=["expiry_flag", "expiry_code"]).filter(
@@ -162,7 +162,7 @@ def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
     if frame.height == 0:
         return {}
     frame = frame.with_columns(pl.col("ts").dt.date().alias("_day"), pl.col("ts").dt.convert_time_zone("UTC"))
-    return {key[0]: part.drop("_day") for key, part in frame.partition_by("_day", as_dict=True).items()}  # type: ignore[misc]
+    return {key[0]: part.drop("_day") for key, part in frame.partition_by("_day", as_dict=True).items()}
 
 
 def _minutes(underlying: Underlying, index: pl.DataFrame) -> Iterator[ClosedBar]:

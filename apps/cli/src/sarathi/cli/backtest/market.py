@@ -82,7 +82,8 @@ class Contracts:
         spec = underlying.spec
         contract = Contract(
             security_id=SecurityId(security_id), segment=spec.fno_segment, underlying=underlying,
-            expiry=expiry, strike=strike, option_type=side, lot_size=spec.default_lot_size, tick_size=OPTION_TICK,
+            expiry=expiry, strike=strike, option_type=side, lot_size=spec.default_lot_size,
+            tick_size=OPTION_TICK,
         )  # fmt: skip
         return ListedContract(contract, None)
 

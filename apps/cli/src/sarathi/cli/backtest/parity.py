@@ -42,7 +42,9 @@ class Comparison:
     @property
     def net_difference(self) -> Decimal:
         tick = sum((Decimal(r["net"]) for r in [*(p.tick for p in self.pairs), *self.tick_only]), Decimal(0))
-        minute = sum((Decimal(r["net"]) for r in [*(p.minute for p in self.pairs), *self.minute_only]), Decimal(0))
+        minute = sum(
+            (Decimal(r["net"]) for r in [*(p.minute for p in self.pairs), *self.minute_only]), Decimal(0)
+        )
         return minute - tick
 
     def lines(self) -> list[str]:
@@ -53,9 +55,13 @@ class Comparison:
         ]
         for p in self.pairs:
             differs = "; ".join(p.differences) or "same"
-            out.append(f"  {p.contract}: {differs}; net ₹{p.tick['net']} (tick) vs ₹{p.minute['net']} (minute)")
+            out.append(
+                f"  {p.contract}: {differs}; net ₹{p.tick['net']} (tick) vs ₹{p.minute['net']} (minute)"
+            )
         out.extend(f"  only in the tick day: {r['contract']} entered {r['entry_at']}" for r in self.tick_only)
-        out.extend(f"  only in the backtest: {r['contract']} entered {r['entry_at']}" for r in self.minute_only)
+        out.extend(
+            f"  only in the backtest: {r['contract']} entered {r['entry_at']}" for r in self.minute_only
+        )
         return out
 
 
@@ -65,7 +71,9 @@ def _minute_of(text: str) -> datetime:
 
 
 def _differences(tick: Row, minute: Row, same_minute: timedelta) -> tuple[str, ...]:
-    found = [f"{name} {tick[name]} vs {minute[name]}" for name in SAME_FIELDS if tick.get(name) != minute.get(name)]
+    found = [
+        f"{name} {tick[name]} vs {minute[name]}" for name in SAME_FIELDS if tick.get(name) != minute.get(name)
+    ]
     for name in ("entry_at", "exit_at"):
         a, b = tick.get(name), minute.get(name)
         if a is None or b is None:
@@ -77,7 +85,9 @@ def _differences(tick: Row, minute: Row, same_minute: timedelta) -> tuple[str, .
     return tuple(found)
 
 
-def compare(tick: Sequence[Row], minute: Sequence[Row], *, same_minute: timedelta = timedelta(minutes=1)) -> Comparison:
+def compare(
+    tick: Sequence[Row], minute: Sequence[Row], *, same_minute: timedelta = timedelta(minutes=1)
+) -> Comparison:
     result = Comparison()
     left = sorted(minute, key=lambda r: str(r["entry_at"]))
     for row in sorted(tick, key=lambda r: str(r["entry_at"])):

@@ -65,7 +65,8 @@ def daily_row(result: DayResult) -> dict[str, Any]:
     return {
         "day": result.day.isoformat(), "trades": len(result.trades), "signals": result.signals,
         "placed": result.placed, "unfilled": result.unfilled, "refused": dict(sorted(result.refused.items())),
-        "halted": result.halted, "gross": f"{gross:.2f}", "charges": f"{charges:.2f}", "net": f"{gross - charges:.2f}",
+        "halted": result.halted, "gross": f"{gross:.2f}", "charges": f"{charges:.2f}",
+        "net": f"{gross - charges:.2f}",
         "missing": result.missing,
     }  # fmt: skip
 
@@ -81,6 +82,7 @@ def summary(
     refused: Counter[str] = Counter()
     for r in results:
         refused.update(r.refused)
+    gates = ", ".join(f"{gate} {n}" for gate, n in refused.most_common())
     equity, peak, drawdown = Decimal(0), Decimal(0), Decimal(0)
     for r in results:
         equity += r.net
@@ -93,7 +95,7 @@ def summary(
         f"Trades {len(trades)}: {wins} won, net {format_inr(net)} after {format_inr(charges)} of charges, "
         f"max drawdown (daily) {format_inr(drawdown)}",
         f"Signals {sum(r.signals for r in results)}: {sum(r.placed for r in results)} placed, "
-        f"{sum(refused.values())} refused ({', '.join(f'{g} {n}' for g, n in refused.most_common()) or 'none'}), "
+        f"{sum(refused.values())} refused ({gates or 'none'}), "
         f"{sum(r.unfilled for r in results)} entries never filled",
         f"Days halted by the daily loss limit: {sum(r.halted for r in results)}",
     ]
