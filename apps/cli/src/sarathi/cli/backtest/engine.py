@@ -439,7 +439,8 @@ class _DayState:
         assert decision.close is not None
         signal = Signal(
             message_id=sid, correlation_id=sid, event_time=now, underlying=underlying,
-            strategy=trend.strategy, direction=decision.direction, interval=f"{self.engine.config.signals.bar_minutes}m",
+            strategy=trend.strategy, direction=decision.direction,
+            interval=f"{self.engine.config.signals.bar_minutes}m",
             bar_close_time=now, close=decision.close, indicators=decision.indicator_decimals(),
         )  # fmt: skip
         self.result.signals += 1
