@@ -236,6 +236,7 @@ class _DayState:
         self.latest_at: datetime | None = None
         self.closed: list[TrackedPosition] = []  # today's closed trackers: risk's day P&L counts them
         self._events = 0
+        self._counted = -1  # closed trackers in the last day P&L
 
     # --- what execution reads -------------------------------------------------------------------
 
@@ -410,6 +411,10 @@ class _DayState:
             holding.position = assessment.position
             if assessment.exit is not None:
                 self._exit(holding, assessment.exit.reason)
+        if not self.holdings and self.latest_day is not None and self._counted == len(self.closed):
+            self.latest_at = now  # nothing held and nothing closed since: today's P&L stands
+            return
+        self._counted = len(self.closed)
         ltps = {
             h.position.contract: m[0]
             for h in self.holdings.values()

@@ -150,8 +150,18 @@ class History:
                  "expiry": list(expiry_of.values())},
                 schema={"expiry_flag": pl.String, "expiry_code": pl.Int8, "expiry": pl.Date},
             )  # fmt: skip
-            options = options.join(mapping, on=["expiry_flag", "expiry_code"]).filter(
-                pl.col("expiry").is_not_null()
+            options = (
+                options.join(mapping, on=["expiry_flag", "expiry_code"])
+                .filter(pl.col("expiry").is_not_null())
+                .unique(subset=["expiry", "option_type", "strike", "ts"], keep="first")
+                .sort("ts")
+                .with_columns(  # the strike's volume so far today (the chain's `volume`)
+                    pl.col("volume")
+                    .fill_null(0)
+                    .cum_sum()
+                    .over("expiry", "option_type", "strike")
+                    .alias("day_volume")
+                )
             )
         else:
             options = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "expiry": pl.Date})

@@ -24,8 +24,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
-
 from sarathi.cli.backtest.history import ContractKey, DayData
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
@@ -124,7 +122,6 @@ class HistoryMarket:
             raise ChainUnavailableError(
                 f"no {underlying} {expiry} option rows in the minute before {now:%H:%M}"
             )
-        volumes = _volume_so_far(day, expiry, now)
         years = (
             max((datetime.combine(expiry, EXPIRY_CLOSE, tzinfo=IST) - now).total_seconds(), 0)
             / SECONDS_PER_YEAR
@@ -142,7 +139,7 @@ class HistoryMarket:
                     strike=r["strike"], option_type=side,
                     security_id=SecurityId(self.contracts.contract_id(underlying, expiry, side, r["strike"])),
                     bid=price, ask=price, ltp=price, oi=int(r["oi"] or 0),
-                    volume=volumes.get((side.value, r["strike"]), 0),
+                    volume=int(r["day_volume"] or 0),
                     delta=bs_delta(side, float(r["spot"]), float(r["strike"]), float(r["iv"] or 0.0), years),
                 )
             )  # fmt: skip
@@ -181,14 +178,6 @@ class HistoryMarket:
         if self.now is None:
             raise RuntimeError("the backtest market has no time yet")
         return self.now
-
-
-def _volume_so_far(day: DayData, expiry: date, now: datetime) -> dict[tuple[str, Decimal], int]:
-    rows = day.options.filter((pl.col("expiry") == expiry) & (pl.col("ts") < now)).unique(
-        subset=["option_type", "strike", "ts"], keep="first"
-    )
-    summed = rows.group_by("option_type", "strike").agg(pl.col("volume").sum())
-    return {(t, s): int(v or 0) for t, s, v in summed.iter_rows()}
 
 
 def _last_minute(day: DayData, now: datetime) -> Any:
