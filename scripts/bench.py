@@ -34,6 +34,11 @@ Issue #9:
   under 3 min.
 - day.determinism: the same day with the same seed run a second time: are the signals, the
   decisions and the trades the same (and the first trade that differs, if one does)?
+
+Issue #21:
+- backtest.year: a year of sim minute data (NIFTY, BANKNIFTY, SENSEX; cached as Parquet under
+  `.bench/data`, downloaded on the first run) through `sarathi backtest`'s engine: wall time and
+  trading days per second (`scripts/bench_backtest.py`). Target: under 60 s (a bar at 180 s).
 """
 
 from __future__ import annotations
@@ -243,6 +248,12 @@ def bench_day_determinism() -> dict[str, Any]:
     return result
 
 
+def bench_backtest_year() -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    result: dict[str, Any] = importlib.import_module("bench_backtest").run_year()
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.decode": bench_feed_decode,
     "feed.ws_client": bench_feed_ws_client,
@@ -252,6 +263,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "risk.tick_to_exit": bench_risk_tick_to_exit,
     "day.end_to_end": bench_day_end_to_end,
     "day.determinism": bench_day_determinism,
+    "backtest.year": bench_backtest_year,
 }
 
 

@@ -24,6 +24,7 @@ import argparse
 import sys
 
 from sarathi.cli import background, control, data, doctor, instruments, run
+from sarathi.cli.backtest import command as backtest
 
 PACKAGE = "sarathi-cli"
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_commands(commands)
     doctor.add_command(commands)
     data.add_commands(commands)
+    backtest.add_commands(commands)
     control.add_commands(commands)
     return parser
 

@@ -1,0 +1,1 @@
+"""`sarathi backtest`: the services' decision code on minute history (see `engine`)."""
