@@ -27,7 +27,7 @@ class PriceSource(StrEnum):
             return cls(head)
         except ValueError:
             known = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown price source {name!r} (one of {known}, or one of them-<name>)") from None
+            raise ValueError(f"unknown price source {name!r} (one of {known}, or <one>-<name>)") from None
 
 
 def prices_line(source: PriceSource, detail: str) -> str:
@@ -37,9 +37,10 @@ def prices_line(source: PriceSource, detail: str) -> str:
             f"Prices: the synthetic `sim` market ({detail}) — a synthetic market says nothing about "
             "real profitability."
         )
+    fills = "real prices, simulated fills"
     if source is PriceSource.RECORDING:
-        return f"Prices: a recording of the market feed, played back ({detail}) — real prices, simulated fills."
-    return f"Prices: Dhan's history ({detail}) — real prices, simulated fills."
+        return f"Prices: a recording of the market feed, played back ({detail}) — {fills}."
+    return f"Prices: Dhan's history ({detail}) — {fills}."
 
 
 def sim_recording(env: Mapping[str, str], environ: Mapping[str, str] | None = None) -> str | None:

@@ -1,6 +1,7 @@
 """The day's report as one self-contained HTML file: inline SVG charts, no script, no download.
 
-Its first line says where the prices came from (`sarathi.cli.prices`). Then the summary first, then the trades, the entry orders that never filled (and why), one chart per
+Its first line says where the prices came from (`sarathi.cli.prices`). Then the summary, then the
+trades, the entry orders that never filled (and why), one chart per
 traded index (its 1-minute closes, entries ▲ and exits ▼ marked at the index level of their time,
 a tooltip each), the equity curve (realised P&L net of charges after each trade), the signals and
 the checks. A contract name is one unbreakable line (non-breaking spaces, `nowrap`).
@@ -169,6 +170,11 @@ def _cell(value: object) -> str:
     return f"<td>{escape(str(value))}</td>"
 
 
+TRADE_HEAD = (
+    "contract", "lots", "buys", "entry", "price", "exit", "price", "reason", "gross ₹", "charges ₹", "net ₹",
+)  # fmt: skip
+
+
 def trades_table(trades: Sequence[Trade], when: Callable[[datetime], str] = _hms) -> str:
     """One row a trade; `when` writes its entry and exit times (the day's: `HH:MM:SS` IST)."""
     return html_table(
@@ -188,7 +194,7 @@ def trades_table(trades: Sequence[Trade], when: Callable[[datetime], str] = _hms
             ]
             for t in trades
         ],
-        ("contract", "lots", "buys", "entry", "price", "exit", "price", "reason", "gross ₹", "charges ₹", "net ₹"),
+        TRADE_HEAD,
     )
 
 
