@@ -170,7 +170,7 @@ def test_the_html_has_every_section_and_is_self_contained() -> None:
         assert f"<h2>{section}</h2>" in html
     worst = "-₹500.00 on 2026-01-06: 100.0% of the daily loss limit ₹500.00"
     for figure in ("₹500.00", "₹240.00", "33.3%", "1.36", "₹83.33", "₹1,000.00", "2.49", "5.02",
-                   "4 trades, 1 days", worst):  # fmt: skip
+                   "4 trades, 1 day", worst):  # fmt: skip
         assert figure in html
     assert not re.search(r"https?://", html)
     assert "<script" not in html

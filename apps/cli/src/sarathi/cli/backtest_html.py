@@ -84,7 +84,10 @@ def _summary(backtest: Backtest, s: Statistics) -> str:
         ["max drawdown (daily, net)", drawdown],
         ["Sharpe (daily, √252)", _ratio(s.sharpe, "no variance")],
         ["Sortino (daily, √252)", _ratio(s.sortino, "no losing day")],
-        ["longest losing streak", f"{s.losing_streak_trades} trades, {s.losing_streak_days} days"],
+        [
+            "longest losing streak",
+            f"{_count(s.losing_streak_trades, 'trade')}, {_count(s.losing_streak_days, 'day')}",
+        ],
         ["worst day", worst],
     ]
     if limit:
@@ -103,6 +106,10 @@ def _profit_factor(s: Statistics) -> str:
 
 def _ratio(value: float | None, why_none: str) -> str:
     return f"{value:.2f}" if value is not None else f"- ({why_none})"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def _percent(fraction: Decimal) -> str:
