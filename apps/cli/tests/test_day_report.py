@@ -18,6 +18,7 @@ from sarathi.cli.books import (
     SignalRecord,
     TrackerRecord,
 )
+from sarathi.cli.prices import sim_recording
 from sarathi.cli.report import RunInfo, build_report, render_text
 from sarathi.cli.report_html import render_html
 from sarathi.common.domain.calendar import IST
@@ -299,3 +300,45 @@ def test_trades_json_is_a_versioned_object_with_ist_times() -> None:
         "TRAILING",
     )
     assert Decimal(trade["net"]) == Decimal(trade["gross"]) - Decimal(trade["charges"])
+
+
+def test_the_text_report_opens_with_prices_from_the_synthetic_sim_market() -> None:
+    books, broker = a_trailed_day()
+    first = render_text(build_report(books, broker, INFO)).splitlines()[0]
+
+    assert first == (
+        "Prices: the synthetic `sim` market (seed 7) — a synthetic market says nothing about real "
+        "profitability."
+    )
+
+
+def test_the_html_report_opens_with_prices_from_the_synthetic_sim_market() -> None:
+    books, broker = a_trailed_day()
+    html = render_html(build_report(books, broker, INFO), {}, OPEN, at(375))
+
+    body = html.split("<body>", 1)[1]
+    assert body.startswith('<p class="prices">Prices: the synthetic `sim` market (seed 7) — a synthetic')
+
+
+def test_a_replayed_day_says_its_prices_came_from_the_recording() -> None:
+    books, broker = a_trailed_day()
+    report = build_report(books, broker, replace(INFO, recording="/data/feed-2026-09-16.jsonl.gz"))
+
+    line = (
+        "Prices: a recording of the market feed, played back (feed-2026-09-16.jsonl.gz) — real prices, "
+        "simulated fills."
+    )
+    assert render_text(report).splitlines()[0] == line
+    assert (
+        render_html(report, {}, OPEN, at(375))
+        .split("<body>", 1)[1]
+        .startswith(f'<p class="prices">{line}</p>')
+    )
+
+
+def test_the_day_knows_its_recording_from_the_environment_the_sim_is_given() -> None:
+    replay = {"SARATHI_SIM_REPLAY_FILE": "/data/a.jsonl"}
+
+    assert sim_recording({}, environ=replay) == "/data/a.jsonl"  # the shell's, passed on by the supervisor
+    assert sim_recording({"SARATHI_SIM_REPLAY_FILE": "/data/b.jsonl"}, environ=replay) == "/data/b.jsonl"
+    assert sim_recording({"SARATHI_SIM_SEED": "7"}, environ={}) is None

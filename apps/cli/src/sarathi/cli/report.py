@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from textwrap import wrap
 from typing import Any
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord
+from sarathi.cli.prices import PriceSource, prices_line
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator, Side
 from sarathi.common.domain.instruments import Exchange, Underlying, contract_name
@@ -55,7 +57,6 @@ class Trade:
     lots: int
     quantity: int
     entries: int  # buy orders (1 + pyramids)
-    super_order_entry: bool
     entry_at: datetime
     entry_price: Decimal  # average
     exit_at: datetime | None
@@ -63,6 +64,7 @@ class Trade:
     exit_reason: str | None
     gross: Decimal
     charges: Decimal
+    super_order_entry: bool = False  # the day's books say; a backtest's trades document does not
 
     @property
     def net(self) -> Decimal:
@@ -129,6 +131,14 @@ class RunInfo:
     speed: Decimal
     wall_seconds: float
     market_seconds: float
+    recording: str | None = None  # the feed recording the sim played back; None: its synthetic market
+
+    @property
+    def prices(self) -> str:
+        """The report's first line: where the day's prices came from."""
+        if self.recording is not None:
+            return prices_line(PriceSource.RECORDING, Path(self.recording).name)
+        return prices_line(PriceSource.SIM, f"seed {self.seed}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,6 +540,7 @@ def render_text(report: DayReport) -> str:
         "DIFFER from the broker's: " + ", ".join(c.name for c in report.checks if not c.ok)
     )  # fmt: skip
     lines = [
+        info.prices,
         f"Sarathi — simulated day {info.day:%a %d %b %Y}, seed {info.seed}, {info.speed}× "
         f"({info.market_seconds:,.0f} market s in {info.wall_seconds:.0f} wall s)",
         "",

@@ -1,15 +1,18 @@
 """The day's report as one self-contained HTML file: inline SVG charts, no script, no download.
 
-The summary first, then the trades, the entry orders that never filled (and why), one chart per
+Its first line says where the prices came from (`sarathi.cli.prices`). Then the summary, then the
+trades, the entry orders that never filled (and why), one chart per
 traded index (its 1-minute closes, entries ▲ and exits ▼ marked at the index level of their time,
 a tooltip each), the equity curve (realised P&L net of charges after each trade), the signals and
 the checks. A contract name is one unbreakable line (non-breaking spaces, `nowrap`).
+The style, the chart scale and axes, `html_table` and `trades_table` are shared with the backtest's
+report (`sarathi.cli.backtest_html`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
@@ -32,11 +35,12 @@ td:first-child,th:first-child{text-align:left}
 .contract{white-space:nowrap}
 .ok{color:#1a7f37}.bad{color:#cf222e;font-weight:600}
 svg{background:#fafafa;border:1px solid #e5e5e5}
+.prices{font-weight:600;padding:.4rem .6rem;background:#fff8c5;border:1px solid #d4a72c}
 .axis{font-size:11px;fill:#666}
 """
 
 
-class _Scale:
+class Scale:
     def __init__(self, times: Sequence[datetime], values: Sequence[Decimal]) -> None:
         self.t0 = min(times).timestamp()
         self.t1 = max(max(times).timestamp(), self.t0 + 1)
@@ -51,23 +55,31 @@ class _Scale:
         return HEIGHT - PAD + (self.v0 - float(value)) / (self.v1 - self.v0) * (HEIGHT - 2 * PAD)
 
 
-def _axes(scale: _Scale, times: Sequence[datetime]) -> str:
+def axes(scale: Scale, ticks: Sequence[tuple[datetime, str]]) -> str:
+    """Both axes: `ticks` labelled along x, three levels up y."""
     parts = [
         f'<line x1="{LEFT}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
         f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{HEIGHT - PAD}" stroke="#999"/>',
     ]
-    first, last = min(times), max(times)
-    hour = first.astimezone(IST).replace(minute=0, second=0, microsecond=0)
-    while hour <= last:
-        if hour >= first:
-            parts.append(_label(scale.x(hour), HEIGHT - PAD + 16, "middle", f"{hour:%H:%M}"))
-        hour += timedelta(hours=1)
+    parts += [label(scale.x(at), HEIGHT - PAD + 16, "middle", text) for at, text in ticks]
     for value in (scale.v0, (scale.v0 + scale.v1) / 2, scale.v1):
-        parts.append(_label(LEFT - 6, scale.y(value) + 4, "end", f"{value:,.0f}"))
+        parts.append(label(LEFT - 6, scale.y(value) + 4, "end", f"{value:,.0f}"))
     return "".join(parts)
 
 
-def _label(x: float, y: float, anchor: str, text: str) -> str:
+def hour_ticks(times: Sequence[datetime]) -> list[tuple[datetime, str]]:
+    """Every whole hour (IST) from the first time to the last."""
+    first, last = min(times), max(times)
+    hour = first.astimezone(IST).replace(minute=0, second=0, microsecond=0)
+    ticks = []
+    while hour <= last:
+        if hour >= first:
+            ticks.append((hour, f"{hour:%H:%M}"))
+        hour += timedelta(hours=1)
+    return ticks
+
+
+def label(x: float, y: float, anchor: str, text: str) -> str:
     # The size on the element too: the SVG keeps its layout outside this page's style sheet.
     return (
         f'<text class="axis" font-size="11" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">'
@@ -95,7 +107,7 @@ def index_chart(name: str, series: Series, trades: Sequence[Trade]) -> str:
     if len(series) < 2:
         return f"<p>No {escape(name)} prices were recorded.</p>"
     times, values = [t for t, _ in series], [v for _, v in series]
-    scale = _Scale(times, values)
+    scale = Scale(times, values)
     points = " ".join(f"{scale.x(t):.1f},{scale.y(v):.1f}" for t, v in series)
     marks = []
     for trade in trades:
@@ -113,7 +125,7 @@ def index_chart(name: str, series: Series, trades: Sequence[Trade]) -> str:
     return (
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
         f'aria-label="{escape(name)} with entries and exits">'
-        f"{_axes(scale, times)}"
+        f"{axes(scale, hour_ticks(times))}"
         f'<polyline fill="none" stroke="#0969da" stroke-width="1.4" points="{points}"/>'
         f"{''.join(marks)}"
         f'<text x="{LEFT}" y="{PAD - 14}" font-weight="600">{escape(name)}  ▲ entry  ▼ exit</text></svg>'
@@ -126,12 +138,12 @@ def equity_chart(report: DayReport, start: datetime, end: datetime) -> str:
         steps.append((at, steps[-1][1]))
         steps.append((at, value))
     steps.append((max(end, steps[-1][0]), steps[-1][1]))
-    scale = _Scale([t for t, _ in steps], [v for _, v in steps] + [Decimal(0)])
+    scale = Scale([t for t, _ in steps], [v for _, v in steps] + [Decimal(0)])
     points = " ".join(f"{scale.x(t):.1f},{scale.y(v):.1f}" for t, v in steps)
     zero = scale.y(0)
     return (
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="equity curve">'
-        f"{_axes(scale, [t for t, _ in steps])}"
+        f"{axes(scale, hour_ticks([t for t, _ in steps]))}"
         f'<line x1="{LEFT}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
         'stroke="#bbb" stroke-dasharray="4 3"/>'
         f'<polyline fill="none" stroke="#8250df" stroke-width="1.6" points="{points}"/>'
@@ -140,22 +152,55 @@ def equity_chart(report: DayReport, start: datetime, end: datetime) -> str:
     )
 
 
-def _rows(cells: Sequence[Sequence[object]], head: Sequence[str]) -> str:
+def html_table(cells: Sequence[Sequence[object]], head: Sequence[str]) -> str:
     header = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in cells)
     return f"<table><tr>{header}</tr>{body}</table>"
 
 
-class _Contract(str):
+class Contract(str):
     """A contract name: one line, whatever the width of the page."""
 
     __slots__ = ()
 
 
 def _cell(value: object) -> str:
-    if isinstance(value, _Contract):
+    if isinstance(value, Contract):
         return f'<td class="contract">{escape(value.replace(" ", NBSP))}</td>'
     return f"<td>{escape(str(value))}</td>"
+
+
+TRADE_HEAD = (
+    "contract", "lots", "buys", "entry", "price", "exit", "price", "reason", "gross ₹", "charges ₹", "net ₹",
+)  # fmt: skip
+
+
+def trades_table(trades: Sequence[Trade], when: Callable[[datetime], str] = _hms) -> str:
+    """One row a trade; `when` writes its entry and exit times (the day's: `HH:MM:SS` IST)."""
+    return html_table(
+        [
+            [
+                Contract(t.contract),
+                t.lots,
+                t.entries,
+                when(t.entry_at),
+                f"{t.entry_price:.2f}",
+                "-" if t.exit_at is None else when(t.exit_at),
+                "-" if t.exit_price is None else f"{t.exit_price:.2f}",
+                REASON_WORDS.get(t.exit_reason or "", t.exit_reason or "open"),
+                f"{t.gross:.2f}",
+                f"{t.charges:.2f}",
+                f"{t.net:.2f}",
+            ]
+            for t in trades
+        ],
+        TRADE_HEAD,
+    )
+
+
+def prices_paragraph(line: str) -> str:
+    """The report's first line, where its prices came from (`sarathi.cli.prices`)."""
+    return f'<p class="prices">{escape(line)}</p>'
 
 
 def render_html(report: DayReport, indices: Mapping[str, Series], start: datetime, end: datetime) -> str:
@@ -164,43 +209,13 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
         index_chart(name, series, [t for t in report.trades if t.underlying == name])
         for name, series in indices.items()
     )
-    trades = _rows(
-        [
-            [
-                _Contract(t.contract),
-                t.lots,
-                t.entries,
-                _hms(t.entry_at),
-                f"{t.entry_price:.2f}",
-                "-" if t.exit_at is None else _hms(t.exit_at),
-                "-" if t.exit_price is None else f"{t.exit_price:.2f}",
-                REASON_WORDS.get(t.exit_reason or "", t.exit_reason or "open"),
-                f"{t.gross:.2f}",
-                f"{t.charges:.2f}",
-                f"{t.net:.2f}",
-            ]
-            for t in report.trades
-        ],
-        (
-            "contract",
-            "lots",
-            "buys",
-            "entry",
-            "price",
-            "exit",
-            "price",
-            "reason",
-            "gross ₹",
-            "charges ₹",
-            "net ₹",
-        ),
-    )
+    trades = trades_table(report.trades)
     closed = sum(1 for t in report.trades if t.closed)
     rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
     books = "match the broker's" if report.books_match else (
         "DIFFER: " + ", ".join(c.name for c in report.checks if not c.ok)
     )  # fmt: skip
-    summary = _rows(
+    summary = html_table(
         [
             ["P&L net", format_inr(report.net)],
             ["P&L gross", format_inr(report.gross)],
@@ -218,10 +233,10 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
     if report.unfilled_entries:
         unfilled = (
             f"<h2>Never filled ({len(report.unfilled_entries)})</h2><p>{escape(NEVER_FILLED_MEANS)}</p>"
-            + _rows(
+            + html_table(
                 [
                     [
-                        _Contract(u.contract),
+                        Contract(u.contract),
                         u.order_type,
                         u.quantity,
                         "-" if u.price is None else f"{u.price:.2f}",
@@ -235,7 +250,7 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
             )
         )
     s = report.signals
-    signals = _rows(
+    signals = html_table(
         [["signals (BULLISH / BEARISH)", s.signals], ["acted on", s.acted], ["never decided", s.undecided]]
         + [
             [f"refused: {gate}", f"{n} — e.g. {s.refusal_examples.get(gate, '')}"]
@@ -251,7 +266,8 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
     title = f"Sarathi — simulated day {info.day:%a %d %b %Y}"
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<style>{STYLE}</style></head><body>"
+        f"{prices_paragraph(info.prices)}<h1>{escape(title)}</h1>"
         f"<p>seed {info.seed}, {info.speed}× — {info.market_seconds:,.0f} market seconds in "
         f"{info.wall_seconds:.0f} wall seconds.</p>"
         f"<h2>Summary</h2>{summary}<h2>Trades ({len(report.trades)})</h2>{trades}{unfilled}"

@@ -154,10 +154,11 @@ def _report(
 ) -> DayReport:
     """Once our books agree with the broker's (or the wait is over): the report, printed and written."""
     from sarathi.cli import day as days
+    from sarathi.cli.prices import sim_recording
     from sarathi.cli.report import RunInfo, build_report, render_text
 
     books, state = days.settle(running)
-    info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds)
+    info = RunInfo(plan.day, plan.seed, plan.speed, wall, plan.market_seconds, sim_recording(running.env))
     indices = _indices(running.sim, plan.day, samples, books_underlyings(books))
     report = build_report(books, state["broker"], info, indices.get("NIFTY", ()))
     say("")

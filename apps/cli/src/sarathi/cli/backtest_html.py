@@ -1,0 +1,245 @@
+"""A backtest's report as one self-contained HTML page: inline SVG and CSS, no script, no download.
+
+First where the prices came from, then the summary (the statistics of `backtest_report`), the
+equity curve and its drawdown, the daily P&L as a calendar (a cell per trading day, coloured by
+its net; weekends and holidays blank), the months, the underlyings, the exit reasons, the trades.
+The style, chart scale and axes and tables are the day's report's (`report_html`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from html import escape
+
+from sarathi.cli.backtest_report import Backtest, Day, Group, Statistics
+from sarathi.cli.report import REASON_WORDS
+from sarathi.cli.report_html import (
+    HEIGHT,
+    LEFT,
+    PAD,
+    STYLE,
+    WIDTH,
+    Scale,
+    axes,
+    html_table,
+    prices_paragraph,
+    trades_table,
+)
+from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.money import format_inr
+
+CALENDAR_STYLE = """
+.months{display:flex;flex-wrap:wrap;gap:1rem}
+.month td,.month th{width:1.7rem;height:1.5rem;padding:0;text-align:center;border:1px solid #fff;
+  font-size:11px}
+.month caption{font-weight:600;text-align:left}
+.day{color:#222}.off{background:#f3f3f3}
+"""
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a special session can fall on a weekend
+
+
+def render_backtest_html(backtest: Backtest, stats: Statistics) -> str:
+    title = f"Sarathi — backtest {backtest.first:%d %b %Y} to {backtest.last:%d %b %Y}"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}{CALENDAR_STYLE}</style></head><body>"
+        f"{prices_paragraph(backtest.prices)}<h1>{escape(title)}</h1>"
+        f"<p>{len(backtest.days)} trading days; {escape(', '.join(backtest.underlyings))}.</p>"
+        f"<h2>Summary</h2>{_summary(backtest, stats)}"
+        f"<h2>Equity curve and drawdown</h2>{equity_chart(stats)}{drawdown_chart(stats)}"
+        f"<h2>Daily P&amp;L</h2>{heatmap(backtest.days)}"
+        f"<h2>Months</h2>{_months(stats)}"
+        f"<h2>Underlyings</h2>{_groups(stats.by_underlying, 'underlying', lambda n: n)}"
+        f"<h2>Exit reasons</h2>{_groups(stats.by_exit_reason, 'exit reason', _reason)}"
+        f"<h2>Trades ({stats.trades})</h2>{trades_table(backtest.trades, _when)}"
+        "</body></html>\n"
+    )
+
+
+def _summary(backtest: Backtest, s: Statistics) -> str:
+    capital, limit = backtest.capital, backtest.daily_loss_limit
+    dd = s.max_drawdown
+    drawdown = format_inr(dd.amount)
+    if dd.amount:
+        drawdown += f" ({dd.peak or 'the start'} to {dd.trough})"
+        if capital:
+            drawdown += f", {_percent(dd.amount / capital)} of capital"
+    worst = "-"
+    if s.worst_day is not None:
+        worst = f"{format_inr(s.worst_day.net)} on {s.worst_day.day}"
+        if limit:
+            worst += f": {_percent(-s.worst_day.net / limit)} of the daily loss limit {format_inr(limit)}"
+    rows: list[list[object]] = [
+        ["net P&L", format_inr(s.net) + (f" ({_percent(s.net / capital)} of capital)" if capital else "")],
+        ["gross P&L", format_inr(s.gross)],
+        ["charges paid", format_inr(s.charges)],
+        ["trades", f"{s.trades} ({s.closed} closed: {s.won} won, {s.lost} lost)"],
+        ["win rate", "-" if s.win_rate is None else _percent(s.win_rate)],
+        ["profit factor", _profit_factor(s)],
+        ["expectancy per trade", "-" if s.expectancy is None else format_inr(s.expectancy)],
+        ["max drawdown (daily, net)", drawdown],
+        ["Sharpe (daily, √252)", _ratio(s.sharpe, "no variance")],
+        ["Sortino (daily, √252)", _ratio(s.sortino, "no losing day")],
+        [
+            "longest losing streak",
+            f"{_count(s.losing_streak_trades, 'trade')}, {_count(s.losing_streak_days, 'day')}",
+        ],
+        ["worst day", worst],
+    ]
+    if limit:
+        at = ", ".join(str(d) for d in s.days_at_limit) or "none"
+        rows.append([f"days losing {format_inr(limit)} or more", at])
+    if capital:
+        rows.append(["capital", format_inr(capital)])
+    return html_table(rows, ("", ""))
+
+
+def _profit_factor(s: Statistics) -> str:
+    if s.profit_factor is not None:
+        return f"{s.profit_factor:.2f}"
+    return "∞ (no losing trade)" if s.won else "-"
+
+
+def _ratio(value: float | None, why_none: str) -> str:
+    return f"{value:.2f}" if value is not None else f"- ({why_none})"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def _percent(fraction: Decimal) -> str:
+    return f"{fraction * 100:.1f}%"
+
+
+def _reason(code: str) -> str:
+    return REASON_WORDS.get(code, code)
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(IST).strftime("%d %b %H:%M:%S")
+
+
+def _groups(groups: Sequence[Group], head: str, words: Callable[[str], str]) -> str:
+    if not groups:
+        return "<p>No closed trades.</p>"
+    rows = [
+        [
+            words(g.name),
+            g.trades,
+            g.won,
+            "-" if g.win_rate is None else _percent(g.win_rate),
+            f"{g.gross:.2f}",
+            f"{g.charges:.2f}",
+            f"{g.net:.2f}",
+        ]
+        for g in groups
+    ]
+    return html_table(rows, (head, "trades", "won", "win rate", "gross ₹", "charges ₹", "net ₹"))
+
+
+def _months(s: Statistics) -> str:
+    rows = [
+        [
+            f"{m.month:%b %Y}",
+            m.days,
+            m.trades,
+            m.won,
+            f"{m.net:.2f}",
+            f"{m.charges:.2f}",
+            f"{m.worst_day:.2f}",
+        ]
+        for m in s.by_month
+    ]
+    return html_table(rows, ("month", "days", "trades", "won", "net ₹", "charges ₹", "worst day ₹"))
+
+
+# -- charts -----------------------------------------------------------------------------------------
+
+
+def _close(day: date) -> datetime:
+    """Where a day's equity sits on the time axis: the end of its date."""
+    return datetime.combine(day + timedelta(days=1), time(0), IST)
+
+
+def date_ticks(days: Sequence[date]) -> list[tuple[datetime, str]]:
+    """The first trading day of each month (at most about twelve labels), or each day of a short range."""
+    if len(days) <= 10:
+        return [(_close(d), f"{d:%d %b}") for d in days]
+    firsts = [d for i, d in enumerate(days) if i == 0 or d.month != days[i - 1].month]
+    step = max(1, math.ceil(len(firsts) / 12))
+    return [(_close(d), f"{d:%b %Y}") for d in firsts[::step]]
+
+
+def _curve(stats: Statistics, values: Sequence[Decimal], colour: str, title: str, fill: bool) -> str:
+    if not stats.equity:
+        return "<p>No trading days.</p>"
+    days = [d for d, _ in stats.equity]
+    start = datetime.combine(days[0], time(0), IST)  # E₀ = 0 before the first day
+    points = [(start, Decimal(0)), *((_close(d), v) for d, v in zip(days, values, strict=True))]
+    scale = Scale([t for t, _ in points], [v for _, v in points])
+    line = " ".join(f"{scale.x(t):.1f},{scale.y(v):.1f}" for t, v in points)
+    zero = scale.y(0)
+    shape = (
+        f'<polygon fill="{colour}" fill-opacity=".25" stroke="{colour}" '
+        f'points="{scale.x(points[0][0]):.1f},{zero:.1f} {line} {scale.x(points[-1][0]):.1f},{zero:.1f}"/>'
+        if fill
+        else f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{line}"/>'
+    )
+    return (
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}">'
+        f"{axes(scale, date_ticks(days))}"
+        f'<line x1="{LEFT}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
+        'stroke="#bbb" stroke-dasharray="4 3"/>'
+        f'{shape}<text x="{LEFT}" y="{PAD - 14}" font-weight="600">{escape(title)}</text></svg>'
+    )
+
+
+def equity_chart(stats: Statistics) -> str:
+    values = [v for _, v in stats.equity]
+    return _curve(stats, values, "#8250df", "Equity: cumulative net P&L after each day (₹)", fill=False)
+
+
+def drawdown_chart(stats: Statistics) -> str:
+    peak, below = Decimal(0), []
+    for _, value in stats.equity:
+        peak = max(peak, value)
+        below.append(value - peak)
+    return _curve(stats, below, "#cf222e", "Drawdown: below the highest equity so far (₹)", fill=True)
+
+
+def heatmap(days: Sequence[Day]) -> str:
+    """A month a table, a week a row, a trading day a cell coloured by its net P&L."""
+    if not days:
+        return "<p>No trading days.</p>"
+    by_day = {d.day: d for d in days}
+    scale = max((abs(d.net) for d in days), default=Decimal(0)) or Decimal(1)
+    months = sorted({d.day.replace(day=1) for d in days})
+    tables = []
+    for month in months:
+        rows = []
+        for week in calendar.Calendar().monthdatescalendar(month.year, month.month):
+            cells = [_cell(by_day.get(d), scale) if d.month == month.month else "<td></td>" for d in week]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        head = "".join(f"<th>{w}</th>" for w in WEEKDAYS)
+        tables.append(
+            f'<table class="month"><caption>{month:%b %Y}</caption><tr>{head}</tr>{"".join(rows)}</table>'
+        )
+    return f'<div class="months">{"".join(tables)}</div>'
+
+
+def _cell(day: Day | None, scale: Decimal) -> str:
+    if day is None:
+        return '<td class="off"></td>'
+    strength = float(abs(day.net) / scale)  # a colour, not money
+    colour = "26,127,55" if day.net > 0 else "207,34,46"
+    background = f"rgba({colour},{0.15 + 0.75 * strength:.2f})" if day.net else "#fff"
+    tip = f"{day.day:%a %d %b %Y}: net {format_inr(day.net)}, {day.trades} trade(s)"
+    return (
+        f'<td class="day" data-day="{day.day}" data-net="{day.net}" style="background:{background}" '
+        f'title="{escape(tip)}">{day.day.day}</td>'
+    )
