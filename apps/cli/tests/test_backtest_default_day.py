@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,9 @@ def test_minute_backtest_of_the_default_day_makes_the_tick_days_trades(
 ) -> None:
     engine = Engine(build_config(None, 1), History(minute_data / SOURCE, MarketCalendar()))
     results = asyncio.run(engine.run([DAY]))
-    minute = trades_json(results, source=SOURCE, first=DAY, last=DAY)["trades"]
+    minute = trades_json(
+        results, source=SOURCE, first=DAY, last=DAY, underlyings=["NIFTY"], daily_loss_limit=Decimal(5000)
+    )["trades"]
     tick = json.loads(TICK_TRADES.read_text())["trades"]
 
     comparison = compare(tick, minute)
@@ -73,15 +76,16 @@ def test_the_command_writes_trades_json_whose_summary_says_the_prices_are_synthe
 
     out = capsys.readouterr().out
     assert code == 0
-    assert out.splitlines()[0].startswith(
-        "Prices: the synthetic sim market, which says nothing about real profit"
-    )
+    assert out.splitlines()[0].startswith("Prices: the synthetic `sim` market")
+    assert "says nothing about real profitability" in out.splitlines()[0]
+    (page,) = tmp_path.glob("*.html")
+    assert "Equity" in page.read_text()
     (written,) = tmp_path.glob("*-trades.json")
     document = json.loads(written.read_text())
     assert document["schema_version"] == 1
     assert document["day"] == DAY.isoformat()
     assert [t["exit_reason"] for t in document["trades"]] == ["STOP_LOSS", "STOP_LOSS"]
-    assert document["daily"][0]["net"] == f"{sum(float(t['net']) for t in document['trades']):.2f}"
+    assert document["days"][0]["net"] == f"{sum(Decimal(t['net']) for t in document['trades']):.2f}"
 
 
 def test_a_range_without_history_is_one_line_and_exit_2(

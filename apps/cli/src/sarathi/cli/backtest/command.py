@@ -103,12 +103,13 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any, list[date], str]:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     import asyncio
-    import json
 
     from sarathi.cli.backtest.engine import DayResult, Engine
     from sarathi.cli.backtest.market import NOT_APPLIED
     from sarathi.cli.backtest.result import summary, trades_json
+    from sarathi.cli.backtest_report import write_report
     from sarathi.cli.terminal import LiveLine
+    from sarathi.common.domain.money import format_inr
 
     try:
         config, history, days, source = _prepare(args)
@@ -118,7 +119,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def progress(result: DayResult) -> None:
-        line.show(f"{result.day}  trades {len(result.trades)}  net ₹{result.net:.2f}")
+        line.show(f"{result.day}  trades {len(result.trades)}  net {format_inr(result.net)}")
 
     results = asyncio.run(Engine(config, history).run(days, progress))
     wall = time.perf_counter() - started
@@ -129,12 +130,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             f"no history in {args.data_dir / source} for {args.first}..{args.last}: "
             f"sarathi data download --from {args.first} --to {args.last} --underlyings {wanted}"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"backtest-{source}-{args.first}-{args.last}-trades.json"
-    document = trades_json(results, source=source, first=args.first, last=args.last)
-    out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    document = trades_json(
+        results, source=source, first=args.first, last=args.last,
+        underlyings=[u.value for u in config.underlyings],
+        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
+    )  # fmt: skip
+    paths = write_report(document, args.out)
     print(summary(results, source=source, wall_seconds=wall, not_applied=NOT_APPLIED))
-    print(f"Trades: {out}")
+    print(f"Report: {paths.html}")
+    print(f"Trades: {paths.json} (and {paths.csv.name})")
     return 0
 
 

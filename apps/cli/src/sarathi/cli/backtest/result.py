@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.cli.backtest.engine import BacktestTrade, DayResult
+from sarathi.cli.prices import PriceSource, prices_line
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
 
@@ -18,16 +19,10 @@ TRADE_KEYS = (
     "exit_at", "exit_price", "exit_reason", "gross", "charges",
 )  # fmt: skip
 
-SYNTHETIC = "the synthetic sim market, which says nothing about real profitability"
-
 
 def where_prices_came_from(source: str) -> str:
-    """The summary's first line: Dhan history, a recording, or the synthetic sim market."""
-    if source.startswith("sim"):
-        return f"Prices: {SYNTHETIC} ({source})."
-    if source.startswith("recording"):
-        return f"Prices: a recording of the feed ({source})."
-    return f"Prices: Dhan's minute history ({source})."
+    """The summary's first line (the reports' own sentence): `source` is the cache's name."""
+    return prices_line(PriceSource.of(source), source)
 
 
 def _value(v: object) -> object:
@@ -45,7 +40,16 @@ def trade_row(trade: BacktestTrade) -> dict[str, Any]:
     return row | ({"note": trade.note} if trade.note else {})
 
 
-def trades_json(results: Sequence[DayResult], *, source: str, first: date, last: date) -> dict[str, Any]:
+def trades_json(
+    results: Sequence[DayResult],
+    *,
+    source: str,
+    first: date,
+    last: date,
+    underlyings: Sequence[str],
+    daily_loss_limit: Decimal,
+) -> dict[str, Any]:
+    """The document `backtest_report.write_report` reads (its module says each field)."""
     return {
         "schema_version": TRADES_SCHEMA_VERSION,
         "day": first.isoformat() if first == last else None,
@@ -54,8 +58,10 @@ def trades_json(results: Sequence[DayResult], *, source: str, first: date, last:
         "to": last.isoformat(),
         "source": source,
         "prices": where_prices_came_from(source),
+        "underlyings": list(underlyings),
+        "daily_loss_limit_inr": f"{daily_loss_limit:.2f}",
         "trades": [trade_row(t) for r in results for t in r.trades],
-        "daily": [daily_row(r) for r in results],
+        "days": [daily_row(r) for r in results],
     }
 
 
