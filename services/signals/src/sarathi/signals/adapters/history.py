@@ -1,4 +1,5 @@
-"""Warm-up history: the index's intraday 5-minute candles from Dhan, as closed bars.
+"""Warm-up history: the index's intraday 5-minute candles from Dhan, as closed bars (the call
+and its schema: `sarathi.common.dhan.history`).
 
 Dhan's `/charts/intraday` answers parallel arrays with true UTC epochs stamped at bar START
 (REFERENCE §7.2–7.3); an unknown id or a holiday gives empty arrays. Only bars that have ended
@@ -10,9 +11,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
-
-from sarathi.common.dhan.rest import Category, DhanRest
+from sarathi.common.dhan.history import DhanHistory, IntradayBars
+from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import Underlying
 from sarathi.signals.domain import ClosedBar
@@ -20,23 +20,11 @@ from sarathi.signals.domain import ClosedBar
 DHAN_INTERVALS = (1, 5, 15, 25, 60)
 
 
-class IntradayCandles(BaseModel):
-    """Dhan's intraday chart body (venue schema): parallel arrays."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    open: list[Decimal] = []
-    high: list[Decimal] = []
-    low: list[Decimal] = []
-    close: list[Decimal] = []
-    volume: list[int] = []
-    timestamp: list[int] = []
-
-
 def to_closed_bars(
-    candles: IntradayCandles, underlying: Underlying, minutes: int, now: datetime
+    candles: IntradayBars, underlying: Underlying, minutes: int, now: datetime
 ) -> list[ClosedBar]:
-    """Candles that have ended by `now`, as bars (prices on the paisa, times in IST)."""
+    """Candles that have ended by `now`, as bars (prices on the paisa, times in IST); a candle
+    with a price missing is no bar."""
     size = len(candles.timestamp)
     columns = (candles.open, candles.high, candles.low, candles.close)
     if any(len(column) != size for column in columns):
@@ -47,7 +35,10 @@ def to_closed_bars(
         end = start + timedelta(minutes=minutes)
         if end > now:
             continue
-        o, h, low, c = (column[i].quantize(Decimal("0.01")) for column in columns)
+        prices = [column[i] for column in columns]
+        if any(p is None for p in prices):
+            continue
+        o, h, low, c = (p.quantize(Decimal("0.01")) for p in prices if p is not None)
         volume = candles.volume[i] if i < len(candles.volume) else 0
         bars.append(ClosedBar(underlying, start, end, o, h, low, c, tick_count=0, volume=volume))
     return bars
@@ -73,17 +64,5 @@ async def fetch_history(
     if minutes not in DHAN_INTERVALS:
         raise ValueError(f"Dhan serves intraday bars of {DHAN_INTERVALS} minutes, not {minutes}")
     first, last = warm_up_window(calendar, now.astimezone(IST).date(), trading_days)
-    spec = underlying.spec
-    body = await rest.call(
-        Category.DATA,
-        lambda sdk: sdk.intraday_minute_data(
-            spec.security_id,
-            "IDX_I",
-            "INDEX",
-            f"{first:%Y-%m-%d}",
-            f"{last:%Y-%m-%d} 15:30:00",
-            interval=minutes,
-        ),
-        changes_state=False,
-    )
-    return to_closed_bars(IntradayCandles.model_validate(body), underlying, minutes, now)
+    candles = await DhanHistory(rest).intraday(underlying, first, last, interval=minutes)
+    return to_closed_bars(candles, underlying, minutes, now)
