@@ -24,8 +24,8 @@ from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
 from sarathi.common.domain.instruments import Exchange, Underlying
 from sarathi.common.domain.money import Rounding, round_to_tick
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import decode
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.orders import PositionOpened, SubmitEntry
 from sarathi.common.messages.risk import ControlState
 from sarathi.execution.adapters.book_store import BookStore

@@ -24,8 +24,8 @@ from sarathi.common.db.engine import create_async_engine
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
+from sarathi.common.domain.trading import EntryOrderType, ExitReason
 from sarathi.common.messages.base import Message, envelope
-from sarathi.common.messages.fields import EntryOrderType, ExitReason
 from sarathi.common.messages.orders import ExitPosition, OptionContract, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.broker import DhanBroker

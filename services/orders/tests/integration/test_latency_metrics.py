@@ -13,7 +13,7 @@ import pytest
 from sarathi.common.clock import FakeClock
 from sarathi.common.dhan.errors import DhanRejectedError
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain.model import BrokerOrder, Contract

@@ -18,8 +18,8 @@ from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Bus, PublishResult
 from sarathi.common.clock import FakeClock
 from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
 from sarathi.orders.adapters.publisher import OutboxPublisher
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.api import build_router

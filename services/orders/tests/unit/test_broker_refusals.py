@@ -8,7 +8,7 @@ import pytest
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.domain.model import Contract
 

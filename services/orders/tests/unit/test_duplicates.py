@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sarathi.common.domain.instruments import Underlying
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.exit_plan import Cancel, CancelStep, Sell, Wait, plan_duplicate_exit
 from sarathi.orders.domain.model import BrokerLeg, BrokerSuperOrder

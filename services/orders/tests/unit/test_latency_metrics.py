@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.tables import OrderRow
 from sarathi.orders.domain import ids

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import OrderStatus, Side
+from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.orders.domain.exit_plan import sell_quantity
 from sarathi.orders.domain.model import BrokerOrder, BrokerTrade, Contract
 from sarathi.orders.domain.order_state import OrderState, apply_report, apply_trades, new_state

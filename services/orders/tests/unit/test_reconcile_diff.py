@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import OrderStatus, Side
+from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.orders.domain.model import BrokerOrder, BrokerPosition, Contract
 from sarathi.orders.domain.reconcile import OurOrder, PositionMismatch, diff_orders, diff_positions
 

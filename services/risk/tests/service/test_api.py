@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 

@@ -15,7 +15,7 @@ from sarathi.common.bus.memory import InMemoryBroker
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import FakeClock
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk import service as service_module
 from sarathi.risk.adapters.store import MemoryStore
 from sarathi.risk.domain.position import TrackedPosition

@@ -21,9 +21,9 @@ from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import Clock
 from sarathi.common.db.models.execution import DecisionOutcome
 from sarathi.common.domain.instruments import OptionType
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message, decode_as
-from sarathi.common.messages.fields import Leg, Side
 from sarathi.common.messages.orders import (
     OrderRejected,
     PositionChanged,

@@ -17,8 +17,8 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import IST
 from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import Message, new_message_id
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotRequest
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 
 from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import OrderRow
 from sarathi.orders.domain import ids

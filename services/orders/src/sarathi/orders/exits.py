@@ -25,8 +25,8 @@ from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError, DhanRejectedError
 from sarathi.common.dhan.schemas import VenueSchemaError
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import Leg, Side
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import LEG_NAMES

@@ -14,9 +14,9 @@ from typing import Any
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.domain.trading import EntryOrderType, Leg, Side
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import EntryOrderType, Leg, Side
 from sarathi.common.messages.orders import CancelOrder, ExitPosition, SubmitEntry
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.schemas import VenueSchemaError
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.model import Contract

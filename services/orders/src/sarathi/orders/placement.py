@@ -35,8 +35,8 @@ from sarathi.common.dhan.errors import (
     DhanUnknownOutcomeError,
 )
 from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.trading import OrderStatus
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import OrderStatus
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import ORDER, OrderRow

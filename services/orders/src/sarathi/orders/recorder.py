@@ -28,8 +28,8 @@ from typing import Any
 from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.trading import ExitReason, Leg, OrderStatus
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason, Leg, OrderStatus
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store, Tx
 from sarathi.orders.adapters.tables import LEG_NAMES, CommandRow, OrderRow

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.domain.pnl import TradeFill
+from sarathi.common.domain.trading import Side
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
 from sarathi.risk.domain import position as rules

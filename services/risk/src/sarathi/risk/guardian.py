@@ -25,9 +25,9 @@ from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.market import Tick
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
 from sarathi.risk.adapters.feed import Contract, FeedLink

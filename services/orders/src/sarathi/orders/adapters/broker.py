@@ -13,7 +13,7 @@ from typing import Literal
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
 from sarathi.common.dhan.trading import DhanTrading
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.orders.adapters.mapping import (
     DHAN_LEG_NAMES,

@@ -17,7 +17,7 @@ from sarathi.common.dhan.schemas import (
     TradeRecord,
 )
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.domain.model import (
     BrokerLeg,
     BrokerOrder,

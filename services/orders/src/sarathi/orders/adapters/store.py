@@ -20,8 +20,8 @@ from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import OrderStatus, Side
 from sarathi.orders.adapters.tables import COMMAND, DERIVATIVE, FILL, ORDER, OUTBOX, CommandRow, OrderRow
 from sarathi.orders.domain.model import Contract
 from sarathi.orders.domain.position import PositionFill

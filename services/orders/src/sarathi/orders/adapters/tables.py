@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sarathi.common.db.models.orders import Command, Fill, Order, Outbox
 from sarathi.common.db.models.refdata import Derivative
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain.model import Contract
 
 ORDER = cast(Table, Order.__table__)  # type: ignore[attr-defined]

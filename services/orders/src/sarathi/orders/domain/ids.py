@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 
 from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN, Underlying
-from sarathi.common.messages.fields import Leg
+from sarathi.common.domain.trading import Leg
 
 _COMMAND_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{CORRELATION_ID_MAX_LEN}}}$")
 EXTERNAL_COMMAND = "external"  # command_id of orders we did not place (web, app, Dhan's exit-all)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 
 OPEN_STATUSES = frozenset({OrderStatus.TRANSIT, OrderStatus.PENDING, OrderStatus.PART_TRADED})
 TERMINAL_STATUSES = frozenset(

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sarathi.common.domain.money import OPTION_TICK, Rounding, round_to_tick
-from sarathi.common.messages.fields import OrderStatus
+from sarathi.common.domain.trading import OrderStatus
 from sarathi.orders.domain.model import TERMINAL_STATUSES, BrokerOrder, BrokerTrade
 
 ZERO = Decimal(0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sarathi.common.messages.fields import OrderStatus
+from sarathi.common.domain.trading import OrderStatus
 from sarathi.orders.domain.model import OPEN_STATUSES, BrokerOrder, BrokerPosition, Contract
 
 

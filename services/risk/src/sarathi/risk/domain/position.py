@@ -20,10 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.domain.pnl import TradeFill, realized_pnl
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason, Side
 
 ZERO = Decimal(0)
 

@@ -26,13 +26,7 @@ from sarathi.common.db.base import (
     id_field,
     one_of,
 )
-
-
-class OrderSide(StrEnum):
-    """Dhan's `transactionType`."""
-
-    BUY = "BUY"
-    SELL = "SELL"
+from sarathi.common.domain.trading import Side
 
 
 class Order(SarathiTable, table=True):
@@ -40,7 +34,7 @@ class Order(SarathiTable, table=True):
 
     __tablename__: ClassVar[str] = "order"
     __table_args__ = (
-        one_of("side", [s.value for s in OrderSide]),
+        one_of("side", [s.value for s in Side]),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("filled_quantity BETWEEN 0 AND quantity", name="filled_within_quantity"),
         {"schema": Schema.ORDERS.value},
@@ -163,4 +157,4 @@ class Fill(SarathiTable, table=True):
     traded_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-__all__ = ["Command", "CommandKind", "CommandStatus", "Fill", "Order", "OrderSide", "Outbox"]
+__all__ = ["Command", "CommandKind", "CommandStatus", "Fill", "Order", "Outbox"]
