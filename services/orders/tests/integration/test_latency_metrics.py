@@ -12,11 +12,11 @@ import pytest
 
 from sarathi.common.clock import FakeClock
 from sarathi.common.dhan.errors import DhanRejectedError
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.store import Store
-from sarathi.orders.domain.model import BrokerOrder, Contract
+from sarathi.orders.domain.model import BrokerOrder
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.placement import Placement
 from sarathi.orders.ports import Placed
@@ -28,7 +28,7 @@ from .harness import a_stored_submit
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
-CONTRACT = Contract(ExchangeSegment.NSE_FNO, "41000")
+CONTRACT = ContractKey(ExchangeSegment.NSE_FNO, "41000")
 
 
 def entry_values(command_id: str) -> dict[str, Any]:

@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.adapters.broker import DhanBroker
-from sarathi.orders.domain.model import Contract
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
 
 
 class RefusingTrading:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.exit_plan import (
@@ -18,9 +18,9 @@ from sarathi.orders.domain.exit_plan import (
     sell_quantity,
     sell_slices,
 )
-from sarathi.orders.domain.model import BrokerLeg, BrokerOrder, BrokerSuperOrder, Contract
+from sarathi.orders.domain.model import BrokerLeg, BrokerOrder, BrokerSuperOrder
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
 
 
 def a_super_order(

@@ -16,7 +16,14 @@ from typing import Any
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import IST
-from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
+from sarathi.common.domain.instruments import (
+    Contract,
+    ContractKey,
+    ExchangeSegment,
+    OptionType,
+    SecurityId,
+    Underlying,
+)
 from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import Message, new_message_id
 from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotRequest
@@ -165,16 +172,18 @@ def an_index_tick(underlying: Underlying, level: Decimal, at: datetime) -> Tick:
 class SnapshotServer:
     """What the feed's cache would answer: the ticks in `ticks`, by (segment, security id)."""
 
-    ticks: dict[tuple[ExchangeSegment, str], Tick] = field(default_factory=dict)
+    ticks: dict[ContractKey, Tick] = field(default_factory=dict)
 
     def put(self, tick: Tick) -> None:
-        self.ticks[(tick.segment, tick.security_id)] = tick
+        self.ticks[ContractKey(tick.segment, tick.security_id)] = tick
 
     async def answer(self, message: Message) -> Message:
         assert isinstance(message, TickSnapshotRequest)
-        found = [self.ticks[(i.segment, i.security_id)] for i in message.instruments
-                 if (i.segment, i.security_id) in self.ticks]  # fmt: skip
-        missing = tuple(i for i in message.instruments if (i.segment, i.security_id) not in self.ticks)
+        found = [self.ticks[ContractKey(i.segment, i.security_id)] for i in message.instruments
+                 if ContractKey(i.segment, i.security_id) in self.ticks]  # fmt: skip
+        missing = tuple(
+            i for i in message.instruments if ContractKey(i.segment, i.security_id) not in self.ticks
+        )
         return TickSnapshot(
             message_id=new_message_id(), correlation_id=message.correlation_id, event_time=message.event_time,
             ticks=tuple(found), missing=missing,

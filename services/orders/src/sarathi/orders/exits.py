@@ -25,6 +25,7 @@ from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError, DhanRejectedError
 from sarathi.common.dhan.schemas import VenueSchemaError
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.logging import get_logger
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
@@ -41,7 +42,7 @@ from sarathi.orders.domain.exit_plan import (
     plan_exit,
     sell_slices,
 )
-from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder, Contract
+from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder
 from sarathi.orders.placement import Outcome, Placement
 from sarathi.orders.ports import Broker
 
@@ -78,11 +79,11 @@ class ExitProtocol:
         self._jitter = jitter
         self.nothing_to_cancel = 0  # legs found already fired or cancelled when cancelling
 
-    async def sell_quantity(self, contract: Contract) -> int:
+    async def sell_quantity(self, contract: ContractKey) -> int:
         """Cancel everything resting in `contract`, then the quantity left to sell (≥ 0)."""
         return await self._settle(contract, plan_exit)
 
-    async def duplicate_sell_quantity(self, contract: Contract, broker_order_id: str) -> int:
+    async def duplicate_sell_quantity(self, contract: ContractKey, broker_order_id: str) -> int:
         """Cancel what rests of duplicate entry `broker_order_id` (nothing else), then the quantity
         it bought and still holds (≥ 0, never above the broker's net less what is being sold)."""
 
@@ -93,7 +94,7 @@ class ExitProtocol:
 
         return await self._settle(contract, plan)
 
-    async def _settle(self, contract: Contract, plan: Planner) -> int:
+    async def _settle(self, contract: ContractKey, plan: Planner) -> int:
         for round_no in range(1, self._max_rounds + 1):
             supers = [so for so in await self._broker.super_orders() if so.contract == contract]
             orders = [o for o in await self._broker.orders() if o.contract == contract]
@@ -132,7 +133,7 @@ class ExitProtocol:
         self,
         *,
         command_id: str,
-        contract: Contract,
+        contract: ContractKey,
         underlying: str | None,
         reason: str,
         correlation_id: str,
@@ -163,13 +164,13 @@ class ExitProtocol:
             await self.place_slices(command_id, contract, underlying, reason, correlation_id)
         return outcome
 
-    def _sender(self, command_id: str, contract: Contract, quantity: int) -> Callable[[], Awaitable[Any]]:
+    def _sender(self, command_id: str, contract: ContractKey, quantity: int) -> Callable[[], Awaitable[Any]]:
         async def send() -> Any:
             return await self._broker.place_market(command_id, contract, Side.SELL, quantity)
 
         return send
 
-    async def _slices(self, contract: Contract, quantity: int) -> list[int]:
+    async def _slices(self, contract: ContractKey, quantity: int) -> list[int]:
         async with self._store.transaction() as tx:
             limits = await tx.order_limits(contract)
         if limits is None:
@@ -212,7 +213,7 @@ class ExitProtocol:
                 number += 1
 
     async def place_slices(
-        self, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+        self, command_id: str, contract: ContractKey, underlying: str | None, reason: str, correlation_id: str
     ) -> None:
         """Slices 1… of the sell placed under `command_id`, each exactly once; stops at the first
         that is not placed (the rest stay RECEIVED; the next exit plans from the broker)."""
@@ -234,7 +235,7 @@ class ExitProtocol:
 
 
 def exit_order_values(
-    command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+    command_id: str, contract: ContractKey, underlying: str | None, reason: str, correlation_id: str
 ) -> dict[str, Any]:
     """The order row of an exit sell placed under `command_id` (its quantity set once planned)."""
     return {

@@ -14,6 +14,7 @@ from typing import Any
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import EntryOrderType, Leg, Side
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
@@ -22,7 +23,6 @@ from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import LEG_NAMES
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.model import Contract
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.placement import FINISHED, Placement
@@ -120,7 +120,7 @@ class CommandHandler:
 
     async def exit(self, command: ExitPosition) -> None:
         status = await self._store_command(command, "EXIT")
-        contract = Contract(command.segment, command.security_id)
+        contract = ContractKey(command.segment, command.security_id)
         if status in FINISHED:
             if status == "PLACED":  # a sliced sell cut short by a crash: its slices left, once each
                 await self._exits.place_slices(

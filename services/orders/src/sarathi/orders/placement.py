@@ -34,14 +34,13 @@ from sarathi.common.dhan.errors import (
     DhanTransientError,
     DhanUnknownOutcomeError,
 )
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import OrderStatus
 from sarathi.common.logging import get_logger
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import ORDER, OrderRow
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.model import Contract
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.ports import Placed
 from sarathi.orders.resolver import Resolver
@@ -196,7 +195,7 @@ class Placement:
             # The contract's lock first, as the recorder takes it: it too writes this command's
             # order row and (adopting) its command row, so the two never wait on each other crosswise.
             await tx.lock_contract(
-                Contract(
+                ContractKey(
                     ExchangeSegment.from_wire(order_values["exchange_segment"]), order_values["security_id"]
                 )
             )

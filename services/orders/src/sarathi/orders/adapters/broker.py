@@ -13,6 +13,7 @@ from typing import Literal
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
 from sarathi.common.dhan.trading import DhanTrading
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.orders.adapters.mapping import (
@@ -27,7 +28,6 @@ from sarathi.orders.domain.model import (
     BrokerPosition,
     BrokerSuperOrder,
     BrokerTrade,
-    Contract,
     parse_status,
 )
 from sarathi.orders.ports import Placed
@@ -83,7 +83,7 @@ class DhanBroker:
         )
         return Placed(reply.order_id, parse_status(reply.order_status))
 
-    async def place_market(self, command_id: str, contract: Contract, side: Side, quantity: int) -> Placed:
+    async def place_market(self, command_id: str, contract: ContractKey, side: Side, quantity: int) -> Placed:
         async with self._watch("PLACE", command_id):
             reply = await self.trading.place_market_order(
                 correlation_id=command_id,

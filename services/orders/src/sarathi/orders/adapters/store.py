@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.common.messages.base import Message
 from sarathi.orders.adapters.tables import COMMAND, DERIVATIVE, FILL, ORDER, OUTBOX, CommandRow, OrderRow
-from sarathi.orders.domain.model import Contract
 from sarathi.orders.domain.position import PositionFill
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ class Tx:
         """Serialize with every other transaction that locks the same parts (until commit)."""
         await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(*parts)})
 
-    async def lock_contract(self, contract: Contract) -> None:
+    async def lock_contract(self, contract: ContractKey) -> None:
         await self.lock("contract", contract.segment.wire, contract.security_id)
 
     # commands -------------------------------------------------------------------------------------
@@ -130,7 +129,7 @@ class Tx:
         rows = await self.c.execute(select(ORDER).where(ORDER.c.command_id == command_id))
         return [OrderRow.of(row) for row in rows.mappings()]
 
-    async def underlying_of(self, contract: Contract) -> str | None:
+    async def underlying_of(self, contract: ContractKey) -> str | None:
         query = select(ORDER.c.underlying).where(
             and_(
                 ORDER.c.security_id == contract.security_id,
@@ -140,7 +139,7 @@ class Tx:
         )
         return (await self.c.execute(query.limit(1))).scalar()
 
-    async def order_limits(self, contract: Contract) -> tuple[int, int] | None:
+    async def order_limits(self, contract: ContractKey) -> tuple[int, int] | None:
         """(lot size, exchange freeze quantity) of the contract from the latest instrument sync
         (`refdata.derivative`, read only); None when it is not listed or has no freeze published."""
         query = (
@@ -178,7 +177,7 @@ class Tx:
         )
         return result.first() is not None
 
-    async def contract_fills(self, contract: Contract, since: datetime) -> list[PositionFill]:
+    async def contract_fills(self, contract: ContractKey, since: datetime) -> list[PositionFill]:
         """The fills of a contract since `since`, in the order they were recorded."""
         query = (
             select(ORDER.c.side, FILL.c.quantity, FILL.c.price)
@@ -195,7 +194,7 @@ class Tx:
         rows = await self.c.execute(query)
         return [PositionFill(Side(side), quantity, Decimal(price)) for side, quantity, price in rows]
 
-    async def nets_since(self, since: datetime) -> dict[Contract, int]:
+    async def nets_since(self, since: datetime) -> dict[ContractKey, int]:
         """Our net quantity per contract from the fills since `since`."""
         signed = func.sum(case((ORDER.c.side == Side.BUY.value, FILL.c.quantity), else_=-FILL.c.quantity))
         query = (
@@ -205,7 +204,7 @@ class Tx:
             .group_by(ORDER.c.exchange_segment, ORDER.c.security_id)
         )
         rows = await self.c.execute(query)
-        return {Contract(ExchangeSegment.from_wire(seg), sid): int(net) for seg, sid, net in rows}
+        return {ContractKey(ExchangeSegment.from_wire(seg), sid): int(net) for seg, sid, net in rows}
 
     # outbox ---------------------------------------------------------------------------------------
 

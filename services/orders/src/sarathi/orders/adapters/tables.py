@@ -12,9 +12,8 @@ from sqlalchemy.engine import RowMapping
 
 from sarathi.common.db.models.orders import Command, Fill, Order, Outbox
 from sarathi.common.db.models.refdata import Derivative
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import Leg, OrderStatus, Side
-from sarathi.orders.domain.model import Contract
 
 ORDER = cast(Table, Order.__table__)  # type: ignore[attr-defined]
 FILL = cast(Table, Fill.__table__)  # type: ignore[attr-defined]
@@ -65,7 +64,7 @@ class OrderRow:
     client_order_id: str
     broker_order_id: str | None
     command_id: str
-    contract: Contract
+    contract: ContractKey
     side: Side
     status: OrderStatus
     quantity: int
@@ -85,7 +84,7 @@ class OrderRow:
             client_order_id=row["client_order_id"],
             broker_order_id=row["broker_order_id"],
             command_id=row["command_id"],
-            contract=Contract(ExchangeSegment.from_wire(row["exchange_segment"]), row["security_id"]),
+            contract=ContractKey(ExchangeSegment.from_wire(row["exchange_segment"]), row["security_id"]),
             side=Side(row["side"]),
             status=OrderStatus(row["status"]),
             quantity=row["quantity"],
