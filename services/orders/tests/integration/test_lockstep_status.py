@@ -75,7 +75,7 @@ async def test_an_event_is_pending_from_its_commit_until_jetstream_acked_it_and_
     clock = FakeClock(START)
     held = HeldBus(bus)
     publisher = OutboxPublisher(store, cast(Bus, held), clock)
-    recorder = Recorder(store, clock)
+    recorder = Recorder(store, clock, product="INTRADAY")
     await a_stored_submit(store, "sub-0001", clock)
     assert await publisher.pending() == 0
 

@@ -22,6 +22,7 @@ from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.domain.reconcile import broker_nets
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.ports import Broker
@@ -75,7 +76,7 @@ class Killer:
         async with self._store.transaction() as tx:
             await tx.insert_command(
                 command_id=command_id,
-                kind="KILL",
+                kind=CommandKind.KILL,
                 correlation_id=kill_id,
                 payload={
                     "kill_id": kill_id,
@@ -107,11 +108,6 @@ class Killer:
                 log.exception("kill_exit_failed", security_id=contract.security_id)
                 continue
             exits[contract.security_id] = outcome.status
-            if outcome.status == "DONE":
-                async with self._store.transaction() as tx:
-                    await tx.update_command(
-                        command_id, self._clock.now(), status="DONE", detail="nothing left to sell"
-                    )
         report = await self._confirm_flat(kill_id, exits, errors)
         if activate_kill_switch and report.flat:
             try:

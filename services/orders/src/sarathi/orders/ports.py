@@ -26,6 +26,11 @@ class Placed:
 
 
 class Broker(Protocol):
+    @property
+    def product_type(self) -> str:
+        """Dhan's productType of every order this broker places (so of every order row we write)."""
+        ...
+
     async def place_entry(self, command: SubmitEntry) -> Placed: ...
 
     async def place_market(

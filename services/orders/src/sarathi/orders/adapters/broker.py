@@ -48,12 +48,14 @@ async def _ignore(*_: object) -> None:
 
 
 class DhanBroker:
-    def __init__(
-        self, trading: DhanTrading, *, product_type: str = "INTRADAY", on_refused: OnRefused = _ignore
-    ) -> None:
+    def __init__(self, trading: DhanTrading, *, product_type: str, on_refused: OnRefused = _ignore) -> None:
         self.trading = trading
         self._product = product_type
         self._on_refused = on_refused
+
+    @property
+    def product_type(self) -> str:
+        return self._product
 
     @asynccontextmanager
     async def _watch(self, operation: Literal["PLACE", "CANCEL"], target: str) -> AsyncIterator[None]:

@@ -22,7 +22,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.common.messages.base import Message
-from sarathi.orders.adapters.tables import COMMAND, DERIVATIVE, FILL, ORDER, OUTBOX, CommandRow, OrderRow
+from sarathi.orders.adapters.tables import (
+    COMMAND,
+    DERIVATIVE,
+    FILL,
+    ORDER,
+    OUTBOX,
+    CommandRow,
+    OrderRow,
+    order_values,
+)
+from sarathi.orders.domain import commands
+from sarathi.orders.domain.commands import CommandKind, CommandStatus
+from sarathi.orders.domain.order_spec import OrderSpec
 from sarathi.orders.domain.position import PositionFill
 
 if TYPE_CHECKING:
@@ -50,15 +62,21 @@ class Tx:
     # commands -------------------------------------------------------------------------------------
 
     async def insert_command(
-        self, *, command_id: str, kind: str, correlation_id: str, payload: dict[str, Any], now: datetime
+        self,
+        *,
+        command_id: str,
+        kind: CommandKind,
+        correlation_id: str,
+        payload: dict[str, Any],
+        now: datetime,
     ) -> CommandRow:
         """Store the command unless it is already stored; return its row, locked."""
         await self.c.execute(
             insert(COMMAND)
             .values(
                 command_id=command_id,
-                kind=kind,
-                status="RECEIVED",
+                kind=kind.value,
+                status=CommandStatus.RECEIVED.value,
                 correlation_id=correlation_id,
                 payload=payload,
                 attempts=0,
@@ -78,13 +96,28 @@ class Tx:
         row = (await self.c.execute(query)).mappings().first()
         return CommandRow.of(row) if row is not None else None
 
-    async def update_command(self, command_id: str, now: datetime, **values: Any) -> None:
-        await self.c.execute(
-            update(COMMAND).where(COMMAND.c.command_id == command_id).values(updated_at=now, **values)
+    async def update_command(
+        self, command_id: str, now: datetime, status: CommandStatus, **values: Any
+    ) -> None:
+        """Move the command to `status` (with `values`) if the transition table allows it from the
+        status it has; raises `IllegalTransitionError` (nothing written) if not, `LookupError` if
+        there is no such command."""
+        allowed = [s.value for s in commands.sources(status)]
+        query = (
+            update(COMMAND)
+            .where(and_(COMMAND.c.command_id == command_id, COMMAND.c.status.in_(allowed)))
+            .values(updated_at=now, status=status.value, **values)
+            .returning(COMMAND.c.id)
         )
+        if (await self.c.execute(query)).first() is not None:
+            return
+        current = await self.command(command_id)
+        if current is None:
+            raise LookupError(f"no command {command_id} to move to {status}")
+        commands.check(command_id, current.status, status)  # raises: `current` is not a source
 
-    async def commands_in(self, statuses: Sequence[str]) -> list[CommandRow]:
-        rows = await self.c.execute(select(COMMAND).where(COMMAND.c.status.in_(statuses)))
+    async def commands_in(self, statuses: Sequence[CommandStatus]) -> list[CommandRow]:
+        rows = await self.c.execute(select(COMMAND).where(COMMAND.c.status.in_([s.value for s in statuses])))
         return [CommandRow.of(row) for row in rows.mappings()]
 
     # orders ---------------------------------------------------------------------------------------
@@ -99,12 +132,14 @@ class Tx:
         row = (await self.c.execute(query)).mappings().first()
         return OrderRow.of(row) if row is not None else None
 
-    async def ensure_order(self, values: dict[str, Any]) -> OrderRow:
-        """Insert the order row keyed `client_order_id` unless it exists; return it, locked."""
+    async def ensure_order(self, spec: OrderSpec, now: datetime) -> OrderRow:
+        """Insert the order row of `spec` unless its key has one; return the row, locked."""
         await self.c.execute(
-            insert(ORDER).values(**values).on_conflict_do_nothing(index_elements=["client_order_id"])
+            insert(ORDER)
+            .values(**order_values(spec, now))
+            .on_conflict_do_nothing(index_elements=["client_order_id"])
         )
-        row = await self.order_by_key(values["client_order_id"])
+        row = await self.order_by_key(spec.client_order_id)
         assert row is not None
         return row
 
