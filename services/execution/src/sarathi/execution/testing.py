@@ -3,7 +3,8 @@
 `a_chain_body` writes Dhan's `/optionchain` JSON for a ladder of strikes around a level, so the
 venue parser is exercised too; `MemoryDerivatives` is the Derivative table in memory, listing
 exactly the ids of such a chain; `serve_snapshots` answers `feed.snapshot` like the feed's cache;
-`a_loss_budget` is the figure risk writes to KV `control`/`daily_loss_budget` after each check.
+`a_loss_budget` is the figure risk writes to KV `control`/`daily_loss_budget` after each check;
+`MemoryDecisionStore` is the decisions port in memory.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sarathi.common.messages.base import Message, new_message_id
 from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotRequest
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
+from sarathi.execution.adapters.decisions import DecisionRecord
 from sarathi.execution.adapters.derivatives import ListedContract
 
 
@@ -191,3 +193,23 @@ class SnapshotServer:
 
     async def serve(self, bus: Bus) -> Subscription:
         return await bus.serve(subjects.FEED_SNAPSHOT, self.answer)
+
+
+class MemoryDecisionStore:
+    """The decisions port in memory: service tests and the benchmark."""
+
+    def __init__(self) -> None:
+        self.records: list[DecisionRecord] = []
+
+    async def find(self, signal_id: str) -> DecisionRecord | None:
+        return next((r for r in self.records if r.signal_id == signal_id), None)
+
+    async def for_command(self, command_id: str) -> list[DecisionRecord]:
+        return [r for r in self.records if r.command_id == command_id]
+
+    async def save(self, record: DecisionRecord) -> None:
+        self.records.append(record)
+
+    async def recent(self, underlying: Underlying | None, limit: int) -> list[DecisionRecord]:
+        chosen = [r for r in self.records if underlying is None or r.underlying is underlying]
+        return sorted(chosen, key=lambda r: r.decided_at, reverse=True)[:limit]
