@@ -28,7 +28,6 @@ from sarathi.common.messages.risk import ControlState
 from sarathi.execution.adapters.book_store import BookStore
 from sarathi.execution.adapters.chain_cache import ChainCache
 from sarathi.execution.adapters.control import ControlWatch
-from sarathi.execution.adapters.decisions import MemoryDecisionStore
 from sarathi.execution.adapters.prices import FeedPrices
 from sarathi.execution.app import rules_of
 from sarathi.execution.decide import EntryDecider
@@ -37,6 +36,7 @@ from sarathi.execution.service import ExecutionService
 from sarathi.execution.settings import ExecutionSettings
 from sarathi.execution.testing import (
     FakeChainSource,
+    MemoryDecisionStore,
     MemoryDerivatives,
     SnapshotServer,
     a_chain_body,

@@ -18,10 +18,9 @@ from sarathi.cli.books import Books, ContractRecord, FillRecord, OrderRecord
 from sarathi.cli.report import RunInfo, build_report
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
-from sarathi.common.domain.charges import Side as ChargeSide
 from sarathi.common.domain.instruments import Exchange, ExchangeSegment, SecurityId, Underlying
+from sarathi.common.domain.trading import Side
 from sarathi.common.messages.base import envelope
-from sarathi.common.messages.fields import Side
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionFill, PositionOpened
 from sarathi.orders.domain.position import (
     PositionChange,
@@ -117,10 +116,10 @@ def test_risks_daily_pnl_and_the_report_count_the_same_fills_to_the_paisa() -> N
     report = build_report(the_books(), {}, RunInfo(DAY, 7, Decimal(100), 1.0, 1.0))
 
     orders = [
-        (ChargeSide.BUY, Decimal("13003.25")),  # N1-E0: 65 × 100.00 + 65 × 100.05
-        (ChargeSide.BUY, Decimal("6847.75")),  # N2-E0
-        (ChargeSide.SELL, Decimal("15398.50")),  # the target leg
-        (ChargeSide.SELL, Decimal("7286.50")),  # the exit order
+        (Side.BUY, Decimal("13003.25")),  # N1-E0: 65 × 100.00 + 65 × 100.05
+        (Side.BUY, Decimal("6847.75")),  # N2-E0
+        (Side.SELL, Decimal("15398.50")),  # the target leg
+        (Side.SELL, Decimal("7286.50")),  # the exit order
     ]
     charges = CALC.contract_note(orders, Exchange.NSE, DAY)
     assert charges.brokerage == Decimal(80)

@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.clock import IST
-from sarathi.common.domain.charges import Side
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
+from sarathi.common.domain.trading import ExitReason, Side
 from sarathi.common.messages.base import envelope
-from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.market import Tick
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionFill, PositionOpened
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, booked

@@ -13,9 +13,9 @@ from sarathi.common.domain.charges import (
     ChargeRatesUnavailableError,
     ChargesCalculator,
     RoundTrip,
-    Side,
 )
 from sarathi.common.domain.instruments import Exchange
+from sarathi.common.domain.trading import Side
 
 CALCULATOR = ChargesCalculator()
 AFTER_BUDGET_2026 = date(2026, 9, 15)

@@ -33,16 +33,9 @@ from sarathi.common.domain.instruments import (
     Underlying,
 )
 from sarathi.common.domain.money import OPTION_TICK
+from sarathi.common.domain.trading import Direction, EntryOrderType, ExitReason, Leg, OrderStatus, Side
 from sarathi.common.messages.base import Message, MessageDecodeError, decode, decode_as, envelope
 from sarathi.common.messages.catalog import ALL_MESSAGE_TYPES
-from sarathi.common.messages.fields import (
-    Direction,
-    EntryOrderType,
-    ExitReason,
-    Leg,
-    OrderStatus,
-    Side,
-)
 from sarathi.common.messages.market import (
     Bar,
     FeedRecovered,

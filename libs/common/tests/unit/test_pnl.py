@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarathi.common.domain.charges import ChargesCalculator, Side
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.instruments import Exchange
 from sarathi.common.domain.pnl import TradeFill, realized_pnl, trade_pnl
+from sarathi.common.domain.trading import Side
 
 DAY = date(2026, 9, 16)
 CALC = ChargesCalculator()

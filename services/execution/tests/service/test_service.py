@@ -24,14 +24,13 @@ from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
 from sarathi.common.domain.instruments import Exchange, Underlying
 from sarathi.common.domain.money import Rounding, round_to_tick
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import decode
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.orders import PositionOpened, SubmitEntry
 from sarathi.common.messages.risk import ControlState
 from sarathi.execution.adapters.book_store import BookStore
 from sarathi.execution.adapters.chain_cache import ChainCache
 from sarathi.execution.adapters.control import ControlWatch
-from sarathi.execution.adapters.decisions import MemoryDecisionStore
 from sarathi.execution.adapters.prices import FeedPrices
 from sarathi.execution.api import build_router
 from sarathi.execution.app import rules_of
@@ -41,6 +40,7 @@ from sarathi.execution.service import ExecutionService
 from sarathi.execution.settings import ExecutionSettings
 from sarathi.execution.testing import (
     FakeChainSource,
+    MemoryDecisionStore,
     MemoryDerivatives,
     SnapshotServer,
     a_chain_body,

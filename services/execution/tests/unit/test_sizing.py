@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.instruments import Exchange
 from sarathi.common.domain.money import OPTION_TICK, is_on_tick
-from sarathi.common.messages.fields import EntryOrderType
+from sarathi.common.domain.trading import EntryOrderType
 from sarathi.execution.domain.outcome import Allowed, Gate, Outcome, Refused
 from sarathi.execution.domain.sizing import (
     EntryPlan,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sarathi.common.clock import IST
 from sarathi.common.domain.instruments import OptionType, SecurityId, Underlying
-from sarathi.common.messages.fields import Direction
+from sarathi.common.domain.trading import Direction
 from sarathi.execution.domain.chain import OptionChain, OptionQuote
 from sarathi.execution.domain.outcome import Allowed, Gate, Refused
 from sarathi.execution.domain.strikes import StrikeRules, option_type_for, select_strike

@@ -24,12 +24,13 @@ from sarathi.common.db.engine import create_async_engine
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
+from sarathi.common.domain.trading import EntryOrderType, ExitReason
 from sarathi.common.messages.base import Message, envelope
-from sarathi.common.messages.fields import EntryOrderType, ExitReason
 from sarathi.common.messages.orders import ExitPosition, OptionContract, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.broker import DhanBroker
 from sarathi.orders.adapters.store import Store
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.service import OrdersService
 from sarathi.orders.settings import OrdersSettings
 from sarathi.sim.instruments import SimInstrument
@@ -227,7 +228,8 @@ def a_broker(sim: Sim) -> DhanBroker:
                 access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url,
             )
-        )
+        ),
+        product_type=settings.orders_product_type,
     )
 
 
@@ -295,7 +297,7 @@ __all__ = [
 async def a_stored_submit(store: Store, command_id: str, clock: FakeClock) -> None:
     async with store.transaction() as tx:
         await tx.insert_command(
-            command_id=command_id, kind="SUBMIT", correlation_id=f"trade-{command_id}",
+            command_id=command_id, kind=CommandKind.SUBMIT, correlation_id=f"trade-{command_id}",
             payload={"underlying": "NIFTY"}, now=clock.now(),
         )  # fmt: skip
 

@@ -9,6 +9,7 @@ import nats
 
 from sarathi.common.bus.streams import ORDER_CMD
 from sarathi.orders.adapters.store import Store
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.service import COMMAND_CONSUMER
 
 from .harness import (
@@ -130,7 +131,7 @@ async def test_a_command_whose_sending_was_lost_is_not_sent_again_once_its_order
     submit = a_submit(option, clock=sim.clock(), command_id=an_entry_id(3))
     async with store.transaction() as tx:  # as the handler stored it before the (lost) SENDING
         await tx.insert_command(
-            command_id=submit.message_id, kind="SUBMIT", correlation_id=submit.correlation_id,
+            command_id=submit.message_id, kind=CommandKind.SUBMIT, correlation_id=submit.correlation_id,
             payload=submit.model_dump(mode="json"), now=sim.clock().now(),
         )  # fmt: skip
     await a_broker(sim).place_entry(submit)  # the call that reached the broker before the crash

@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
 from sarathi.common.clock import FakeClock
 from sarathi.common.dhan.errors import DhanRejectedError
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.store import Store
-from sarathi.orders.domain.model import BrokerOrder, Contract
+from sarathi.orders.domain.model import BrokerOrder
+from sarathi.orders.domain.order_spec import OrderSpec
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.placement import Placement
 from sarathi.orders.ports import Placed
@@ -28,18 +29,16 @@ from .harness import a_stored_submit
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
-CONTRACT = Contract(ExchangeSegment.NSE_FNO, "41000")
+CONTRACT = ContractKey(ExchangeSegment.NSE_FNO, "41000")
 
 
-def entry_values(command_id: str) -> dict[str, Any]:
-    """The entry order row as the command handler describes it."""
-    return {
-        "client_order_id": command_id, "command_id": command_id, "security_id": CONTRACT.security_id,
-        "exchange_segment": CONTRACT.segment.wire, "side": Side.BUY.value, "product": "INTRADAY",
-        "order_type": "MARKET", "quantity": 75, "price": None, "target_price": Decimal("130"),
-        "stop_loss_price": Decimal("90"), "status": "TRANSIT", "leg_name": "ENTRY_LEG",
-        "underlying": "NIFTY", "correlation_id": f"trade-{command_id}",
-    }  # fmt: skip
+def entry_values(command_id: str) -> OrderSpec:
+    """The entry order as the command handler describes it."""
+    return OrderSpec(
+        client_order_id=command_id, command_id=command_id, contract=CONTRACT, side=Side.BUY,
+        product="INTRADAY", order_type="MARKET", quantity=75, leg=Leg.ENTRY, target_price=Decimal("130"),
+        stop_loss_price=Decimal("90"), underlying="NIFTY", correlation_id=f"trade-{command_id}",
+    )  # fmt: skip
 
 
 def a_placement(
@@ -83,7 +82,9 @@ async def test_the_recorder_times_the_entry_fill_but_not_a_resting_leg(store: St
     clock = FakeClock(START)
     metrics = OrdersMetrics(ServiceMetrics("orders"))
     timed: list[tuple[Leg, float]] = []
-    recorder = Recorder(store, clock, on_fill=lambda leg, seconds: timed.append((leg, seconds)))
+    recorder = Recorder(
+        store, clock, product="INTRADAY", on_fill=lambda leg, seconds: timed.append((leg, seconds))
+    )
     await a_stored_submit(store, "sub-0001", clock)
     placement = a_placement(store, clock, metrics, iter([0.0, 0.1]))
 

@@ -17,13 +17,13 @@ from fastapi import FastAPI
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Bus, PublishResult
 from sarathi.common.clock import FakeClock
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
 from sarathi.orders.adapters.publisher import OutboxPublisher
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.api import build_router
-from sarathi.orders.domain.model import BrokerOrder, Contract
+from sarathi.orders.domain.model import BrokerOrder
 from sarathi.orders.recorder import Recorder
 
 from .harness import Orders, Sim, a_stored_submit, a_submit, orders_running, settings_for, wait_until
@@ -31,7 +31,7 @@ from .harness import Orders, Sim, a_stored_submit, a_submit, orders_running, set
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 09:30 IST
-CONTRACT = Contract(ExchangeSegment.NSE_FNO, "41000")
+CONTRACT = ContractKey(ExchangeSegment.NSE_FNO, "41000")
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_an_event_is_pending_from_its_commit_until_jetstream_acked_it_and_
     clock = FakeClock(START)
     held = HeldBus(bus)
     publisher = OutboxPublisher(store, cast(Bus, held), clock)
-    recorder = Recorder(store, clock)
+    recorder = Recorder(store, clock, product="INTRADAY")
     await a_stored_submit(store, "sub-0001", clock)
     assert await publisher.pending() == 0
 

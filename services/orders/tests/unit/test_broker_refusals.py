@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.adapters.broker import DhanBroker
-from sarathi.orders.domain.model import Contract
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
 
 
 class RefusingTrading:
@@ -35,7 +34,7 @@ def a_broker(error: Exception, seen: list[tuple[str, str, str | None]]) -> DhanB
     async def on_refused(operation: str, target: str, exc: DhanIpRefusedError) -> None:
         seen.append((operation, target, exc.code))
 
-    return DhanBroker(RefusingTrading(error), on_refused=on_refused)  # type: ignore[arg-type]
+    return DhanBroker(RefusingTrading(error), product_type="INTRADAY", on_refused=on_refused)  # type: ignore[arg-type]
 
 
 async def test_a_sell_and_a_cancel_refused_for_ip_are_reported_then_raised_as_rejections() -> None:

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sarathi.common.domain.instruments import Underlying
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.domain.exit_plan import Cancel, CancelStep, Sell, Wait, plan_duplicate_exit
 from sarathi.orders.domain.model import BrokerLeg, BrokerSuperOrder
 
@@ -46,7 +47,7 @@ def a_super(
 def test_executions_entry_ids_are_ours_and_name_their_underlying(
     command_id: str, underlying: Underlying
 ) -> None:
-    assert ids.scheme_of(command_id) is ids.Scheme.SUBMIT
+    assert ids.scheme_of(command_id) is CommandKind.SUBMIT
     assert ids.underlying_of_entry(command_id) is underlying
 
 
@@ -56,11 +57,11 @@ def test_executions_entry_ids_are_ours_and_name_their_underlying(
     ["xTR-N2609161420KNZ2T-E0", "xSQ-N2609161420KNZ2T-E0", "xKL-sub-0001-31770c1f2e9a", "xDU-5926091500004"],
 )
 def test_risks_exit_ids_and_the_duplicate_close_are_ours(command_id: str) -> None:
-    assert ids.scheme_of(command_id) is ids.Scheme.EXIT
+    assert ids.scheme_of(command_id) is CommandKind.EXIT
 
 
 def test_kill_ids_are_ours_and_orders_placed_elsewhere_are_not() -> None:
-    assert ids.scheme_of(ids.derived_command_id("K", "kill-1", "NSE_FNO", "47317")) is ids.Scheme.KILL
+    assert ids.scheme_of(ids.derived_command_id("K", "kill-1", "NSE_FNO", "47317")) is CommandKind.KILL
     for foreign in ("", "web-order-1", "sub-0001-317", "N2609161420KNZ2T-E9", "external"):
         assert ids.scheme_of(foreign) is None
 

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.domain.exit_plan import (
     Cancel,
     CancelStep,
@@ -18,9 +19,9 @@ from sarathi.orders.domain.exit_plan import (
     sell_quantity,
     sell_slices,
 )
-from sarathi.orders.domain.model import BrokerLeg, BrokerOrder, BrokerSuperOrder, Contract
+from sarathi.orders.domain.model import BrokerLeg, BrokerOrder, BrokerSuperOrder
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
 
 
 def a_super_order(
@@ -150,7 +151,7 @@ def test_slices_add_up_to_the_sell_and_each_is_below_the_freeze(lots: int, lot: 
 
 def test_slice_command_ids_keep_the_scheme_of_the_exit_they_belong_to() -> None:
     kill = ids.derived_command_id("K", "kill-1", "NSE_FNO", "47317")
-    for parent, scheme in ((kill, ids.Scheme.KILL), ("xTR-5926091512345", ids.Scheme.EXIT)):
+    for parent, scheme in ((kill, CommandKind.KILL), ("xTR-5926091512345", CommandKind.EXIT)):
         first, second = ids.slice_command_id(parent, 1), ids.slice_command_id(parent, 2)
         assert ids.scheme_of(first) is scheme
         assert ids.is_command_id(first)

@@ -7,12 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.orders.adapters.tables import OrderRow
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.model import Contract
 from sarathi.orders.domain.order_state import Fill
 from sarathi.orders.metrics import OrdersMetrics
 from sarathi.orders.recorder import time_to_fill
@@ -23,7 +22,7 @@ ACCEPTED = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)
 def an_order(leg: Leg | None, *, command_id: str = "sub-0001") -> OrderRow:
     return OrderRow(
         id=1, client_order_id=command_id, broker_order_id="B1", command_id=command_id,
-        contract=Contract(ExchangeSegment.NSE_FNO, "41000"), side=Side.BUY, status=OrderStatus.PENDING,
+        contract=ContractKey(ExchangeSegment.NSE_FNO, "41000"), side=Side.BUY, status=OrderStatus.PENDING,
         quantity=75, filled_quantity=0, leg=leg, parent_order_id=None, underlying="NIFTY",
         correlation_id="trade-1", exit_reason=None, price=None, created_at=ACCEPTED,
     )  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 
 from sarathi.common.dhan.schemas import OrderRecord, OrderUpdateAlert, SuperOrderRecord, parse
 from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.adapters.mapping import (
     UnmappableReportError,
     order_from_alert,

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.orders.domain.exit_plan import sell_quantity
-from sarathi.orders.domain.model import BrokerOrder, BrokerTrade, Contract
+from sarathi.orders.domain.model import BrokerOrder, BrokerTrade
 from sarathi.orders.domain.order_state import OrderState, apply_report, apply_trades, new_state
 from sarathi.orders.domain.position import PositionFill, PositionState
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
 LOT = 65
 
 

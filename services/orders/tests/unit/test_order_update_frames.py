@@ -15,7 +15,7 @@ from decimal import Decimal
 from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection, serve
 
-from sarathi.common.messages.fields import OrderStatus
+from sarathi.common.domain.trading import OrderStatus
 from sarathi.orders.adapters.order_updates import OrderUpdateClient
 from sarathi.orders.domain.model import BrokerOrder
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.domain import ids
 from sarathi.orders.domain.position import (
     PositionChange,

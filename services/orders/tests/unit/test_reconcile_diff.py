@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import OrderStatus, Side
-from sarathi.orders.domain.model import BrokerOrder, BrokerPosition, Contract
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import OrderStatus, Side
+from sarathi.orders.domain.model import BrokerOrder, BrokerPosition
 from sarathi.orders.domain.reconcile import OurOrder, PositionMismatch, diff_orders, diff_positions
 
-CALL = Contract(ExchangeSegment.NSE_FNO, "47317")
-PUT = Contract(ExchangeSegment.NSE_FNO, "47318")
+CALL = ContractKey(ExchangeSegment.NSE_FNO, "47317")
+PUT = ContractKey(ExchangeSegment.NSE_FNO, "47318")
 
 
 def a_broker_order(order_id: str, status: OrderStatus, filled: int = 0) -> BrokerOrder:

@@ -23,8 +23,8 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.domain.instruments import SecurityId
 from sarathi.common.domain.money import OPTION_TICK, Rounding, round_to_tick
+from sarathi.common.domain.trading import EntryOrderType
 from sarathi.common.messages.base import Message, decode, envelope
-from sarathi.common.messages.fields import EntryOrderType
 from sarathi.common.messages.orders import OptionContract, SubmitEntry
 from sarathi.feed.settings import FeedSettings
 from sarathi.orders.settings import OrdersSettings

@@ -21,7 +21,7 @@ from sarathi.common.clock import FakeClock
 from sarathi.common.db.engine import create_async_engine
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.control import TradingState
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.risk import ControlState
 from sarathi.common.settings import SarathiSettings
@@ -127,8 +127,8 @@ async def test_contract_names_come_from_the_derivative_listed_when_the_position_
             )
     async with engine_for(database) as engine:
         names = DerivativeNames(engine)
-        found = await names.contract((ExchangeSegment.NSE_FNO, "52175"), DAY)
-        unknown = await names.contract((ExchangeSegment.NSE_FNO, "99999"), DAY)
+        found = await names.contract(ContractKey(ExchangeSegment.NSE_FNO, "52175"), DAY)
+        unknown = await names.contract(ContractKey(ExchangeSegment.NSE_FNO, "99999"), DAY)
 
     assert found is not None
     assert (found.name, found.lot_size, found.strike) == ("NIFTY 24200 CE 22-Sep", 65, Decimal(24200))

@@ -13,7 +13,14 @@ from typing import Any
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.memory import InMemoryBroker, InMemoryBus
 from sarathi.common.clock import FakeClock
-from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
+from sarathi.common.domain.instruments import (
+    Contract,
+    ContractKey,
+    ExchangeSegment,
+    OptionType,
+    SecurityId,
+    Underlying,
+)
 from sarathi.common.messages.base import Message, decode, envelope
 from sarathi.common.messages.market import (
     SubscribeReply,
@@ -153,9 +160,9 @@ def pnl(entry: str, price: str, quantity: int) -> Decimal:
 class ListedNames:
     """The Derivative table in memory: contract by (segment, security id)."""
 
-    listed: dict[tuple[ExchangeSegment, str], Contract] = field(default_factory=dict)
+    listed: dict[ContractKey, Contract] = field(default_factory=dict)
 
-    async def contract(self, held: tuple[ExchangeSegment, str], opened_on: date) -> Contract | None:
+    async def contract(self, held: ContractKey, opened_on: date) -> Contract | None:
         return self.listed.get(held)
 
 

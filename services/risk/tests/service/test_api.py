@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.domain.control import TradingState
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
@@ -147,7 +147,7 @@ async def test_positions_and_pnl_report_gross_net_hwm_and_tick_age() -> None:
 
 
 async def test_positions_and_flatten_name_the_contract_with_its_quantity_and_keep_the_ids() -> None:
-    names = ListedNames({(ExchangeSegment.NSE_FNO, NIFTY_CALL): a_listed_nifty_call()})
+    names = ListedNames({ContractKey(ExchangeSegment.NSE_FNO, NIFTY_CALL): a_listed_nifty_call()})
     async with api(names=names) as (rig, client):
         await rig.event(position_opened("sub-0001", when=rig.clock.now(), net=130, average="100"))
         await rig.event(position_opened("sub-0002", when=rig.clock.now(), net=65, security_id="99999"))

@@ -9,8 +9,8 @@ from sarathi.common.bus.memory import InMemoryBroker
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.clock import FakeClock
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.messages.base import decode_as
-from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.risk import ControlState
 from sarathi.risk.adapters.store import MemoryStore
 from sarathi.risk.domain.control import Action

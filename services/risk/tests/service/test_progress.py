@@ -14,8 +14,8 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.memory import InMemoryBroker
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import FakeClock
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk import service as service_module
 from sarathi.risk.adapters.store import MemoryStore
 from sarathi.risk.domain.position import TrackedPosition
@@ -27,7 +27,7 @@ from ..builders import NIFTY_CALL, OPEN, a_tick, position_closed, position_opene
 from .support import Rig, risk_running, wait_for
 
 QUANTITY = 80  # ₹20 of premium is ₹1,600
-CALL = (ExchangeSegment.NSE_FNO, NIFTY_CALL)
+CALL = ContractKey(ExchangeSegment.NSE_FNO, NIFTY_CALL)
 
 
 class GatedSender(ExitSender):
@@ -70,7 +70,7 @@ async def send_tick(rig: Rig, price: str, exchange_time: datetime, security_id: 
     await rig.bus.publish(subjects.tick(tick.segment, tick.security_id), tick)
 
 
-def through(rig: Rig, contract: tuple[ExchangeSegment, str] = CALL) -> datetime | None:
+def through(rig: Rig, contract: ContractKey = CALL) -> datetime | None:
     progress = rig.service.guardian.progress(rig.clock.now())
     return next(h.ticks_through for h in progress.contracts if h.contract == contract)
 
@@ -150,7 +150,7 @@ async def test_contracts_are_the_open_and_closing_positions_sorted_and_a_closed_
         await send_tick(rig, "100", OPEN + timedelta(seconds=1), security_id="52176")
         await rig.bus.settle()
         listed = rig.service.guardian.progress(rig.clock.now()).contracts
-        assert [(h.contract[1], h.ticks_through) for h in listed] == [
+        assert [(h.contract.security_id, h.ticks_through) for h in listed] == [
             (NIFTY_CALL, None),
             ("52176", OPEN + timedelta(seconds=1)),
         ]
@@ -163,7 +163,9 @@ async def test_contracts_are_the_open_and_closing_positions_sorted_and_a_closed_
         rig.clock.advance(timedelta(seconds=3))
         await open_position(rig, "sub-0003", security_id="52176")  # a new holding starts afresh
         again = next(
-            h for h in rig.service.guardian.progress(rig.clock.now()).contracts if h.contract[1] == "52176"
+            h
+            for h in rig.service.guardian.progress(rig.clock.now()).contracts
+            if h.contract.security_id == "52176"
         )
         assert (again.held_since, again.ticks_through) == (OPEN + timedelta(seconds=3), None)
 

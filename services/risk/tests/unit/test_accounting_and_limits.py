@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sarathi.common.domain.charges import ChargesCalculator, Side
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import Exchange
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason, Side
 from sarathi.risk.book import PositionBook
 from sarathi.risk.domain import RiskRules
 from sarathi.risk.domain.control import Action, ActionRefusedError, transition

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from sarathi.common.domain.control import TradingState
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk.domain.control import (
     NO_HALTS,
     Action,

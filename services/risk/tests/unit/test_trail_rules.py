@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sarathi.common.domain.money import OPTION_TICK, is_on_tick
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk.domain import RiskRules, assess, decide_exit
 from sarathi.risk.domain.position import Status
 from sarathi.risk.domain.trail import follow_trail

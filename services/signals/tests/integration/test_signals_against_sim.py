@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from sarathi.common.bus import streams
 from sarathi.common.db import migrate
 from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import decode
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Bar
 from sarathi.common.messages.signals import Signal
 from sarathi.feed.app import build_app as build_feed

@@ -11,8 +11,8 @@ from sarathi.common.bus.memory import InMemoryBus
 from sarathi.common.clock import IST, FakeClock
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import decode
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Bar, Tick
 from sarathi.common.messages.signals import Signal
 from sarathi.signals.metrics import SignalsMetrics

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import Underlying
-from sarathi.common.messages.fields import Direction
+from sarathi.common.domain.trading import Direction
 from sarathi.signals.domain.bars import ClosedBar, SessionGrid
 from sarathi.signals.domain.decision import (
     TrendSettings,

@@ -27,10 +27,11 @@ from typing import Any
 from sarathi.cli.books import Books, FillRecord, OrderRecord
 from sarathi.cli.prices import PriceSource, prices_line
 from sarathi.common.domain.calendar import IST
-from sarathi.common.domain.charges import ChargesCalculator, Side
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.instruments import Exchange, Underlying, contract_name
 from sarathi.common.domain.money import format_inr
 from sarathi.common.domain.pnl import TradeFill, trade_pnl
+from sarathi.common.domain.trading import Side
 
 ZERO = Decimal(0)
 PAISA = Decimal("0.01")

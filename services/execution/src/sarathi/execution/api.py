@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 
 from sarathi.common.domain.instruments import Underlying
-from sarathi.execution.adapters.decisions import DecisionStore, MemoryDecisionStore
+from sarathi.execution.adapters.decisions import Decisions
 
 
-def build_router(store: Callable[[], DecisionStore | MemoryDecisionStore | None], page_max: int) -> APIRouter:
+def build_router(store: Callable[[], Decisions | None], page_max: int) -> APIRouter:
     router = APIRouter(tags=["execution"])
 
     @router.get("/decisions")

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sarathi.common.domain.calendar import IST, MarketCalendar, require_aware
 from sarathi.common.domain.control import TradingState
-from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment, Underlying
 from sarathi.common.messages.market import Tick
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.common.messages.risk import DailyLossBudget
@@ -33,14 +33,12 @@ from sarathi.execution.domain.outcome import Allowed, Gate, Refused
 from sarathi.execution.domain.sizing import SizingRules, StopLossCost, plan_entry
 from sarathi.execution.domain.strikes import StrikeRules, option_type_for, select_strike
 
-Key = tuple[ExchangeSegment, str]
-
 
 class Chains(Protocol):
     async def get(self, underlying: Underlying, expiry: Any) -> OptionChain: ...
 
 
-LatestTicks = Callable[[list[Key]], Awaitable[dict[Key, Tick]]]
+LatestTicks = Callable[[list[ContractKey]], Awaitable[dict[ContractKey, Tick]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +127,14 @@ class EntryDecider:
             chain = await self._chains.get(underlying, expiry)
         except ChainUnavailableError as exc:
             raise _Stop(Refused(Gate.CHAIN, str(exc))) from None
-        index_key: Key = (ExchangeSegment.IDX_I, underlying.spec.security_id)
+        index_key = ContractKey(ExchangeSegment.IDX_I, underlying.spec.security_id)
         held = book.held(underlying)
         every_held = list(book.positions.values())  # all underlyings: the loss bound counts them all
         ticks = await self._latest_ticks(
-            [index_key, *((ExchangeSegment.from_wire(p.segment), p.security_id) for p in every_held)]
+            [
+                index_key,
+                *(ContractKey(ExchangeSegment.from_wire(p.segment), p.security_id) for p in every_held),
+            ]
         )
         index_tick = ticks.get(index_key)
         _check(gates.underlying_fresh_gate(index_tick.received_at if index_tick else None, now, rules.gates))
@@ -183,11 +184,11 @@ def _quote_details(quote: Any, chain: OptionChain) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _held_prices(held: Any, ticks: dict[Key, Tick], chain: OptionChain) -> dict[str, Decimal]:
+def _held_prices(held: Any, ticks: dict[ContractKey, Tick], chain: OptionChain) -> dict[str, Decimal]:
     """LTP of each held contract: the feed's latest tick, else the chain's quote (same expiry)."""
     prices: dict[str, Decimal] = {}
     for position in held:
-        tick = ticks.get((ExchangeSegment.from_wire(position.segment), position.security_id))
+        tick = ticks.get(ContractKey(ExchangeSegment.from_wire(position.segment), position.security_id))
         quote = chain.quote_of(position.security_id)
         if tick is not None:
             prices[position.security_id] = tick.ltp

@@ -21,9 +21,9 @@ from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import Clock
 from sarathi.common.db.models.execution import DecisionOutcome
 from sarathi.common.domain.instruments import OptionType
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message, decode_as
-from sarathi.common.messages.fields import Leg, Side
 from sarathi.common.messages.orders import (
     OrderRejected,
     PositionChanged,
@@ -34,7 +34,7 @@ from sarathi.common.messages.orders import (
 from sarathi.common.messages.risk import DailyLossBreached
 from sarathi.common.messages.signals import Signal
 from sarathi.execution.adapters.book_store import BookStore
-from sarathi.execution.adapters.decisions import DecisionRecord, DecisionStore, MemoryDecisionStore
+from sarathi.execution.adapters.decisions import DecisionRecord, Decisions
 from sarathi.execution.adapters.derivatives import DerivativeLookup
 from sarathi.execution.decide import Decided, EntryDecider
 from sarathi.execution.domain.book import HeldPosition, PositionBook
@@ -59,7 +59,7 @@ class ExecutionService:
         clock: Clock,
         decider: EntryDecider,
         derivatives: DerivativeLookup,
-        decisions: DecisionStore | MemoryDecisionStore,
+        decisions: Decisions,
         books: BookStore,
         metrics: ExecutionMetrics,
         pending_ttl_seconds: float,

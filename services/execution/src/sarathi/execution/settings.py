@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 
 from sarathi.common.domain.instruments import Underlying
-from sarathi.common.messages.fields import EntryOrderType
+from sarathi.common.domain.trading import EntryOrderType
 from sarathi.common.settings import Mode, ServiceSettings
 from sarathi.execution.domain.expiry import ExpiryDayPolicy
 from sarathi.execution.domain.gates import GateRules

@@ -3,7 +3,8 @@
 `a_chain_body` writes Dhan's `/optionchain` JSON for a ladder of strikes around a level, so the
 venue parser is exercised too; `MemoryDerivatives` is the Derivative table in memory, listing
 exactly the ids of such a chain; `serve_snapshots` answers `feed.snapshot` like the feed's cache;
-`a_loss_budget` is the figure risk writes to KV `control`/`daily_loss_budget` after each check.
+`a_loss_budget` is the figure risk writes to KV `control`/`daily_loss_budget` after each check;
+`MemoryDecisionStore` is the decisions port in memory.
 """
 
 from __future__ import annotations
@@ -16,12 +17,20 @@ from typing import Any
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import IST
-from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
+from sarathi.common.domain.instruments import (
+    Contract,
+    ContractKey,
+    ExchangeSegment,
+    OptionType,
+    SecurityId,
+    Underlying,
+)
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import Message, new_message_id
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotRequest
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
+from sarathi.execution.adapters.decisions import DecisionRecord
 from sarathi.execution.adapters.derivatives import ListedContract
 
 
@@ -165,16 +174,18 @@ def an_index_tick(underlying: Underlying, level: Decimal, at: datetime) -> Tick:
 class SnapshotServer:
     """What the feed's cache would answer: the ticks in `ticks`, by (segment, security id)."""
 
-    ticks: dict[tuple[ExchangeSegment, str], Tick] = field(default_factory=dict)
+    ticks: dict[ContractKey, Tick] = field(default_factory=dict)
 
     def put(self, tick: Tick) -> None:
-        self.ticks[(tick.segment, tick.security_id)] = tick
+        self.ticks[ContractKey(tick.segment, tick.security_id)] = tick
 
     async def answer(self, message: Message) -> Message:
         assert isinstance(message, TickSnapshotRequest)
-        found = [self.ticks[(i.segment, i.security_id)] for i in message.instruments
-                 if (i.segment, i.security_id) in self.ticks]  # fmt: skip
-        missing = tuple(i for i in message.instruments if (i.segment, i.security_id) not in self.ticks)
+        found = [self.ticks[ContractKey(i.segment, i.security_id)] for i in message.instruments
+                 if ContractKey(i.segment, i.security_id) in self.ticks]  # fmt: skip
+        missing = tuple(
+            i for i in message.instruments if ContractKey(i.segment, i.security_id) not in self.ticks
+        )
         return TickSnapshot(
             message_id=new_message_id(), correlation_id=message.correlation_id, event_time=message.event_time,
             ticks=tuple(found), missing=missing,
@@ -182,3 +193,23 @@ class SnapshotServer:
 
     async def serve(self, bus: Bus) -> Subscription:
         return await bus.serve(subjects.FEED_SNAPSHOT, self.answer)
+
+
+class MemoryDecisionStore:
+    """The decisions port in memory: service tests and the benchmark."""
+
+    def __init__(self) -> None:
+        self.records: list[DecisionRecord] = []
+
+    async def find(self, signal_id: str) -> DecisionRecord | None:
+        return next((r for r in self.records if r.signal_id == signal_id), None)
+
+    async def for_command(self, command_id: str) -> list[DecisionRecord]:
+        return [r for r in self.records if r.command_id == command_id]
+
+    async def save(self, record: DecisionRecord) -> None:
+        self.records.append(record)
+
+    async def recent(self, underlying: Underlying | None, limit: int) -> list[DecisionRecord]:
+        chosen = [r for r in self.records if underlying is None or r.underlying is underlying]
+        return sorted(chosen, key=lambda r: r.decided_at, reverse=True)[:limit]

@@ -22,14 +22,15 @@ from collections.abc import Awaitable, Callable
 
 from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.adapters.tables import OrderRow
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import FINISHED, CommandKind
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.metrics import OrdersMetrics
-from sarathi.orders.placement import FINISHED, Outcome
+from sarathi.orders.placement import Outcome
 from sarathi.orders.waiting import raise_if_cancelling
 
 log = get_logger(__name__)
@@ -79,7 +80,7 @@ class DuplicateCloser:
         async with self._store.transaction() as tx:
             command = await tx.insert_command(
                 command_id=command_id,
-                kind="EXIT",
+                kind=CommandKind.EXIT,
                 correlation_id=row.correlation_id or row.command_id,
                 payload={
                     "reason": ExitReason.DUPLICATE.value,
@@ -105,11 +106,6 @@ class DuplicateCloser:
             correlation_id=row.correlation_id or row.command_id,
             quantity=lambda: self._exits.duplicate_sell_quantity(row.contract, row.broker_order_id or ""),
         )
-        if outcome.status == "DONE":
-            async with self._store.transaction() as tx:
-                await tx.update_command(
-                    command_id, self._clock.now(), status="DONE", detail="nothing left to sell"
-                )
         self.closed += 1
         self._metrics.duplicates_closed.labels(outcome=outcome.status.lower()).inc()
         log.warning(

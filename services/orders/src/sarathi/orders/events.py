@@ -12,8 +12,8 @@ from decimal import Decimal
 from sarathi.common.bus import subjects
 from sarathi.common.domain.instruments import BrokerOrderId, ClientOrderId, SecurityId, Underlying
 from sarathi.common.domain.money import OPTION_TICK, Rounding, round_to_tick
+from sarathi.common.domain.trading import ExitReason, Leg, OrderStatus
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import ExitReason, Leg, OrderStatus
 from sarathi.common.messages.orders import (
     OrderAccepted,
     OrderCancelled,

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import replace
 
 from sarathi.common.backoff import Backoff
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError, DhanRejectedError
 from sarathi.common.dhan.schemas import VenueSchemaError
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import Leg, Side
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
-from sarathi.orders.adapters.tables import LEG_NAMES
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import CommandStatus
 from sarathi.orders.domain.exit_plan import (
     Cancel,
     CancelStep,
@@ -41,9 +41,10 @@ from sarathi.orders.domain.exit_plan import (
     plan_exit,
     sell_slices,
 )
-from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder, Contract
+from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder
+from sarathi.orders.domain.order_spec import OrderSpec, exit_spec
 from sarathi.orders.placement import Outcome, Placement
-from sarathi.orders.ports import Broker
+from sarathi.orders.ports import Broker, Placed
 
 log = get_logger(__name__)
 
@@ -78,11 +79,11 @@ class ExitProtocol:
         self._jitter = jitter
         self.nothing_to_cancel = 0  # legs found already fired or cancelled when cancelling
 
-    async def sell_quantity(self, contract: Contract) -> int:
+    async def sell_quantity(self, contract: ContractKey) -> int:
         """Cancel everything resting in `contract`, then the quantity left to sell (≥ 0)."""
         return await self._settle(contract, plan_exit)
 
-    async def duplicate_sell_quantity(self, contract: Contract, broker_order_id: str) -> int:
+    async def duplicate_sell_quantity(self, contract: ContractKey, broker_order_id: str) -> int:
         """Cancel what rests of duplicate entry `broker_order_id` (nothing else), then the quantity
         it bought and still holds (≥ 0, never above the broker's net less what is being sold)."""
 
@@ -93,7 +94,7 @@ class ExitProtocol:
 
         return await self._settle(contract, plan)
 
-    async def _settle(self, contract: Contract, plan: Planner) -> int:
+    async def _settle(self, contract: ContractKey, plan: Planner) -> int:
         for round_no in range(1, self._max_rounds + 1):
             supers = [so for so in await self._broker.super_orders() if so.contract == contract]
             orders = [o for o in await self._broker.orders() if o.contract == contract]
@@ -132,7 +133,7 @@ class ExitProtocol:
         self,
         *,
         command_id: str,
-        contract: Contract,
+        contract: ContractKey,
         underlying: str | None,
         reason: str,
         correlation_id: str,
@@ -144,32 +145,44 @@ class ExitProtocol:
         when it proved absent is the quantity planned again from the broker's state (by
         `quantity`, default: the contract's whole net after cancelling all that rests).
         """
-        values = exit_order_values(command_id, contract, underlying, reason, correlation_id)
-
-        previous = await self._placement.settle_previous(command_id, values)
+        order = self._order(command_id, contract, underlying, reason, correlation_id)
+        previous = await self._placement.settle_previous(command_id, order)
         if previous is not None:
-            if previous.status == "PLACED":  # the rest of a sliced sell, if a crash cut it short
+            if previous.status is CommandStatus.PLACED:  # the rest of a sliced sell, if a crash cut it short
                 await self.place_slices(command_id, contract, underlying, reason, correlation_id)
             return previous
         to_sell = await (quantity() if quantity is not None else self.sell_quantity(contract))
         if to_sell <= 0:
-            return Outcome("DONE")
+            async with self._store.transaction() as tx:
+                await tx.update_command(
+                    command_id, self._clock.now(), CommandStatus.DONE, detail="nothing left to sell"
+                )
+            return Outcome(CommandStatus.DONE)
         parts = await self._slices(contract, to_sell)
-        await self._store_slices(command_id, parts, values)
-        values["quantity"] = parts[0]
-        send = self._sender(command_id, contract, parts[0])
-        outcome = await self._placement.place(command_id, send, values)
-        if outcome.status == "PLACED":
+        await self._store_slices(command_id, parts, order)
+        order = replace(order, quantity=parts[0])
+        outcome = await self._placement.place(command_id, self._sender(order), order)
+        if outcome.status is CommandStatus.PLACED:
             await self.place_slices(command_id, contract, underlying, reason, correlation_id)
         return outcome
 
-    def _sender(self, command_id: str, contract: Contract, quantity: int) -> Callable[[], Awaitable[Any]]:
-        async def send() -> Any:
-            return await self._broker.place_market(command_id, contract, Side.SELL, quantity)
+    def _order(
+        self, command_id: str, contract: ContractKey, underlying: str | None, reason: str, correlation_id: str
+    ) -> OrderSpec:
+        return exit_spec(
+            command_id, contract, product=self._broker.product_type, underlying=underlying, reason=reason,
+            correlation_id=correlation_id,
+        )  # fmt: skip
+
+    def _sender(self, order: OrderSpec) -> Callable[[], Awaitable[Placed]]:
+        async def send() -> Placed:
+            return await self._broker.place_market(
+                order.command_id, order.contract, order.side, order.quantity
+            )
 
         return send
 
-    async def _slices(self, contract: Contract, quantity: int) -> list[int]:
+    async def _slices(self, contract: ContractKey, quantity: int) -> list[int]:
         async with self._store.transaction() as tx:
             limits = await tx.order_limits(contract)
         if limits is None:
@@ -179,7 +192,7 @@ class ExitProtocol:
             log.info("exit_sliced", security_id=contract.security_id, quantity=quantity, slices=parts)
         return parts
 
-    async def _store_slices(self, command_id: str, parts: list[int], values: dict[str, Any]) -> None:
+    async def _store_slices(self, command_id: str, parts: list[int], order: OrderSpec) -> None:
         """The command rows of slices 1…, before slice 0 is sent; rows of an earlier plan (never
         sent: slices go only after slice 0 is placed) take the new quantities or are retired."""
         now = self._clock.now()
@@ -190,13 +203,16 @@ class ExitProtocol:
             while True:
                 slice_id = ids.slice_command_id(command_id, number)
                 existing = await tx.command(slice_id, for_update=True)
-                if existing is not None and existing.status not in ("RECEIVED", "DONE"):
+                if existing is not None and existing.status not in (
+                    CommandStatus.RECEIVED,
+                    CommandStatus.DONE,
+                ):
                     raise RuntimeError(f"slice {slice_id} of {command_id} was sent before its first slice")
                 if number < len(parts):
                     payload = {
                         "slice_of": command_id, "slice": number, "quantity": parts[number],
-                        "security_id": values["security_id"], "segment": values["exchange_segment"],
-                        "underlying": values["underlying"], "reason": values["exit_reason"],
+                        "security_id": order.contract.security_id, "segment": order.contract.segment.wire,
+                        "underlying": order.underlying, "reason": order.exit_reason,
                     }  # fmt: skip
                     if existing is None:
                         await tx.insert_command(
@@ -204,15 +220,17 @@ class ExitProtocol:
                             payload=payload, now=now,
                         )  # fmt: skip
                     else:
-                        await tx.update_command(slice_id, now, status="RECEIVED", payload=payload, attempts=0)
+                        await tx.update_command(
+                            slice_id, now, CommandStatus.RECEIVED, payload=payload, attempts=0
+                        )
                 elif existing is not None:
-                    await tx.update_command(slice_id, now, status="DONE", detail="slice not needed")
+                    await tx.update_command(slice_id, now, CommandStatus.DONE, detail="slice not needed")
                 else:
                     return
                 number += 1
 
     async def place_slices(
-        self, command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
+        self, command_id: str, contract: ContractKey, underlying: str | None, reason: str, correlation_id: str
     ) -> None:
         """Slices 1… of the sell placed under `command_id`, each exactly once; stops at the first
         that is not placed (the rest stay RECEIVED; the next exit plans from the broker)."""
@@ -221,34 +239,12 @@ class ExitProtocol:
             slice_id = ids.slice_command_id(command_id, number)
             async with self._store.transaction() as tx:
                 row = await tx.command(slice_id)
-            if row is None or "slice_of" not in row.payload or row.status == "DONE":
+            if row is None or "slice_of" not in row.payload or row.status is CommandStatus.DONE:
                 return
-            part = int(row.payload["quantity"])
-            values = exit_order_values(slice_id, contract, underlying, reason, correlation_id)
-            values["quantity"] = part
-            outcome = await self._placement.place(slice_id, self._sender(slice_id, contract, part), values)
-            if outcome.status != "PLACED":
+            order = self._order(slice_id, contract, underlying, reason, correlation_id)
+            order = replace(order, quantity=int(row.payload["quantity"]))
+            outcome = await self._placement.place(slice_id, self._sender(order), order)
+            if outcome.status is not CommandStatus.PLACED:
                 log.warning("exit_slice_not_placed", command_id=slice_id, outcome=outcome.status)
                 return
             number += 1
-
-
-def exit_order_values(
-    command_id: str, contract: Contract, underlying: str | None, reason: str, correlation_id: str
-) -> dict[str, Any]:
-    """The order row of an exit sell placed under `command_id` (its quantity set once planned)."""
-    return {
-        "client_order_id": command_id,
-        "command_id": command_id,
-        "security_id": contract.security_id,
-        "exchange_segment": contract.segment.wire,
-        "side": Side.SELL.value,
-        "product": "INTRADAY",
-        "order_type": "MARKET",
-        "quantity": 1,
-        "status": "TRANSIT",
-        "leg_name": LEG_NAMES[Leg.EXIT],
-        "underlying": underlying,
-        "exit_reason": reason,
-        "correlation_id": correlation_id,
-    }

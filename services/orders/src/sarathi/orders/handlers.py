@@ -10,23 +10,23 @@ orders does not trust that).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanRejectedError
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import Leg
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import EntryOrderType, Leg, Side
 from sarathi.common.messages.orders import CancelOrder, ExitPosition, SubmitEntry
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
-from sarathi.orders.adapters.tables import LEG_NAMES
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.model import Contract
+from sarathi.orders.domain.commands import FINISHED, CommandKind, CommandStatus
+from sarathi.orders.domain.order_spec import entry_spec
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.metrics import OrdersMetrics
-from sarathi.orders.placement import FINISHED, Placement
-from sarathi.orders.ports import Broker
+from sarathi.orders.placement import Placement
+from sarathi.orders.ports import Broker, Placed
 from sarathi.orders.waiting import wait_event
 
 log = get_logger(__name__)
@@ -48,7 +48,6 @@ class CommandHandler:
         metrics: OrdersMetrics,
         reconciled: asyncio.Event,
         wait_reconciled_seconds: float = 20.0,
-        product_type: str = "INTRADAY",
     ) -> None:
         self._store = store
         self._broker = broker
@@ -58,7 +57,6 @@ class CommandHandler:
         self._metrics = metrics
         self._reconciled = reconciled
         self._wait_reconciled = wait_reconciled_seconds
-        self._product = product_type
 
     async def handle(self, message: Message) -> None:
         with bound(correlation_id=message.correlation_id, message_id=message.message_id):
@@ -71,7 +69,7 @@ class CommandHandler:
             else:
                 log.warning("command_ignored", type=message.type)
 
-    async def _store_command(self, message: Message, kind: str) -> str:
+    async def _store_command(self, message: Message, kind: CommandKind) -> CommandStatus:
         async with self._store.transaction() as tx:
             row = await tx.insert_command(
                 command_id=message.message_id,
@@ -82,47 +80,32 @@ class CommandHandler:
             )
         return row.status
 
-    async def _finish(self, command_id: str, status: str, detail: str) -> None:
+    async def _done(self, command_id: str, detail: str) -> None:
         async with self._store.transaction() as tx:
-            await tx.update_command(command_id, self._clock.now(), status=status, detail=detail[:1000])
+            await tx.update_command(command_id, self._clock.now(), CommandStatus.DONE, detail=detail[:1000])
 
     async def submit(self, command: SubmitEntry) -> None:
-        status = await self._store_command(command, "SUBMIT")
+        status = await self._store_command(command, CommandKind.SUBMIT)
         if status in FINISHED:
             log.info("command_already_handled", status=status)
             return
         if not await wait_event(self._reconciled, self._wait_reconciled):
             raise NotReconciledError("start-up reconciliation has not succeeded yet")
-        cid = command.command_id
-        values: dict[str, Any] = {
-            "client_order_id": cid,
-            "command_id": cid,
-            "security_id": command.contract.security_id,
-            "exchange_segment": command.contract.segment.wire,
-            "side": Side.BUY.value,
-            "product": self._product,
-            "order_type": command.order_type.value,
-            "quantity": command.quantity,
-            "price": command.entry_price if command.order_type is EntryOrderType.LIMIT else None,
-            "target_price": command.target_price,
-            "stop_loss_price": command.stop_loss_price,
-            "status": "TRANSIT",
-            "leg_name": LEG_NAMES[Leg.ENTRY],
-            "underlying": command.underlying.value,
-            "correlation_id": command.correlation_id,
-        }
+        order = entry_spec(command, self._broker.product_type)
 
-        async def send() -> Any:
+        async def send() -> Placed:
             return await self._broker.place_entry(command)
 
-        outcome = await self._placement.place(cid, send, values)
+        outcome = await self._placement.place(command.command_id, send, order)
         self._metrics.commands.labels(kind="submit", outcome=outcome.status.lower()).inc()
 
     async def exit(self, command: ExitPosition) -> None:
-        status = await self._store_command(command, "EXIT")
-        contract = Contract(command.segment, command.security_id)
+        status = await self._store_command(command, CommandKind.EXIT)
+        contract = ContractKey(command.segment, command.security_id)
         if status in FINISHED:
-            if status == "PLACED":  # a sliced sell cut short by a crash: its slices left, once each
+            if (
+                status is CommandStatus.PLACED
+            ):  # a sliced sell cut short by a crash: its slices left, once each
                 await self._exits.place_slices(
                     command.command_id, contract, command.underlying.value, command.reason.value,
                     command.correlation_id,
@@ -136,13 +119,11 @@ class CommandHandler:
             reason=command.reason.value,
             correlation_id=command.correlation_id,
         )
-        if outcome.status == "DONE":
-            await self._finish(command.command_id, "DONE", "nothing left to sell")
         self._metrics.commands.labels(kind="exit", outcome=outcome.status.lower()).inc()
         log.info("exit_handled", outcome=outcome.status, broker_order_id=outcome.broker_order_id)
 
     async def cancel(self, command: CancelOrder) -> None:
-        status = await self._store_command(command, "CANCEL")
+        status = await self._store_command(command, CommandKind.CANCEL)
         if status in FINISHED:
             return
         broker_order_id: str | None = command.broker_order_id
@@ -154,13 +135,13 @@ class CommandHandler:
             if row.leg is Leg.EXIT:
                 leg = Leg.EXIT
         if broker_order_id is None:
-            await self._finish(command.command_id, "DONE", "no such order at the broker")
+            await self._done(command.command_id, "no such order at the broker")
             return
         try:
             await self._broker.cancel(broker_order_id, None if leg is Leg.EXIT else leg)
         except DhanRejectedError as exc:
             detail = "nothing to cancel" if is_nothing_to_cancel(exc) else f"refused: {exc}"
-            await self._finish(command.command_id, "DONE", detail)
+            await self._done(command.command_id, detail)
             return
-        await self._finish(command.command_id, "DONE", "cancel accepted")
+        await self._done(command.command_id, "cancel accepted")
         self._metrics.commands.labels(kind="cancel", outcome="done").inc()

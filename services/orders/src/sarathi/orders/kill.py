@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.schemas import VenueSchemaError
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain import ids
-from sarathi.orders.domain.model import Contract
+from sarathi.orders.domain.commands import CommandKind
 from sarathi.orders.domain.reconcile import broker_nets
 from sarathi.orders.exits import ExitProtocol
 from sarathi.orders.ports import Broker
@@ -60,7 +61,7 @@ class Killer:
         self._checks = confirm_checks
         self._interval = confirm_interval_seconds
 
-    async def _contracts(self) -> set[Contract]:
+    async def _contracts(self) -> set[ContractKey]:
         nets = broker_nets(await self._broker.positions())
         busy = {c for c, net in nets.items() if net != 0}
         busy |= {o.contract for o in await self._broker.orders() if o.is_open}
@@ -71,11 +72,11 @@ class Killer:
         }
         return busy
 
-    async def _store_kill_command(self, command_id: str, kill_id: str, contract: Contract) -> None:
+    async def _store_kill_command(self, command_id: str, kill_id: str, contract: ContractKey) -> None:
         async with self._store.transaction() as tx:
             await tx.insert_command(
                 command_id=command_id,
-                kind="KILL",
+                kind=CommandKind.KILL,
                 correlation_id=kill_id,
                 payload={
                     "kill_id": kill_id,
@@ -107,11 +108,6 @@ class Killer:
                 log.exception("kill_exit_failed", security_id=contract.security_id)
                 continue
             exits[contract.security_id] = outcome.status
-            if outcome.status == "DONE":
-                async with self._store.transaction() as tx:
-                    await tx.update_command(
-                        command_id, self._clock.now(), status="DONE", detail="nothing left to sell"
-                    )
         report = await self._confirm_flat(kill_id, exits, errors)
         if activate_kill_switch and report.flat:
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sarathi.common.messages.fields import Leg
+from sarathi.common.domain.trading import Leg
 from sarathi.common.metrics import ServiceMetrics
 
 PLACEMENT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

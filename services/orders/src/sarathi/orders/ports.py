@@ -10,15 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.common.messages.orders import SubmitEntry
-from sarathi.orders.domain.model import (
-    BrokerOrder,
-    BrokerPosition,
-    BrokerSuperOrder,
-    BrokerTrade,
-    Contract,
-)
+from sarathi.orders.domain.model import BrokerOrder, BrokerPosition, BrokerSuperOrder, BrokerTrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +26,15 @@ class Placed:
 
 
 class Broker(Protocol):
+    @property
+    def product_type(self) -> str:
+        """Dhan's productType of every order this broker places (so of every order row we write)."""
+        ...
+
     async def place_entry(self, command: SubmitEntry) -> Placed: ...
 
     async def place_market(
-        self, command_id: str, contract: Contract, side: Side, quantity: int
+        self, command_id: str, contract: ContractKey, side: Side, quantity: int
     ) -> Placed: ...
 
     async def cancel(self, broker_order_id: str, leg: Leg | None) -> None: ...

@@ -26,8 +26,8 @@ from sarathi.common.bus.port import Bus
 from sarathi.common.bus.streams import CONTROL_BUCKET, RECONCILIATION_KEY
 from sarathi.common.clock import Clock
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus
+from sarathi.common.domain.trading import Leg
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import Leg
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain.model import BrokerTrade
 from sarathi.orders.domain.reconcile import Drift, OurOrder, diff_orders, diff_positions

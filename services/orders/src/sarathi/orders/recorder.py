@@ -23,18 +23,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from decimal import Decimal
-from typing import Any
 
 from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.trading import ExitReason, Leg, OrderStatus
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.fields import ExitReason, Leg, OrderStatus
 from sarathi.orders import events
 from sarathi.orders.adapters.store import Store, Tx
-from sarathi.orders.adapters.tables import LEG_NAMES, CommandRow, OrderRow
+from sarathi.orders.adapters.tables import CommandRow, OrderRow
 from sarathi.orders.domain import ids
+from sarathi.orders.domain.commands import FINISHED, CommandKind, CommandStatus
 from sarathi.orders.domain.model import BrokerOrder, BrokerTrade
+from sarathi.orders.domain.order_spec import OrderSpec, reported_spec
 from sarathi.orders.domain.order_state import Applied, Fill, OrderState, apply_report, apply_trades
 from sarathi.orders.domain.position import PositionFill, PositionState, change_between, position_of
 
@@ -80,10 +81,12 @@ class Recorder:
         on_change: Callable[[], None] = lambda: None,
         on_short: Callable[[], None] = lambda: None,
         on_fill: Callable[[Leg, float], None] = lambda _leg, _seconds: None,
+        product: str,
         on_duplicate: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._product = product  # Dhan's productType of our orders (what the broker is sent)
         self._on_change = on_change  # wakes the outbox publisher
         self._on_short = on_short  # a broken invariant seen: for a metric and an alarm
         self._on_fill = on_fill  # (leg, seconds) of each new fill of ours, once committed
@@ -106,23 +109,6 @@ class Recorder:
 
     # finding the row ------------------------------------------------------------------------------
 
-    def _values(self, report: BrokerOrder, **values: Any) -> dict[str, Any]:
-        now = self._clock.now()
-        return {
-            "broker_order_id": report.broker_order_id,
-            "security_id": report.contract.security_id,
-            "exchange_segment": report.contract.segment.wire,
-            "side": report.side.value,
-            "product": "INTRADAY",
-            "order_type": "MARKET",
-            "quantity": max(report.quantity, 1),
-            "status": OrderStatus.TRANSIT.value,
-            "filled_quantity": 0,
-            "created_at": now,
-            "updated_at": now,
-            **values,
-        }
-
     async def _row_for(self, tx: Tx, report: BrokerOrder) -> tuple[OrderRow, bool]:
         """The report's row, and whether it is a duplicate seen for the first time."""
         row = await tx.order_by_broker_id(report.broker_order_id)
@@ -133,41 +119,44 @@ class Recorder:
             command = await self._adopt_command(tx, report)
         if command is None:
             key = ids.external_order_key(report.broker_order_id)
-            external = self._values(report, client_order_id=key, command_id=ids.EXTERNAL_COMMAND)
-            return await tx.ensure_order(external), False
+            external = reported_spec(
+                report, client_order_id=key, command_id=ids.EXTERNAL_COMMAND, product=self._product, leg=None
+            )
+            return await tx.ensure_order(external, self._clock.now()), False
         payload = command.payload
-        common = {
-            "command_id": command.command_id,
-            "correlation_id": command.correlation_id,
-            "underlying": payload.get("underlying"),
-        }
-        is_leg = command.kind == "SUBMIT" and report.leg in (Leg.TARGET, Leg.STOP_LOSS)
-        leg = report.leg if is_leg else (Leg.ENTRY if command.kind == "SUBMIT" else Leg.EXIT)
+        is_leg = command.kind is CommandKind.SUBMIT and report.leg in (Leg.TARGET, Leg.STOP_LOSS)
+        leg = report.leg if is_leg else (Leg.ENTRY if command.kind is CommandKind.SUBMIT else Leg.EXIT)
         assert leg is not None
         key = ids.order_key(command.command_id, leg if is_leg else None)
+        spec = reported_spec(
+            report, client_order_id=key, command_id=command.command_id, product=self._product, leg=leg,
+            correlation_id=command.correlation_id, underlying=payload.get("underlying"),
+        )  # fmt: skip
         taken = await tx.order_by_key(key)
         if taken is not None and taken.broker_order_id not in (None, report.broker_order_id):
             # A second broker order under one command: never re-point the first one's row. Its
             # legs are recorded apart too; the entry (or sell) is what counts as one duplicate.
-            return await self._duplicate(tx, report, leg, common), not is_leg
-        extra: dict[str, Any] = {"leg_name": LEG_NAMES[leg]}
+            return await self._duplicate(tx, report, spec), not is_leg
         if is_leg:
             entry = await tx.order_by_key(ids.order_key(command.command_id, None))
-            extra["parent_order_id"] = entry.id if entry is not None else None
+            spec = replace(spec, parent_order_id=entry.id if entry is not None else None)
         else:
-            extra["exit_reason"] = payload.get("reason")
-        row = await tx.ensure_order(self._values(report, client_order_id=key, **extra, **common))
+            spec = replace(spec, exit_reason=payload.get("reason"))
+        row = await tx.ensure_order(spec, self._clock.now())
         if row.broker_order_id != report.broker_order_id:
             await tx.update_order(row.id, self._clock.now(), broker_order_id=report.broker_order_id)
             row = await tx.order_by_key(row.client_order_id) or row
-        if not is_leg and command.status not in ("PLACED", "DONE", "REJECTED", "FAILED"):
+        if not is_leg and command.status not in FINISHED:
             # The broker has the command's order: a redelivery must not send it again.
             await tx.update_command(
-                command.command_id, self._clock.now(), status="PLACED", broker_order_id=report.broker_order_id
+                command.command_id,
+                self._clock.now(),
+                CommandStatus.PLACED,
+                broker_order_id=report.broker_order_id,
             )
             # SENDING: the socket told us before the reply did (usual, so not news); otherwise the
             # record was lost.
-            level = "debug" if command.status == "SENDING" else "warning"
+            level = "debug" if command.status is CommandStatus.SENDING else "warning"
             getattr(log, level)(
                 "order_adopted", command_id=command.command_id, broker_order_id=report.broker_order_id,
                 command_status=command.status,
@@ -190,7 +179,7 @@ class Recorder:
         now = self._clock.now()
         command = await tx.insert_command(
             command_id=report.correlation_id,
-            kind=kind.value,
+            kind=kind,
             correlation_id=report.correlation_id,
             payload=payload,
             now=now,
@@ -201,16 +190,17 @@ class Recorder:
         )  # fmt: skip
         return command
 
-    async def _duplicate(self, tx: Tx, report: BrokerOrder, leg: Leg, common: dict[str, Any]) -> OrderRow:
+    async def _duplicate(self, tx: Tx, report: BrokerOrder, spec: OrderSpec) -> OrderRow:
         key = ids.duplicate_key(report.broker_order_id)
-        values = self._values(report, client_order_id=key, leg_name=LEG_NAMES[leg], **common)
-        if leg in (Leg.ENTRY, Leg.EXIT):
-            values["exit_reason"] = ExitReason.DUPLICATE.value if leg is Leg.EXIT else None
-        getattr(log, "warning" if leg in (Leg.TARGET, Leg.STOP_LOSS) else "error")(
-            "duplicate_order", reason=ExitReason.DUPLICATE.value, command_id=common["command_id"],
-            broker_order_id=report.broker_order_id, leg=str(leg), security_id=report.contract.security_id,
+        reason = ExitReason.DUPLICATE.value if spec.leg is Leg.EXIT else None
+        getattr(log, "warning" if spec.leg in (Leg.TARGET, Leg.STOP_LOSS) else "error")(
+            "duplicate_order", reason=ExitReason.DUPLICATE.value, command_id=spec.command_id,
+            broker_order_id=report.broker_order_id, leg=str(spec.leg),
+            security_id=report.contract.security_id,
         )  # fmt: skip
-        return await tx.ensure_order(values)
+        return await tx.ensure_order(
+            replace(spec, client_order_id=key, exit_reason=reason), self._clock.now()
+        )
 
     # applying -------------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class OrdersService:
         self.recorder = Recorder(
             self.store, clock, on_change=self.publisher.wake, on_short=self.metrics.short_positions.inc,
             on_fill=self.metrics.observe_fill, on_duplicate=self._duplicate_seen,
+            product=self.broker.product_type,
         )  # fmt: skip
         self.resolver = Resolver(
             self.broker,
@@ -141,7 +142,6 @@ class OrdersService:
             metrics=self.metrics,
             reconciled=self.reconciler.reconciled,
             wait_reconciled_seconds=settings.orders_submit_wait_reconciled_seconds,
-            product_type=settings.orders_product_type,
         )
         key = settings.shared_token_key()
         self.token_share = TokenPublisher(bus, TokenCipher(key)) if key is not None else None

@@ -180,8 +180,8 @@ def build_router(service: Callable[[], RiskService | None], operator: str) -> AP
             "now": report.now.isoformat(),
             "contracts": [
                 {
-                    "segment": held.contract[0].wire,
-                    "security_id": held.contract[1],
+                    "segment": held.contract.segment.wire,
+                    "security_id": held.contract.security_id,
                     "held_since": held.held_since.isoformat(),
                     "ticks_through": None if held.ticks_through is None else held.ticks_through.isoformat(),
                 }

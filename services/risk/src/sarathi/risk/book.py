@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sarathi.common.domain.charges import Side
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.pnl import TradeFill
+from sarathi.common.domain.trading import Side
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
 from sarathi.risk.domain import position as rules
@@ -23,7 +23,6 @@ from sarathi.risk.domain.daily import counts_today
 from sarathi.risk.domain.position import TrackedPosition
 
 log = get_logger(__name__)
-Contract = tuple[ExchangeSegment, str]
 PositionEvent = PositionOpened | PositionChanged | PositionClosed
 EXTERNAL_CAUSATION = "external"  # orders' command id for orders placed outside Sarathi
 
@@ -57,7 +56,7 @@ def entry_order_id_of(event: PositionEvent) -> str:
 class PositionBook:
     def __init__(self, positions: Iterable[TrackedPosition] = ()) -> None:
         self._by_entry: dict[str, TrackedPosition] = {}
-        self._open: dict[Contract, str] = {}
+        self._open: dict[ContractKey, str] = {}
         for position in positions:
             self.put(position)
 
@@ -70,7 +69,7 @@ class PositionBook:
     def get(self, entry_order_id: str) -> TrackedPosition | None:
         return self._by_entry.get(entry_order_id)
 
-    def open_for(self, contract: Contract) -> TrackedPosition | None:
+    def open_for(self, contract: ContractKey) -> TrackedPosition | None:
         entry = self._open.get(contract)
         return None if entry is None else self._by_entry[entry]
 
@@ -89,7 +88,7 @@ class PositionBook:
 
     def apply(self, event: PositionEvent) -> BookChange | None:
         """The tracker after `event`, or None when the event changes nothing."""
-        contract = (event.segment, str(event.security_id))
+        contract = ContractKey(event.segment, str(event.security_id))
         current = self.open_for(contract)
         fill = fill_of(event, current)
         if current is not None and event.fill is not None and current.has(fill):
@@ -116,7 +115,7 @@ class PositionBook:
         )
         return self._changed(current, after)
 
-    def _open_new(self, event: PositionOpened | PositionChanged, contract: Contract) -> BookChange | None:
+    def _open_new(self, event: PositionOpened | PositionChanged, contract: ContractKey) -> BookChange | None:
         entry = entry_order_id_of(event)
         known = self._by_entry.get(entry)
         if known is not None:  # a repeat of the event that opened a position since closed
@@ -125,13 +124,13 @@ class PositionBook:
         fill = fill_of(event, None)
         if isinstance(event, PositionChanged) or fill is None or fill.fill.quantity != event.net_quantity:
             # adopted (opened before risk listened, or by hand): what it holds is all we know
-            log.warning("position_adopted", security_id=contract[1], entry_order_id=entry)
+            log.warning("position_adopted", security_id=contract.security_id, entry_order_id=entry)
             key = f"adopted-{event.message_id}"
             fill = rules.BookedFill(key, TradeFill(key, Side.BUY, event.net_quantity, event.average_price))
         position = rules.opened(
             entry_order_id=entry,
-            security_id=contract[1],
-            segment=contract[0],
+            security_id=contract.security_id,
+            segment=contract.segment,
             underlying=event.underlying,
             net_quantity=event.net_quantity,
             average_price=event.average_price,

@@ -25,12 +25,13 @@ from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.market import Tick
 from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
-from sarathi.risk.adapters.feed import Contract, FeedLink
+from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.book import PositionBook
 from sarathi.risk.control import ControlKeeper
 from sarathi.risk.domain.control import Action, exit_reason_when_halted
@@ -82,10 +83,10 @@ class Guardian:
         self._on_tick = evaluate_on_tick
         self._resend = timedelta(seconds=exit_resend_seconds)
         self.book = PositionBook()
-        self._ltps: dict[Contract, Ltp] = {}
+        self._ltps: dict[ContractKey, Ltp] = {}
         self._exit_sent: dict[str, datetime] = {}
         self._watermarks = Watermarks()
-        self._exits_in_flight: dict[Contract, asyncio.Event] = {}  # set once JetStream acked
+        self._exits_in_flight: dict[ContractKey, asyncio.Event] = {}  # set once JetStream acked
 
     def attach(self, subscriptions: TickSubscriptions) -> None:
         self._subs = subscriptions
@@ -105,17 +106,17 @@ class Guardian:
         await self.prime(held)
         log.info("trackers_resumed", open=len(held), armed=sum(p.trail_armed for p in positions if p.is_open))
 
-    async def prime(self, contracts: list[Contract]) -> None:
+    async def prime(self, contracts: list[ContractKey]) -> None:
         for tick in await self._feed.snapshot(contracts):
             self._note(tick)
 
-    async def _hold(self, contract: Contract) -> None:
+    async def _hold(self, contract: ContractKey) -> None:
         if self._subs is not None:
             await self._subs.hold(contract)
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def ltp(self, contract: Contract) -> Ltp | None:
+    def ltp(self, contract: ContractKey) -> Ltp | None:
         return self._ltps.get(contract)
 
     def day(self, now: datetime) -> DayPnl:
@@ -131,7 +132,7 @@ class Guardian:
     def progress(self, now: datetime) -> Progress:
         """Each contract of an OPEN or CLOSING position: held since when, ticks done through when."""
         positions = self.book.open_positions()
-        held: dict[Contract, HeldContract] = {}
+        held: dict[ContractKey, HeldContract] = {}
         for position in positions:
             holding = self._watermarks.holding(position.contract)
             held[position.contract] = HeldContract(
@@ -141,7 +142,7 @@ class Guardian:
             )
         return Progress(
             now=now,
-            contracts=tuple(held[c] for c in sorted(held, key=lambda c: (c[0].wire, c[1]))),
+            contracts=tuple(held[c] for c in sorted(held, key=lambda c: (c.segment.wire, c.security_id))),
             positions_open=sum(p.status is Status.OPEN for p in positions),
             positions_closing=sum(p.status is Status.CLOSING for p in positions),
         )
@@ -155,8 +156,8 @@ class Guardian:
 
     # -- inputs ---------------------------------------------------------------------------------
 
-    def _note(self, tick: Tick) -> Contract:
-        contract = (tick.segment, str(tick.security_id))
+    def _note(self, tick: Tick) -> ContractKey:
+        contract = ContractKey(tick.segment, str(tick.security_id))
         previous = self._ltps.get(contract)
         if previous is None or tick.received_at >= previous.at:
             self._ltps[contract] = Ltp(tick.ltp, tick.received_at)

@@ -18,9 +18,9 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock
 from sarathi.common.domain.money import to_paise_precision
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import envelope
-from sarathi.common.messages.fields import ExitReason
 from sarathi.common.messages.risk import DailyLossBreached
 from sarathi.common.web import NotReadyError
 from sarathi.risk.budget import LossBudgetPublisher

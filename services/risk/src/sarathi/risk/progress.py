@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sarathi.risk.adapters.feed import Contract
+from sarathi.common.domain.instruments import ContractKey
 
 
 @dataclass(frozen=True, slots=True)
 class HeldContract:
-    contract: Contract
+    contract: ContractKey
     held_since: datetime  # the service clock when risk started holding it
     ticks_through: datetime | None  # exchange time of the latest fully processed tick
 
@@ -50,17 +50,17 @@ class Watermarks:
     tick still in flight when its contract is released (and perhaps held again) moves nothing."""
 
     def __init__(self) -> None:
-        self._held: dict[Contract, Holding] = {}
+        self._held: dict[ContractKey, Holding] = {}
 
-    def hold(self, contract: Contract, now: datetime) -> None:
+    def hold(self, contract: ContractKey, now: datetime) -> None:
         """Start holding `contract` (a no-op when it is held already)."""
         if contract not in self._held:
             self._held[contract] = Holding(now)
 
-    def release(self, contract: Contract) -> None:
+    def release(self, contract: ContractKey) -> None:
         self._held.pop(contract, None)
 
-    def holding(self, contract: Contract) -> Holding | None:
+    def holding(self, contract: ContractKey) -> Holding | None:
         return self._held.get(contract)
 
     def reset(self) -> None:

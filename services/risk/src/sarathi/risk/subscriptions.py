@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Handler, Subscription
-from sarathi.risk.adapters.feed import Contract, FeedLink
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.metrics import RiskMetrics
 
 
@@ -18,20 +19,20 @@ class TickSubscriptions:
         self._feed = feed
         self._on_tick = on_tick
         self._metrics = metrics
-        self._subscriptions: dict[Contract, Subscription] = {}
-        self._feed_held: set[Contract] = set()
+        self._subscriptions: dict[ContractKey, Subscription] = {}
+        self._feed_held: set[ContractKey] = set()
 
     @property
-    def held(self) -> set[Contract]:
+    def held(self) -> set[ContractKey]:
         return set(self._subscriptions)
 
-    async def hold(self, contract: Contract) -> None:
+    async def hold(self, contract: ContractKey) -> None:
         if contract not in self._subscriptions:
-            subject = subjects.tick(contract[0], contract[1])
+            subject = subjects.tick(contract.segment, contract.security_id)
             self._subscriptions[contract] = await self._bus.subscribe(subject, self._on_tick)
         await self._hold_at_feed(contract)
 
-    async def _hold_at_feed(self, contract: Contract) -> None:
+    async def _hold_at_feed(self, contract: ContractKey) -> None:
         if contract in self._feed_held:
             return
         if await self._feed.subscribe(contract):
@@ -43,7 +44,7 @@ class TickSubscriptions:
         for contract in list(self._subscriptions):
             await self._hold_at_feed(contract)
 
-    async def release(self, contract: Contract) -> None:
+    async def release(self, contract: ContractKey) -> None:
         subscription = self._subscriptions.pop(contract, None)
         if subscription is not None:
             await subscription.stop()

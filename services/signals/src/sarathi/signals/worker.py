@@ -24,9 +24,9 @@ from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.domain.signal_ids import signal_id
+from sarathi.common.domain.trading import Direction
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import Direction
 from sarathi.common.messages.market import Bar, Tick
 from sarathi.common.messages.signals import Signal
 from sarathi.common.tasks import BackgroundTasks

@@ -27,10 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from sarathi.common.domain.instruments import Exchange
 from sarathi.common.domain.money import to_paise_precision
+from sarathi.common.domain.trading import Side
 
 __all__ = [
     "APR_2026_RATES",
@@ -42,18 +42,10 @@ __all__ = [
     "ChargeRatesUnavailableError",
     "ChargesCalculator",
     "RoundTrip",
-    "Side",
     "percent",
 ]
 
 ZERO = Decimal(0)
-
-
-class Side(StrEnum):
-    """The side of an executed order, spelt as Dhan's `transactionType`."""
-
-    BUY = "BUY"
-    SELL = "SELL"
 
 
 class ChargeRatesUnavailableError(LookupError):

@@ -155,6 +155,14 @@ class Lots:
 
 
 @dataclass(frozen=True, slots=True)
+class ContractKey:
+    """A contract as the broker nets positions and the feed keys ticks: segment and security id."""
+
+    segment: ExchangeSegment
+    security_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Contract:
     """An option contract as the Derivative table knows it."""
 
@@ -166,6 +174,10 @@ class Contract:
     option_type: OptionType
     lot_size: int
     tick_size: Decimal
+
+    @property
+    def key(self) -> ContractKey:
+        return ContractKey(self.segment, self.security_id)
 
     @property
     def name(self) -> str:

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sarathi.common.domain.charges import ChargesCalculator, Side
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.instruments import Exchange, ExchangeSegment
 from sarathi.common.domain.money import to_paise_precision
+from sarathi.common.domain.trading import Side
 
 __all__ = ["NO_PNL", "Pnl", "TradeFill", "exchange_of", "realized_pnl", "trade_pnl"]
 

@@ -1,4 +1,4 @@
-"""Field types and enums shared by the bus messages.
+"""Field types shared by the bus messages (their enums are the domain's: `domain.trading`).
 
 Decimals on the wire: every amount of money, price, index level or ratio is a JSON *string*
 (`"112.35"`) and is a `Decimal` inside. JSON numbers are refused for them, integers included:
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any
 
@@ -187,65 +186,3 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 BarInterval = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}[smhd]$")]
 """A bar length such as `"1m"`, `"5m"`, `"1h"`, `"1d"` (also a token of the bar subject)."""
-
-
-# --- enums ------------------------------------------------------------------------------------
-
-
-class Side(StrEnum):
-    """Dhan's `transactionType`."""
-
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class Direction(StrEnum):
-    """The trend decision of a signal: bullish buys calls, bearish buys puts, neutral does nothing."""
-
-    BULLISH = "BULLISH"
-    BEARISH = "BEARISH"
-    NEUTRAL = "NEUTRAL"
-
-
-class EntryOrderType(StrEnum):
-    """Order type of a super order's entry leg."""
-
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-
-
-class Leg(StrEnum):
-    """Which order of a trade: the three legs of a super order, or our own exit sell."""
-
-    ENTRY = "ENTRY"  # Dhan ENTRY_LEG
-    TARGET = "TARGET"  # Dhan TARGET_LEG
-    STOP_LOSS = "STOP_LOSS"  # Dhan STOP_LOSS_LEG
-    EXIT = "EXIT"  # the plain market sell of the exit protocol (Dhan legName "NA")
-
-
-class ExitReason(StrEnum):
-    """Why a position is (being) closed."""
-
-    TARGET = "TARGET"  # the broker's target leg filled
-    STOP_LOSS = "STOP_LOSS"  # the broker's stop-loss leg filled
-    TRAILING = "TRAILING"  # our trailing stop on profit fired
-    SQUARE_OFF = "SQUARE_OFF"  # end-of-day square-off
-    FLATTEN = "FLATTEN"  # operator asked to flatten
-    KILL = "KILL"  # operator kill switch
-    DAILY_LOSS = "DAILY_LOSS"  # the daily loss limit was breached
-    STALE_PRICE = "STALE_PRICE"  # prices of a held contract went stale
-    DUPLICATE = "DUPLICATE"  # a second broker entry under one command id, closed by orders at once
-
-
-class OrderStatus(StrEnum):
-    """Dhan's `orderStatus` (REFERENCE §2.2); CLOSED and TRIGGERED occur on super orders only."""
-
-    TRANSIT = "TRANSIT"
-    PENDING = "PENDING"
-    PART_TRADED = "PART_TRADED"
-    TRADED = "TRADED"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
-    EXPIRED = "EXPIRED"
-    CLOSED = "CLOSED"
-    TRIGGERED = "TRIGGERED"

@@ -21,22 +21,18 @@ from sarathi.common.domain.instruments import (
     OptionType,
     Underlying,
 )
+from sarathi.common.domain.trading import EntryOrderType, ExitReason, Leg, OrderStatus, Side
 from sarathi.common.messages.base import Message, register
 from sarathi.common.messages.fields import (
     CLIENT_ORDER_ID_PATTERN,
     AveragePrice,
     Count,
-    EntryOrderType,
-    ExitReason,
     FrozenModel,
-    Leg,
     Name,
     NetQuantity,
-    OrderStatus,
     PositiveDecimal,
     Quantity,
     Segment,
-    Side,
     Text,
     WireBrokerOrderId,
     WireClientOrderId,

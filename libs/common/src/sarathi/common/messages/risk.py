@@ -15,9 +15,9 @@ from pydantic import AwareDatetime, model_validator
 
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.trading import ExitReason
 from sarathi.common.messages.base import Message, register
 from sarathi.common.messages.fields import (
-    ExitReason,
     Name,
     PositiveDecimal,
     Segment,

@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from sarathi.common.domain.instruments import Underlying
+from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.base import Message, register
-from sarathi.common.messages.fields import BarInterval, DecimalMap, Direction, Name, WireIndexLevel
+from sarathi.common.messages.fields import BarInterval, DecimalMap, Name, WireIndexLevel
 
 
 @register

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,6 +54,18 @@ def _record(row: Any) -> DecisionRecord:
     )  # fmt: skip
 
 
+class Decisions(Protocol):
+    """The decisions port: `DecisionStore` here, `testing.MemoryDecisionStore` in tests and benchmarks."""
+
+    async def find(self, signal_id: str) -> DecisionRecord | None: ...
+
+    async def for_command(self, command_id: str) -> list[DecisionRecord]: ...
+
+    async def save(self, record: DecisionRecord) -> None: ...
+
+    async def recent(self, underlying: Underlying | None, limit: int) -> list[DecisionRecord]: ...
+
+
 class DecisionStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -87,23 +99,3 @@ class DecisionStore:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(statement)).mappings().all()
         return [_record(row) for row in rows]
-
-
-class MemoryDecisionStore:
-    """The same port in memory: service tests and the benchmark."""
-
-    def __init__(self) -> None:
-        self.records: list[DecisionRecord] = []
-
-    async def find(self, signal_id: str) -> DecisionRecord | None:
-        return next((r for r in self.records if r.signal_id == signal_id), None)
-
-    async def for_command(self, command_id: str) -> list[DecisionRecord]:
-        return [r for r in self.records if r.command_id == command_id]
-
-    async def save(self, record: DecisionRecord) -> None:
-        self.records.append(record)
-
-    async def recent(self, underlying: Underlying | None, limit: int) -> list[DecisionRecord]:
-        chosen = [r for r in self.records if underlying is None or r.underlying is underlying]
-        return sorted(chosen, key=lambda r: r.decided_at, reverse=True)[:limit]

@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, BusError
 from sarathi.common.clock import Clock
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, SecurityId
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import new_message_id
 from sarathi.common.messages.market import InstrumentRef, Tick, TickSnapshot, TickSnapshotRequest
 
 log = get_logger(__name__)
-
-Key = tuple[ExchangeSegment, str]
 
 
 class FeedPrices:
@@ -27,14 +25,16 @@ class FeedPrices:
         self._clock = clock
         self._timeout = timeout_seconds
 
-    async def latest(self, instruments: Iterable[Key]) -> dict[Key, Tick]:
+    async def latest(self, instruments: Iterable[ContractKey]) -> dict[ContractKey, Tick]:
         wanted = tuple(dict.fromkeys(instruments))
         if not wanted:
             return {}
         request = TickSnapshotRequest(
             message_id=new_message_id(), correlation_id="execution", event_time=self._clock.now(),
             requester="execution",
-            instruments=tuple(InstrumentRef(segment=s, security_id=i) for s, i in wanted),
+            instruments=tuple(
+                InstrumentRef(segment=c.segment, security_id=SecurityId(c.security_id)) for c in wanted
+            ),
         )  # fmt: skip
         try:
             reply = await self._bus.request(subjects.FEED_SNAPSHOT, request, self._timeout)
@@ -44,4 +44,4 @@ class FeedPrices:
         if not isinstance(reply, TickSnapshot):
             log.warning("feed_snapshot_unexpected", type=reply.type)
             return {}
-        return {(tick.segment, tick.security_id): tick for tick in reply.ticks}
+        return {ContractKey(tick.segment, tick.security_id): tick for tick in reply.ticks}

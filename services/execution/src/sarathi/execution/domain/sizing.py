@@ -32,7 +32,7 @@ from enum import StrEnum
 from sarathi.common.domain.charges import ChargeRatesUnavailableError, ChargesCalculator
 from sarathi.common.domain.instruments import Exchange
 from sarathi.common.domain.money import OPTION_TICK, Rounding, round_to_tick, to_paise_precision
-from sarathi.common.messages.fields import EntryOrderType
+from sarathi.common.domain.trading import EntryOrderType
 from sarathi.execution.domain.outcome import Allowed, Gate, Outcome, Refused
 
 _HUNDRED = Decimal(100)

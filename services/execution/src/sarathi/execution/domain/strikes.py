@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.domain.instruments import OptionType
-from sarathi.common.messages.fields import Direction
+from sarathi.common.domain.trading import Direction
 from sarathi.execution.domain.chain import OptionChain, OptionQuote
 from sarathi.execution.domain.outcome import Allowed, Gate, Outcome, Refused
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 from sarathi.common.dhan.errors import DhanIpRefusedError, DhanRejectedError
 from sarathi.common.dhan.trading import DhanTrading
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.orders.adapters.mapping import (
     DHAN_LEG_NAMES,
@@ -27,7 +28,6 @@ from sarathi.orders.domain.model import (
     BrokerPosition,
     BrokerSuperOrder,
     BrokerTrade,
-    Contract,
     parse_status,
 )
 from sarathi.orders.ports import Placed
@@ -48,12 +48,14 @@ async def _ignore(*_: object) -> None:
 
 
 class DhanBroker:
-    def __init__(
-        self, trading: DhanTrading, *, product_type: str = "INTRADAY", on_refused: OnRefused = _ignore
-    ) -> None:
+    def __init__(self, trading: DhanTrading, *, product_type: str, on_refused: OnRefused = _ignore) -> None:
         self.trading = trading
         self._product = product_type
         self._on_refused = on_refused
+
+    @property
+    def product_type(self) -> str:
+        return self._product
 
     @asynccontextmanager
     async def _watch(self, operation: Literal["PLACE", "CANCEL"], target: str) -> AsyncIterator[None]:
@@ -83,7 +85,7 @@ class DhanBroker:
         )
         return Placed(reply.order_id, parse_status(reply.order_status))
 
-    async def place_market(self, command_id: str, contract: Contract, side: Side, quantity: int) -> Placed:
+    async def place_market(self, command_id: str, contract: ContractKey, side: Side, quantity: int) -> Placed:
         async with self._watch("PLACE", command_id):
             reply = await self.trading.place_market_order(
                 correlation_id=command_id,

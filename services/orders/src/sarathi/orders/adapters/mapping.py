@@ -16,15 +16,14 @@ from sarathi.common.dhan.schemas import (
     SuperOrderRecord,
     TradeRecord,
 )
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, Side
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import Leg, Side
 from sarathi.orders.domain.model import (
     BrokerLeg,
     BrokerOrder,
     BrokerPosition,
     BrokerSuperOrder,
     BrokerTrade,
-    Contract,
     parse_status,
 )
 
@@ -72,7 +71,7 @@ def order_from_record(record: OrderRecord) -> BrokerOrder:
     return BrokerOrder(
         broker_order_id=record.order_id,
         correlation_id=record.correlation_id,
-        contract=Contract(_segment(record.exchange_segment), record.security_id),
+        contract=ContractKey(_segment(record.exchange_segment), record.security_id),
         side=_side(record.transaction_type),
         leg=_REST_LEGS.get(record.leg_name),
         status=parse_status(record.order_status),
@@ -94,7 +93,7 @@ def order_from_alert(alert: OrderUpdateAlert) -> BrokerOrder:
     return BrokerOrder(
         broker_order_id=alert.order_no,
         correlation_id=alert.correlation_id,
-        contract=Contract(segment, alert.security_id),
+        contract=ContractKey(segment, alert.security_id),
         side=_side(alert.txn_type),
         leg=leg,
         status=parse_status(alert.status),
@@ -114,7 +113,7 @@ def trade_from_record(record: TradeRecord) -> BrokerTrade:
     return BrokerTrade(
         broker_order_id=record.order_id,
         trade_id=record.exchange_trade_id,
-        contract=Contract(_segment(record.exchange_segment), record.security_id),
+        contract=ContractKey(_segment(record.exchange_segment), record.security_id),
         side=_side(record.transaction_type),
         quantity=record.traded_quantity,
         price=record.traded_price,
@@ -124,7 +123,7 @@ def trade_from_record(record: TradeRecord) -> BrokerTrade:
 
 def position_from_record(record: PositionRecord) -> BrokerPosition:
     return BrokerPosition(
-        contract=Contract(_segment(record.exchange_segment), record.security_id),
+        contract=ContractKey(_segment(record.exchange_segment), record.security_id),
         product=record.product_type,
         net_quantity=record.net_qty,
     )
@@ -146,7 +145,7 @@ def super_order_from_record(record: SuperOrderRecord) -> BrokerSuperOrder:
     return BrokerSuperOrder(
         broker_order_id=record.order_id,
         correlation_id=record.correlation_id,
-        contract=Contract(_segment(record.exchange_segment), record.security_id),
+        contract=ContractKey(_segment(record.exchange_segment), record.security_id),
         status=parse_status(record.order_status),
         quantity=record.quantity,
         filled_quantity=record.filled_qty,

@@ -19,11 +19,22 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment
+from sarathi.common.domain.trading import OrderStatus, Side
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.fields import OrderStatus, Side
-from sarathi.orders.adapters.tables import COMMAND, DERIVATIVE, FILL, ORDER, OUTBOX, CommandRow, OrderRow
-from sarathi.orders.domain.model import Contract
+from sarathi.orders.adapters.tables import (
+    COMMAND,
+    DERIVATIVE,
+    FILL,
+    ORDER,
+    OUTBOX,
+    CommandRow,
+    OrderRow,
+    order_values,
+)
+from sarathi.orders.domain import commands
+from sarathi.orders.domain.commands import CommandKind, CommandStatus
+from sarathi.orders.domain.order_spec import OrderSpec
 from sarathi.orders.domain.position import PositionFill
 
 if TYPE_CHECKING:
@@ -45,21 +56,27 @@ class Tx:
         """Serialize with every other transaction that locks the same parts (until commit)."""
         await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(*parts)})
 
-    async def lock_contract(self, contract: Contract) -> None:
+    async def lock_contract(self, contract: ContractKey) -> None:
         await self.lock("contract", contract.segment.wire, contract.security_id)
 
     # commands -------------------------------------------------------------------------------------
 
     async def insert_command(
-        self, *, command_id: str, kind: str, correlation_id: str, payload: dict[str, Any], now: datetime
+        self,
+        *,
+        command_id: str,
+        kind: CommandKind,
+        correlation_id: str,
+        payload: dict[str, Any],
+        now: datetime,
     ) -> CommandRow:
         """Store the command unless it is already stored; return its row, locked."""
         await self.c.execute(
             insert(COMMAND)
             .values(
                 command_id=command_id,
-                kind=kind,
-                status="RECEIVED",
+                kind=kind.value,
+                status=CommandStatus.RECEIVED.value,
                 correlation_id=correlation_id,
                 payload=payload,
                 attempts=0,
@@ -79,13 +96,28 @@ class Tx:
         row = (await self.c.execute(query)).mappings().first()
         return CommandRow.of(row) if row is not None else None
 
-    async def update_command(self, command_id: str, now: datetime, **values: Any) -> None:
-        await self.c.execute(
-            update(COMMAND).where(COMMAND.c.command_id == command_id).values(updated_at=now, **values)
+    async def update_command(
+        self, command_id: str, now: datetime, status: CommandStatus, **values: Any
+    ) -> None:
+        """Move the command to `status` (with `values`) if the transition table allows it from the
+        status it has; raises `IllegalTransitionError` (nothing written) if not, `LookupError` if
+        there is no such command."""
+        allowed = [s.value for s in commands.sources(status)]
+        query = (
+            update(COMMAND)
+            .where(and_(COMMAND.c.command_id == command_id, COMMAND.c.status.in_(allowed)))
+            .values(updated_at=now, status=status.value, **values)
+            .returning(COMMAND.c.id)
         )
+        if (await self.c.execute(query)).first() is not None:
+            return
+        current = await self.command(command_id)
+        if current is None:
+            raise LookupError(f"no command {command_id} to move to {status}")
+        commands.check(command_id, current.status, status)  # raises: `current` is not a source
 
-    async def commands_in(self, statuses: Sequence[str]) -> list[CommandRow]:
-        rows = await self.c.execute(select(COMMAND).where(COMMAND.c.status.in_(statuses)))
+    async def commands_in(self, statuses: Sequence[CommandStatus]) -> list[CommandRow]:
+        rows = await self.c.execute(select(COMMAND).where(COMMAND.c.status.in_([s.value for s in statuses])))
         return [CommandRow.of(row) for row in rows.mappings()]
 
     # orders ---------------------------------------------------------------------------------------
@@ -100,12 +132,14 @@ class Tx:
         row = (await self.c.execute(query)).mappings().first()
         return OrderRow.of(row) if row is not None else None
 
-    async def ensure_order(self, values: dict[str, Any]) -> OrderRow:
-        """Insert the order row keyed `client_order_id` unless it exists; return it, locked."""
+    async def ensure_order(self, spec: OrderSpec, now: datetime) -> OrderRow:
+        """Insert the order row of `spec` unless its key has one; return the row, locked."""
         await self.c.execute(
-            insert(ORDER).values(**values).on_conflict_do_nothing(index_elements=["client_order_id"])
+            insert(ORDER)
+            .values(**order_values(spec, now))
+            .on_conflict_do_nothing(index_elements=["client_order_id"])
         )
-        row = await self.order_by_key(values["client_order_id"])
+        row = await self.order_by_key(spec.client_order_id)
         assert row is not None
         return row
 
@@ -130,7 +164,7 @@ class Tx:
         rows = await self.c.execute(select(ORDER).where(ORDER.c.command_id == command_id))
         return [OrderRow.of(row) for row in rows.mappings()]
 
-    async def underlying_of(self, contract: Contract) -> str | None:
+    async def underlying_of(self, contract: ContractKey) -> str | None:
         query = select(ORDER.c.underlying).where(
             and_(
                 ORDER.c.security_id == contract.security_id,
@@ -140,7 +174,7 @@ class Tx:
         )
         return (await self.c.execute(query.limit(1))).scalar()
 
-    async def order_limits(self, contract: Contract) -> tuple[int, int] | None:
+    async def order_limits(self, contract: ContractKey) -> tuple[int, int] | None:
         """(lot size, exchange freeze quantity) of the contract from the latest instrument sync
         (`refdata.derivative`, read only); None when it is not listed or has no freeze published."""
         query = (
@@ -178,7 +212,7 @@ class Tx:
         )
         return result.first() is not None
 
-    async def contract_fills(self, contract: Contract, since: datetime) -> list[PositionFill]:
+    async def contract_fills(self, contract: ContractKey, since: datetime) -> list[PositionFill]:
         """The fills of a contract since `since`, in the order they were recorded."""
         query = (
             select(ORDER.c.side, FILL.c.quantity, FILL.c.price)
@@ -195,7 +229,7 @@ class Tx:
         rows = await self.c.execute(query)
         return [PositionFill(Side(side), quantity, Decimal(price)) for side, quantity, price in rows]
 
-    async def nets_since(self, since: datetime) -> dict[Contract, int]:
+    async def nets_since(self, since: datetime) -> dict[ContractKey, int]:
         """Our net quantity per contract from the fills since `since`."""
         signed = func.sum(case((ORDER.c.side == Side.BUY.value, FILL.c.quantity), else_=-FILL.c.quantity))
         query = (
@@ -205,7 +239,7 @@ class Tx:
             .group_by(ORDER.c.exchange_segment, ORDER.c.security_id)
         )
         rows = await self.c.execute(query)
-        return {Contract(ExchangeSegment.from_wire(seg), sid): int(net) for seg, sid, net in rows}
+        return {ContractKey(ExchangeSegment.from_wire(seg), sid): int(net) for seg, sid, net in rows}
 
     # outbox ---------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 from sarathi.orders.domain.model import BrokerOrder, BrokerSuperOrder
 
 

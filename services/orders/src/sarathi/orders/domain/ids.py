@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from enum import StrEnum
 
 from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN, Underlying
-from sarathi.common.messages.fields import Leg
+from sarathi.common.domain.trading import Leg
+from sarathi.orders.domain.commands import CommandKind
 
 _COMMAND_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{CORRELATION_ID_MAX_LEN}}}$")
 EXTERNAL_COMMAND = "external"  # command_id of orders we did not place (web, app, Dhan's exit-all)
@@ -27,23 +27,15 @@ _INITIALS = {underlying.value[0]: underlying for underlying in Underlying}
 DUPLICATE_EXIT_PREFIX = "xDU-"  # risk's `x<reason code>-` scheme, code DU (ExitReason.DUPLICATE)
 
 
-class Scheme(StrEnum):
-    """Which of our command kinds a correlation id belongs to (the `orders.command.kind`)."""
-
-    SUBMIT = "SUBMIT"
-    EXIT = "EXIT"
-    KILL = "KILL"
-
-
-def scheme_of(correlation_id: str) -> Scheme | None:
+def scheme_of(correlation_id: str) -> CommandKind | None:
     """The kind of our command that `correlation_id` names, or None when it is not one of ours
     (an order placed by hand, on Dhan's web or app, or by another program)."""
     if _ENTRY_SCHEME.match(correlation_id):
-        return Scheme.SUBMIT
+        return CommandKind.SUBMIT
     if _EXIT_SCHEME.match(correlation_id):
-        return Scheme.EXIT
+        return CommandKind.EXIT
     if _KILL_SCHEME.match(correlation_id):
-        return Scheme.KILL
+        return CommandKind.KILL
     return None
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sarathi.common.domain.instruments import ExchangeSegment
-from sarathi.common.messages.fields import Leg, OrderStatus, Side
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import Leg, OrderStatus, Side
 
 OPEN_STATUSES = frozenset({OrderStatus.TRANSIT, OrderStatus.PENDING, OrderStatus.PART_TRADED})
 TERMINAL_STATUSES = frozenset(
@@ -28,14 +28,6 @@ def parse_status(text: str) -> OrderStatus | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Contract:
-    """An option contract as the broker nets positions: segment and security id."""
-
-    segment: ExchangeSegment
-    security_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class BrokerOrder:
     """One order (or super-order leg) as the broker last reported it.
 
@@ -45,7 +37,7 @@ class BrokerOrder:
 
     broker_order_id: str
     correlation_id: str
-    contract: Contract
+    contract: ContractKey
     side: Side
     leg: Leg | None
     status: OrderStatus | None
@@ -72,7 +64,7 @@ class BrokerTrade:
 
     broker_order_id: str
     trade_id: str
-    contract: Contract
+    contract: ContractKey
     side: Side
     quantity: int
     price: Decimal
@@ -83,7 +75,7 @@ class BrokerTrade:
 class BrokerPosition:
     """The broker's net quantity in one contract and product (negative = short)."""
 
-    contract: Contract
+    contract: ContractKey
     product: str
     net_quantity: int
 
@@ -108,7 +100,7 @@ class BrokerSuperOrder:
 
     broker_order_id: str
     correlation_id: str
-    contract: Contract
+    contract: ContractKey
     status: OrderStatus | None
     quantity: int
     filled_quantity: int

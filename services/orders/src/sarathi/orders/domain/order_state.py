@@ -8,34 +8,50 @@ late, or out of order. The rules that make any such sequence safe:
   seen first on the socket, then in the trade book) is counted once. A new fill is the
   difference between the reported cumulative quantity and ours, named by the cumulative mark it
   reaches (`cum<n>`) or by the exchange trade id when it comes from the trade book.
-- **Status moves forward.** TRANSIT < PENDING < PART_TRADED < terminal; a report of an earlier
-  status changes nothing, and the first terminal status sticks (a late `Pending` after
-  `Cancelled` is ignored). Fills are facts: a fill reported after a terminal status still counts.
+- **Status moves forward**, as `ORDER_TRANSITIONS` lists: TRANSIT < PENDING / TRIGGERED <
+  PART_TRADED < terminal. A report of a status that is not a move from ours is late (a `Pending`
+  after `Cancelled`, a second terminal status) and changes nothing; the first terminal status
+  sticks. Fills are facts: a fill reported after a terminal status still counts. A move the table
+  does not list is never written (`transition` raises `IllegalOrderTransitionError`).
 - Quantities stay consistent: `0 ≤ filled ≤ quantity`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 
 from sarathi.common.domain.money import OPTION_TICK, Rounding, round_to_tick
-from sarathi.common.messages.fields import OrderStatus
+from sarathi.common.domain.trading import OrderStatus
 from sarathi.orders.domain.model import TERMINAL_STATUSES, BrokerOrder, BrokerTrade
 
 ZERO = Decimal(0)
-_RANK = {
-    OrderStatus.TRANSIT: 0,
-    OrderStatus.PENDING: 1,
-    OrderStatus.TRIGGERED: 1,
-    OrderStatus.PART_TRADED: 2,
-}
+_TERMINAL = frozenset(TERMINAL_STATUSES)
+ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
+    {
+        OrderStatus.TRANSIT: frozenset({OrderStatus.PENDING, OrderStatus.TRIGGERED, OrderStatus.PART_TRADED})
+        | _TERMINAL,
+        OrderStatus.PENDING: frozenset({OrderStatus.PART_TRADED}) | _TERMINAL,
+        OrderStatus.TRIGGERED: frozenset({OrderStatus.PART_TRADED}) | _TERMINAL,
+        OrderStatus.PART_TRADED: _TERMINAL,
+        **{status: frozenset() for status in _TERMINAL},
+    }
+)
+"""The statuses an order may move to from each (staying put is always allowed)."""
 
 
-def rank(status: OrderStatus) -> int:
-    return 3 if status in TERMINAL_STATUSES else _RANK.get(status, 0)
+class IllegalOrderTransitionError(RuntimeError):
+    """An order status move `ORDER_TRANSITIONS` does not list: a broken invariant, never written."""
+
+
+def transition(current: OrderStatus, to: OrderStatus) -> OrderStatus:
+    """`to`, if the order may move there from `current`; raises `IllegalOrderTransitionError` if not."""
+    if to is not current and to not in ORDER_TRANSITIONS[current]:
+        raise IllegalOrderTransitionError(f"order status {current} → {to} is not allowed")
+    return to
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +100,8 @@ def new_state(report: BrokerOrder) -> OrderState:
 
 
 def _status_after(current: OrderStatus, reported: OrderStatus | None) -> OrderStatus:
-    if reported is None or current in TERMINAL_STATUSES:
-        return current
-    return reported if rank(reported) > rank(current) else current
+    """The reported status when it is a move from `current`; else `current` (a late report)."""
+    return reported if reported is not None and reported in ORDER_TRANSITIONS[current] else current
 
 
 def _implied_by_fills(status: OrderStatus, filled: int, quantity: int) -> OrderStatus:
@@ -94,7 +109,7 @@ def _implied_by_fills(status: OrderStatus, filled: int, quantity: int) -> OrderS
         return status
     if filled >= quantity:
         return OrderStatus.TRADED
-    return OrderStatus.PART_TRADED if rank(status) < 2 else status
+    return _status_after(status, OrderStatus.PART_TRADED)
 
 
 def _fill_price(state: OrderState, report: BrokerOrder, quantity: int) -> Decimal:
@@ -115,7 +130,7 @@ def _finish(state: OrderState, status: OrderStatus, fills: list[Fill], quantity:
     filled = state.filled + sum(fill.quantity for fill in fills)
     value = state.filled_value + sum((fill.price * fill.quantity for fill in fills), start=ZERO)
     quantity = max(quantity, filled, 1)
-    status = _implied_by_fills(status, filled, quantity)
+    status = transition(state.status, _implied_by_fills(status, filled, quantity))
     terminal = status if status in TERMINAL_STATUSES and state.status not in TERMINAL_STATUSES else None
     after = OrderState(status=status, quantity=quantity, filled=filled, filled_value=value)
     return Applied(after, tuple(fills), terminal)

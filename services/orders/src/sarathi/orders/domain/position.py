@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from sarathi.common.messages.fields import Side
+from sarathi.common.domain.trading import Side
 
 ZERO = Decimal(0)
 AVERAGE_QUANTUM = Decimal("0.0001")

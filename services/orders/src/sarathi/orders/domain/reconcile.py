@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sarathi.common.messages.fields import OrderStatus
-from sarathi.orders.domain.model import OPEN_STATUSES, BrokerOrder, BrokerPosition, Contract
+from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.domain.trading import OrderStatus
+from sarathi.orders.domain.model import OPEN_STATUSES, BrokerOrder, BrokerPosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class OurOrder:
 
 @dataclass(frozen=True, slots=True)
 class PositionMismatch:
-    contract: Contract
+    contract: ContractKey
     ours: int
     broker: int
 
@@ -71,16 +72,16 @@ def diff_orders(ours: Iterable[OurOrder], broker: Iterable[BrokerOrder]) -> Drif
     return Drift(new_at_broker=new, changed=changed, missing_at_broker=missing)
 
 
-def broker_nets(positions: Iterable[BrokerPosition]) -> dict[Contract, int]:
+def broker_nets(positions: Iterable[BrokerPosition]) -> dict[ContractKey, int]:
     """The broker's net quantity per contract, all products together."""
-    nets: dict[Contract, int] = {}
+    nets: dict[ContractKey, int] = {}
     for position in positions:
         nets[position.contract] = nets.get(position.contract, 0) + position.net_quantity
     return nets
 
 
 def diff_positions(
-    ours: Mapping[Contract, int], broker: Iterable[BrokerPosition]
+    ours: Mapping[ContractKey, int], broker: Iterable[BrokerPosition]
 ) -> tuple[PositionMismatch, ...]:
     theirs = broker_nets(broker)
     contracts = sorted(set(ours) | set(theirs), key=lambda c: (c.segment.wire, c.security_id))

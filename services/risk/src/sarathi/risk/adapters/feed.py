@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, BusError
 from sarathi.common.clock import Clock
-from sarathi.common.domain.instruments import ExchangeSegment, SecurityId
+from sarathi.common.domain.instruments import ContractKey, SecurityId
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.market import (
@@ -25,11 +25,10 @@ from sarathi.common.messages.market import (
 )
 
 log = get_logger(__name__)
-Contract = tuple[ExchangeSegment, str]
 
 
-def _refs(contracts: Iterable[Contract]) -> tuple[InstrumentRef, ...]:
-    return tuple(InstrumentRef(segment=s, security_id=SecurityId(i)) for s, i in contracts)
+def _refs(contracts: Iterable[ContractKey]) -> tuple[InstrumentRef, ...]:
+    return tuple(InstrumentRef(segment=c.segment, security_id=SecurityId(c.security_id)) for c in contracts)
 
 
 class FeedLink:
@@ -44,32 +43,34 @@ class FeedLink:
     def _envelope(self) -> dict[str, object]:
         return envelope(correlation_id=f"{self._requester}-feed", event_time=self._clock.now())
 
-    async def subscribe(self, contract: Contract) -> bool:
+    async def subscribe(self, contract: ContractKey) -> bool:
         request = SubscribeRequest(
             **self._envelope(), requester=self._requester, instruments=_refs([contract])
         )
         try:
             reply = await self._bus.request(subjects.FEED_SUBSCRIBE, request, self._timeout)
         except BusError as exc:
-            log.warning("feed_subscribe_failed", security_id=contract[1], error=repr(exc))
+            log.warning("feed_subscribe_failed", security_id=contract.security_id, error=repr(exc))
             return False
         if not isinstance(reply, SubscribeReply) or reply.refused:
-            log.warning("feed_subscribe_refused", security_id=contract[1], reply=reply.model_dump_json())
+            log.warning(
+                "feed_subscribe_refused", security_id=contract.security_id, reply=reply.model_dump_json()
+            )
             return False
         return True
 
-    async def unsubscribe(self, contract: Contract) -> bool:
+    async def unsubscribe(self, contract: ContractKey) -> bool:
         request = UnsubscribeRequest(
             **self._envelope(), requester=self._requester, instruments=_refs([contract])
         )
         try:
             await self._bus.request(subjects.FEED_UNSUBSCRIBE, request, self._timeout)
         except BusError as exc:
-            log.warning("feed_unsubscribe_failed", security_id=contract[1], error=repr(exc))
+            log.warning("feed_unsubscribe_failed", security_id=contract.security_id, error=repr(exc))
             return False
         return True
 
-    async def snapshot(self, contracts: Iterable[Contract]) -> list[Tick]:
+    async def snapshot(self, contracts: Iterable[ContractKey]) -> list[Tick]:
         refs = _refs(contracts)
         if not refs:
             return []

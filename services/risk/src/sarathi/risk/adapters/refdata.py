@@ -18,7 +18,7 @@ from sarathi.common.db.base import SarathiTable, Schema
 from sarathi.common.db.models.refdata import Derivative
 from sarathi.common.domain.instruments import (
     Contract,
-    ExchangeSegment,
+    ContractKey,
     OptionType,
     SecurityId,
     Underlying,
@@ -26,12 +26,11 @@ from sarathi.common.domain.instruments import (
 from sarathi.common.logging import get_logger
 
 log = get_logger(__name__)
-Held = tuple[ExchangeSegment, str]
 _TABLE = SarathiTable.metadata.tables[f"{Schema.REFDATA.value}.{Derivative.__tablename__}"]
 
 
 class ContractNames(Protocol):
-    async def contract(self, held: Held, opened_on: date) -> Contract | None:
+    async def contract(self, held: ContractKey, opened_on: date) -> Contract | None:
         """The contract of `held` as listed on `opened_on` (None if unknown)."""
         ...
 
@@ -39,16 +38,16 @@ class ContractNames(Protocol):
 class NoNames:
     """No reference data (unit tests): every name is unknown."""
 
-    async def contract(self, held: Held, opened_on: date) -> Contract | None:
+    async def contract(self, held: ContractKey, opened_on: date) -> Contract | None:
         return None
 
 
 class DerivativeNames:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._cache: dict[tuple[Held, date], Contract] = {}
+        self._cache: dict[tuple[ContractKey, date], Contract] = {}
 
-    async def contract(self, held: Held, opened_on: date) -> Contract | None:
+    async def contract(self, held: ContractKey, opened_on: date) -> Contract | None:
         key = (held, opened_on)
         if key in self._cache:
             return self._cache[key]
@@ -56,8 +55,8 @@ class DerivativeNames:
         query = (
             select(table)
             .where(
-                table.c.exchange_segment == held[0].wire,
-                table.c.security_id == held[1],
+                table.c.exchange_segment == held.segment.wire,
+                table.c.security_id == held.security_id,
                 table.c.expiry >= opened_on,
             )
             .order_by(table.c.expiry)
@@ -67,13 +66,13 @@ class DerivativeNames:
             async with self._engine.connect() as connection:
                 row = (await connection.execute(query)).mappings().first()
         except Exception as exc:  # a name is a nicety: the view shows the ids instead
-            log.warning("contract_name_lookup_failed", security_id=held[1], error=repr(exc))
+            log.warning("contract_name_lookup_failed", security_id=held.security_id, error=repr(exc))
             return None
         if row is None:
             return None
         found = Contract(
             security_id=SecurityId(row["security_id"]),
-            segment=held[0],
+            segment=held.segment,
             underlying=Underlying(row["underlying"]),
             expiry=row["expiry"],
             strike=row["strike"],

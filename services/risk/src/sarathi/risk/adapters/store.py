@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sarathi.common.db.models.risk import AuditLog, PositionTracker, TradingHalt
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk.domain.control import Halt, HaltCause, Halts
 from sarathi.risk.domain.position import Status, TrackedPosition, fills_of, legacy_fills, stored_fills
 

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sarathi.common.domain.control import TradingState
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 
 
 class Action(StrEnum):

@@ -14,12 +14,10 @@ from decimal import Decimal
 
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
-from sarathi.common.domain.instruments import ExchangeSegment
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.risk.domain.pnl import NO_PNL, Pnl, position_pnl
 from sarathi.risk.domain.position import TrackedPosition
 from sarathi.risk.domain.rules import RiskRules
-
-Contract = tuple[ExchangeSegment, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +36,7 @@ def counts_today(position: TrackedPosition, day: date) -> bool:
 
 def day_pnl(
     positions: Iterable[TrackedPosition],
-    ltps: Mapping[Contract, Decimal],
+    ltps: Mapping[ContractKey, Decimal],
     calculator: ChargesCalculator,
     day: date,
 ) -> DayPnl:

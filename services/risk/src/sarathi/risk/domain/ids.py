@@ -12,7 +12,7 @@ import re
 from datetime import date
 
 from sarathi.common.domain.instruments import CORRELATION_ID_MAX_LEN
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 
 REASON_CODES: dict[ExitReason, str] = {
     ExitReason.TRAILING: "TR",

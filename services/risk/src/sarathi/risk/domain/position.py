@@ -20,10 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sarathi.common.domain.charges import Side
-from sarathi.common.domain.instruments import ExchangeSegment, Underlying
+from sarathi.common.domain.instruments import ContractKey, ExchangeSegment, Underlying
 from sarathi.common.domain.pnl import TradeFill, realized_pnl
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason, Side
 
 ZERO = Decimal(0)
 
@@ -83,8 +82,8 @@ class TrackedPosition:
             raise ValueError("the high-water mark exists exactly when the trail is armed")
 
     @property
-    def contract(self) -> tuple[ExchangeSegment, str]:
-        return self.segment, self.security_id
+    def contract(self) -> ContractKey:
+        return ContractKey(self.segment, self.security_id)
 
     @property
     def is_open(self) -> bool:

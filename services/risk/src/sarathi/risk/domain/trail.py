@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sarathi.common.domain.calendar import IST
-from sarathi.common.messages.fields import ExitReason
+from sarathi.common.domain.trading import ExitReason
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition
 from sarathi.risk.domain.rules import RiskRules
 

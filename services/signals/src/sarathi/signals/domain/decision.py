@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sarathi.common.domain.signal_ids import check_strategy
-from sarathi.common.messages.fields import Direction
+from sarathi.common.domain.trading import Direction
 from sarathi.signals.domain.bars import ClosedBar
 from sarathi.signals.domain.indicators import adx, rsi, supertrend
 

@@ -10,10 +10,10 @@ from sqlalchemy import MetaData
 
 from sarathi.common.db.base import SarathiTable
 from sarathi.common.db.models.execution import Decision, DecisionOutcome
-from sarathi.common.db.models.orders import Fill, Order, OrderSide
+from sarathi.common.db.models.orders import Fill, Order
 from sarathi.common.db.models.refdata import Derivative, Instrument, OptionTypeCode, SyncRun, SyncStatus
 from sarathi.common.db.models.risk import AuditLog, PositionStatus, PositionTracker
-from sarathi.common.db.models.signals import Signal, SignalDirection
+from sarathi.common.db.models.signals import Signal
 
 
 def all_metadata() -> MetaData:
@@ -30,11 +30,9 @@ __all__ = [
     "Instrument",
     "OptionTypeCode",
     "Order",
-    "OrderSide",
     "PositionStatus",
     "PositionTracker",
     "Signal",
-    "SignalDirection",
     "SyncRun",
     "SyncStatus",
     "all_metadata",

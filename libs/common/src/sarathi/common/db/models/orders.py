@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
@@ -26,13 +25,7 @@ from sarathi.common.db.base import (
     id_field,
     one_of,
 )
-
-
-class OrderSide(StrEnum):
-    """Dhan's `transactionType`."""
-
-    BUY = "BUY"
-    SELL = "SELL"
+from sarathi.common.domain.trading import Side
 
 
 class Order(SarathiTable, table=True):
@@ -40,7 +33,7 @@ class Order(SarathiTable, table=True):
 
     __tablename__: ClassVar[str] = "order"
     __table_args__ = (
-        one_of("side", [s.value for s in OrderSide]),
+        one_of("side", [s.value for s in Side]),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("filled_quantity BETWEEN 0 AND quantity", name="filled_within_quantity"),
         {"schema": Schema.ORDERS.value},
@@ -76,47 +69,18 @@ class Order(SarathiTable, table=True):
     exit_reason: str | None = None  # for our exit sells: why the position was closed
 
 
-class CommandKind(StrEnum):
-    """What a bus command asked the orders service to do."""
-
-    SUBMIT = "SUBMIT"
-    EXIT = "EXIT"
-    CANCEL = "CANCEL"
-    KILL = "KILL"  # one closing order of an operator kill
-
-
-class CommandStatus(StrEnum):
-    """How far handling a command got; a redelivered command resumes from here (ARCHITECTURE §7).
-
-    RECEIVED: stored, nothing sent. SENDING: a broker call may be on its way. UNKNOWN: a call
-    failed ambiguously and must be resolved by correlation id. PLACED: the broker has the order.
-    REJECTED: the broker refused it. DONE: finished without (or after) an order. FAILED: given up
-    before anything reached the broker.
-    """
-
-    RECEIVED = "RECEIVED"
-    SENDING = "SENDING"
-    UNKNOWN = "UNKNOWN"
-    PLACED = "PLACED"
-    REJECTED = "REJECTED"
-    DONE = "DONE"
-    FAILED = "FAILED"
-
-
 class Command(SarathiTable, table=True):
     """One command handled by the orders service, stored before any broker call (unique by id)."""
 
     __tablename__: ClassVar[str] = "command"
-    __table_args__ = (
-        one_of("kind", [k.value for k in CommandKind]),
-        one_of("status", [s.value for s in CommandStatus]),
-        {"schema": Schema.ORDERS.value},
-    )
+    # `kind` and `status` are the orders service's `domain.commands` enums (their CHECK constraints
+    # are in migration 0002); the status moves only as that module's transition table allows.
+    __table_args__ = ({"schema": Schema.ORDERS.value},)
 
     id: int | None = id_field()
     command_id: str = Field(unique=True)  # the bus message id = Dhan's correlationId
-    kind: str
-    status: str
+    kind: str  # CommandKind
+    status: str  # CommandStatus
     correlation_id: str  # the bus correlation id of the trade
     payload: dict[str, Any] = Field(sa_type=JSON_DOCUMENT)  # the command message as JSON
     broker_order_id: str | None = None
@@ -163,4 +127,4 @@ class Fill(SarathiTable, table=True):
     traded_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-__all__ = ["Command", "CommandKind", "CommandStatus", "Fill", "Order", "OrderSide", "Outbox"]
+__all__ = ["Command", "Fill", "Order", "Outbox"]

@@ -7,19 +7,13 @@ constraint on `signal_id` makes re-publishing a signal after a restart idempoten
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import Index
 from sqlmodel import Field
 
 from sarathi.common.db.base import JSON_DOCUMENT, TIMESTAMPTZ, SarathiTable, Schema, id_field, one_of
-
-
-class SignalDirection(StrEnum):
-    BULLISH = "BULLISH"  # buy CE
-    BEARISH = "BEARISH"  # buy PE
-    NEUTRAL = "NEUTRAL"  # nothing to do
+from sarathi.common.domain.trading import Direction
 
 
 class Signal(SarathiTable, table=True):
@@ -27,7 +21,7 @@ class Signal(SarathiTable, table=True):
 
     __tablename__: ClassVar[str] = "signal"
     __table_args__ = (
-        one_of("direction", [d.value for d in SignalDirection]),
+        one_of("direction", [d.value for d in Direction]),
         Index(None, "underlying", "bar_close_at"),
         {"schema": Schema.SIGNALS.value},
     )
@@ -42,4 +36,4 @@ class Signal(SarathiTable, table=True):
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-__all__ = ["Signal", "SignalDirection"]
+__all__ = ["Signal"]
