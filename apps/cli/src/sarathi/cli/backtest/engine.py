@@ -28,12 +28,12 @@ from sarathi.cli.backtest.fills import FillModel
 from sarathi.cli.backtest.history import History, HistoryError, OptionBar
 from sarathi.cli.backtest.market import Contracts, HistoryMarket
 from sarathi.common.domain.calendar import IST, MarketCalendar
-from sarathi.common.domain.charges import ChargesCalculator, Side
+from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import Underlying, contract_name
 from sarathi.common.domain.pnl import exchange_of, trade_pnl
 from sarathi.common.domain.signal_ids import signal_id
-from sarathi.common.messages.fields import Direction, ExitReason
+from sarathi.common.domain.trading import Direction, ExitReason, Side
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from sarathi.cli.backtest.history import OptionBar
 from sarathi.common.domain.money import OPTION_TICK
-from sarathi.common.messages.fields import EntryOrderType, ExitReason
+from sarathi.common.domain.trading import EntryOrderType, ExitReason
 
 
 @dataclass(frozen=True, slots=True)

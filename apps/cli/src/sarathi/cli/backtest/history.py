@@ -47,7 +47,7 @@ class OptionBar:
     spot: Decimal
 
 
-ContractKey = tuple[date, OptionType, Decimal]  # expiry, side, strike
+SeriesKey = tuple[date, OptionType, Decimal]  # expiry, side, strike: one rebuilt per-strike series
 
 
 @dataclass
@@ -56,7 +56,7 @@ class DayData:
     day: date
     minutes: list[ClosedBar]  # the index, 1-minute bars, in order
     options: pl.DataFrame  # the day's rolling rows with an `expiry` column
-    _series: dict[ContractKey, dict[datetime, OptionBar]] = field(default_factory=dict)
+    _series: dict[SeriesKey, dict[datetime, OptionBar]] = field(default_factory=dict)
 
     @property
     def expiries(self) -> list[date]:
@@ -64,7 +64,7 @@ class DayData:
             return []
         return sorted(self.options.get_column("expiry").unique().to_list())
 
-    def series(self, key: ContractKey) -> dict[datetime, OptionBar]:
+    def series(self, key: SeriesKey) -> dict[datetime, OptionBar]:
         """The minutes of one contract (built on first use: most contracts are never traded)."""
         found = self._series.get(key)
         if found is None:

@@ -24,16 +24,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sarathi.cli.backtest.history import ContractKey, DayData
+from sarathi.cli.backtest.history import DayData, SeriesKey
 from sarathi.common.domain.calendar import IST
-from sarathi.common.domain.instruments import Contract, ExchangeSegment, OptionType, SecurityId, Underlying
+from sarathi.common.domain.instruments import (
+    Contract,
+    ContractKey,
+    ExchangeSegment,
+    OptionType,
+    SecurityId,
+    Underlying,
+)
 from sarathi.common.domain.money import OPTION_TICK
 from sarathi.common.messages.market import Tick
 from sarathi.execution.adapters.chain_cache import ChainUnavailableError
 from sarathi.execution.adapters.derivatives import ListedContract
 from sarathi.execution.domain.chain import OptionChain, OptionQuote
 
-Key = tuple[ExchangeSegment, str]
 SECONDS_PER_YEAR = 365.0 * 86_400.0
 EXPIRY_CLOSE = time(15, 30)
 NOT_APPLIED = (
@@ -148,21 +154,22 @@ class HistoryMarket:
 
     # --- latest ticks ------------------------------------------------------------------------------
 
-    async def latest(self, keys: list[Key]) -> dict[Key, Tick]:
+    async def latest(self, keys: list[ContractKey]) -> dict[ContractKey, Tick]:
         """The index's last minute close and each held contract's, as ticks received at `now`
         (the contract's at the minute it was last seen)."""
         now = self._now()
-        found: dict[Key, Tick] = {}
-        for segment, security_id in keys:
+        found: dict[ContractKey, Tick] = {}
+        for key in keys:
+            segment, security_id = key.segment, key.security_id
             if segment is ExchangeSegment.IDX_I:
                 for underlying, day in self.days.items():
                     if underlying.spec.security_id == security_id:
                         bar = _last_minute(day, now)
                         if bar is not None:
-                            found[(segment, security_id)] = _tick(segment, security_id, bar.close, bar.end)
+                            found[key] = _tick(segment, security_id, bar.close, bar.end)
             elif security_id in self.marks:
                 price, at = self.marks[security_id]
-                found[(segment, security_id)] = _tick(segment, security_id, price, at)
+                found[key] = _tick(segment, security_id, price, at)
         return found
 
     def series_of(self, security_id: str) -> dict[datetime, Any]:
@@ -171,8 +178,8 @@ class HistoryMarket:
             return {}
         underlying, expiry, side, strike = key
         day = self.days.get(underlying)
-        contract_key: ContractKey = (expiry, side, strike)
-        return day.series(contract_key) if day is not None else {}
+        series_key: SeriesKey = (expiry, side, strike)
+        return day.series(series_key) if day is not None else {}
 
     def _now(self) -> datetime:
         if self.now is None:
