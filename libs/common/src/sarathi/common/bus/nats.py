@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import nats
@@ -34,6 +34,7 @@ from nats.js.api import (
 from nats.js.kv import KeyValue
 
 from sarathi.common.bus import delivery, subjects
+from sarathi.common.bus.activity import BusActivity
 from sarathi.common.bus.port import (
     ConsumerOptions,
     Handler,
@@ -72,8 +73,13 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
 
 
 class _CoreSubscription:
-    def __init__(self, sub: NatsSubscription) -> None:
+    def __init__(self, sub: NatsSubscription, *, observed: bool = True) -> None:
+        self.observed = observed
         self._sub = sub
+
+    @property
+    def pending(self) -> int:
+        return self._sub.pending_msgs
 
     async def stop(self) -> None:
         with contextlib.suppress(nats.errors.Error):
@@ -95,21 +101,23 @@ class _PullConsumer:
     ) -> None:
         self._bus = bus
         self._psub = psub
-        self._stream = stream
-        self._durable = durable_name
+        self.stream = self._stream = stream
+        self.durable = self._durable = durable_name
         self._handler = handler
         self._options = options
-        self._task = asyncio.create_task(self._run(), name=f"consume-{stream}-{durable_name}")
-        self._task.add_done_callback(self._report_end)
+        self.task: asyncio.Task[None] = asyncio.create_task(
+            self._run(), name=f"consume-{stream}-{durable_name}"
+        )
+        self.task.add_done_callback(self._report_end)
 
     def _report_end(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("consumer %s/%s died", self._stream, self._durable, exc_info=exc)
 
     async def stop(self) -> None:
-        self._task.cancel()
+        self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):  # a death was logged already
-            await self._task
+            await self.task
         self._bus._forget(self)
         with contextlib.suppress(nats.errors.Error):
             await self._psub.unsubscribe()
@@ -145,8 +153,13 @@ class _PullConsumer:
             data=msg.data,
         )
         keep_alive = asyncio.create_task(self._keep_alive(msg))
+        activity = self._bus.activity
         try:
-            outcome = await delivery.dispose(item, self._handler, self._options)
+            if activity is not None:
+                with activity.handling(item.subject):
+                    outcome = await delivery.dispose(item, self._handler, self._options)
+            else:
+                outcome = await delivery.dispose(item, self._handler, self._options)
         except asyncio.CancelledError:
             with contextlib.suppress(nats.errors.Error):
                 await msg.nak()  # interrupted: let another consumer have it now, not after ack_wait
@@ -203,6 +216,7 @@ class NatsBus:
         self._subscriptions: list[_CoreSubscription] = []
         self._consumers: list[_PullConsumer] = []
         self._kv: dict[str, KeyValue] = {}
+        self.activity: BusActivity | None = None  # sim mode's clock protocol only (`clock_hold`)
 
     @classmethod
     async def connect(
@@ -287,10 +301,14 @@ class NatsBus:
 
     # core NATS
 
-    async def publish(self, subject: str, msg: Message) -> None:
+    async def publish(self, subject: str, msg: Message, *, observed: bool = True) -> None:
+        """`observed=False`: not counted by `activity` (the clock protocol's own messages)."""
         await self._nc.publish(subjects.validate_subject(subject), msg.encode())
+        if observed and self.activity is not None:
+            self.activity.published += 1
 
-    async def subscribe(self, subject: str, handler: Handler) -> _CoreSubscription:
+    async def subscribe(self, subject: str, handler: Handler, *, observed: bool = True) -> _CoreSubscription:
+        """`observed=False`: neither its backlog nor its handler counts in `activity`."""
         subjects.validate_subject(subject, wildcards=True)
 
         async def on_message(raw: Msg) -> None:
@@ -300,14 +318,39 @@ class NatsBus:
                 log.warning("dropping undecodable message on %s: %s", raw.subject, exc)
                 return
             try:
-                await handler(message)
+                if observed and self.activity is not None:
+                    with self.activity.handling(raw.subject):
+                        await handler(message)
+                else:
+                    await handler(message)
             except Exception:  # one bad message must not end the subscription
                 log.exception("handler failed on %s", raw.subject)
 
-        sub = _CoreSubscription(await self._nc.subscribe(subject, cb=on_message))
+        sub = _CoreSubscription(await self._nc.subscribe(subject, cb=on_message), observed=observed)
         self._subscriptions.append(sub)
         await self._nc.flush()  # the server knows the subscription before we return
         return sub
+
+    # the clock protocol of the held day (sim mode only: `sarathi.common.clock_hold`)
+
+    async def flush(self) -> None:
+        """Until the server has processed everything this connection sent."""
+        await self._nc.flush()
+
+    def core_backlog(self) -> int:
+        """Messages received on observed core subscriptions and not yet handed to their handler."""
+        return sum(sub.pending for sub in self._subscriptions if sub.observed)
+
+    async def consumers_busy(self, idle: Callable[[asyncio.Task[object]], bool]) -> list[str]:
+        """ "STREAM/durable" of each consumer with a message not yet delivered or not yet acked,
+        except one whose task `idle` says is only waiting (for market time)."""
+        consumers = [c for c in self._consumers if not idle(c.task)]
+        infos = await asyncio.gather(*(self._js.consumer_info(c.stream, c.durable) for c in consumers))
+        return [
+            f"{c.stream}/{c.durable}"
+            for c, info in zip(consumers, infos, strict=True)
+            if (info.num_pending or 0) + (info.num_ack_pending or 0)
+        ]
 
     async def request(self, subject: str, msg: Message, timeout_seconds: float) -> Message:
         try:
@@ -352,6 +395,8 @@ class NatsBus:
             )
         except nats.js.errors.NoStreamResponseError:
             raise NoStreamError(f"no stream stores {subject}") from None
+        if self.activity is not None:
+            self.activity.published += 1
         return PublishResult(stream=ack.stream, sequence=ack.seq, duplicate=bool(ack.duplicate))
 
     async def consume(
@@ -415,7 +460,10 @@ class NatsBus:
         return self._kv[name]
 
     async def kv_put(self, key: str, value: bytes, *, bucket: str = CONTROL_BUCKET) -> int:
-        return int(await (await self._bucket(bucket)).put(key, value))
+        revision = int(await (await self._bucket(bucket)).put(key, value))
+        if self.activity is not None:
+            self.activity.published += 1
+        return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from sarathi.common.messages.base import Message, register
 from sarathi.common.messages.fields import PositiveDecimal
@@ -45,3 +45,40 @@ class SimClockState(Message):
     def stopped_at(self, market: datetime) -> bool:
         """Whether market time stands still at `market`: paused, or held at the barrier."""
         return self.paused or (self.run_until is not None and market >= self.run_until)
+
+
+@register
+class ClockHeld(Message):
+    """Sim → every participant (sim mode only): market time stands at `at`; say when you are done.
+
+    `phase` is `clock` once every clock has reached `at` (the loops due at `at` run), then
+    `market` once the sim's market has stepped `at` (its ticks and fills are on the sockets).
+    `round` counts the questions about one phase. `frames` is how many frames the sim has sent
+    on each socket kind so far (`feed`, `order_update`): a participant reading one of them is
+    not done before it has handled that many. `clock` is the clock state standing at `at`, so a
+    participant never answers for a time its own clock has not reached.
+    """
+
+    type: Literal["ClockHeld"] = "ClockHeld"
+    at: AwareDatetime
+    phase: Literal["clock", "market"]
+    round: int = Field(ge=1)
+    frames: dict[str, int]
+    clock: SimClockState
+
+
+@register
+class ClockDone(Message):
+    """Participant → sim: done with `at` in `phase`/`round` (`busy` empty), or what still is
+    after the participant's own timeout. `published` counts every message it ever published:
+    a round is conclusive when nobody is busy, no count moved since the round before and the sim
+    has received every request `sent_to_sim` says was sent on its sockets."""
+
+    type: Literal["ClockDone"] = "ClockDone"
+    at: AwareDatetime
+    phase: Literal["clock", "market"]
+    round: int = Field(ge=1)
+    service: str = Field(min_length=1, max_length=64)
+    published: int = Field(ge=0)
+    sent_to_sim: int = Field(default=0, ge=0)  # requests on a sim socket (the feed's subscriptions)
+    busy: str = ""

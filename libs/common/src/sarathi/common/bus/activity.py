@@ -1,0 +1,30 @@
+"""What a bus has sent and is handling, for the held day's clock protocol (sim mode only).
+
+`NatsBus.activity` is None unless `sarathi.common.clock_hold` turns it on (sim mode), so paper
+and live count nothing and wait on nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class BusActivity:
+    """Messages published (core, durable, KV) and the tasks inside a handler right now."""
+
+    def __init__(self) -> None:
+        self.published = 0
+        self.handlers: dict[asyncio.Task[object], str] = {}  # task → the subject it handles
+
+    @contextmanager
+    def handling(self, subject: str) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self.handlers[task] = subject
+        try:
+            yield
+        finally:
+            if task is not None:
+                self.handlers.pop(task, None)
