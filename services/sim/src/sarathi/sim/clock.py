@@ -30,6 +30,8 @@ class SimClockController:
     def __init__(self, start: datetime, speed: Decimal, *, wall: Callable[[], datetime] = wall_clock) -> None:
         self._wall = wall
         self._listeners: list[ClockListener] = []
+        self._barrier: datetime | None = None  # the last `run_until`: a hold never passes it
+        self._next_hold: datetime | None = None  # a hold asked for while paused
         self._state = self._make_state(start, speed, paused=False)
         self.clock = SimClock(self._state, wall=wall)
 
@@ -90,6 +92,23 @@ class SimClockController:
             self._publish(
                 self._make_state(state.market_start, state.speed, paused=False, run_until=state.run_until)
             )
+            if self._next_hold is not None:
+                self.hold_at(self._next_hold)
+        return self._state
+
+    def hold_at(self, instant: datetime) -> SimClockState:
+        """Move market time straight to `instant` and hold it there (the held day's next step),
+        never past the `run_until` barrier; while paused, on the resume."""
+        state = self._state
+        target = instant if self._barrier is None else min(instant, self._barrier)
+        if state.paused:
+            self._next_hold = target
+            return state
+        self._next_hold = None
+        market = state.market_time_at(self._wall())
+        if target <= market:
+            return state
+        self._publish(self._make_state(target, state.speed, paused=False, run_until=target))
         return self._state
 
     def run_until(self, barrier: datetime | None) -> SimClockState:
@@ -100,6 +119,7 @@ class SimClockController:
         """
         state, wall = self._state, self._wall()
         market = state.market_time_at(wall)
+        self._barrier, self._next_hold = barrier, None
         if barrier is not None and require_aware(barrier) < market:
             raise ClockSettingError(
                 f"run_until {barrier.isoformat()} is before market time {market.isoformat()}"
