@@ -43,6 +43,7 @@ class FrameProcessor:
     cache: dict[FeedInstrument, bytes] = field(default_factory=dict)  # the last tick's JSON
     open_interest: dict[FeedInstrument, int] = field(default_factory=dict)
     _errors: dict[str, int] = field(default_factory=dict)
+    frames_done: int = 0  # socket frames handled, ticks published (the held day's clock protocol)
 
     async def process(self, connection: int, frames: list[bytes], received: datetime) -> list[int]:
         """Handle one batch; returns the reasons of any disconnect packets in it."""
@@ -52,6 +53,7 @@ class FrameProcessor:
             return await self._process(connection, frames, received)
         finally:
             self._count_errors()
+            self.frames_done += len(frames)
 
     async def _process(self, connection: int, frames: list[bytes], received: datetime) -> list[int]:
         batch = self.decoder.decode(frames)

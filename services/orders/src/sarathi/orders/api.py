@@ -68,8 +68,6 @@ def build_router(service: Callable[[], OrdersService | None], kill_switch_defaul
             "reconciliation_passes": orders.reconciler.passes,
             "order_update_connected": orders.updates.connected.is_set(),
             "order_update_connections": orders.updates.connections,
-            "events_published": orders.publisher.published,
-            "order_update_frames": orders.updates.frames,
             "outbox_pending": await orders.publisher.pending(),
         }
 

@@ -15,6 +15,7 @@ from nats.aio.client import Client
 class NatsTickSink:
     def __init__(self, client: Client) -> None:
         self._client = client
+        self.published = 0  # ticks handed to NATS (the held day's clock protocol)
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "sarathi-feed-ticks") -> NatsTickSink:
@@ -30,6 +31,10 @@ class NatsTickSink:
 
     async def publish(self, subject: str, payload: bytes) -> None:
         await self._client.publish(subject, payload)
+        self.published += 1
+
+    async def flush(self) -> None:
+        await self._client.flush()
 
     async def close(self) -> None:
         if not self._client.is_closed:
