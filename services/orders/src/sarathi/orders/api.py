@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from sarathi.common.logging import get_logger
+from sarathi.common.settings import Mode
 from sarathi.common.web import gate_passed
 from sarathi.orders.service import OrdersService
 
@@ -63,12 +64,16 @@ def build_router(service: Callable[[], OrdersService | None], kill_switch_defaul
     @router.get("/status")
     async def status() -> dict[str, Any]:
         orders = running()
-        return {
+        status = {
             "reconciled": orders.reconciler.reconciled.is_set(),
             "reconciliation_passes": orders.reconciler.passes,
             "order_update_connected": orders.updates.connected.is_set(),
             "order_update_connections": orders.updates.connections,
             "outbox_pending": await orders.publisher.pending(),
         }
+        if orders.settings.mode is Mode.SIM:  # what `sarathi chaos` settles on; sim mode only
+            status["events_published"] = orders.publisher.published
+            status["order_update_frames"] = orders.updates.frames
+        return status
 
     return router
