@@ -7,7 +7,8 @@ fills are on the sockets). A participant answers on `sim.clock.done` when, at on
 
 - no handler of its bus is running (one asleep on the clock until after T is waiting, not busy),
   and no core message waits for its handler;
-- none of its durable consumers has a message undelivered or unacknowledged (JetStream's count);
+- none of its durable consumers has a message undelivered or unacknowledged (JetStream's count;
+  asked only when something was stored since the round before last, `check_consumers`);
 - none of its market-time loops (`track_loop`) has work due at or before T;
 - every check the service added (`SimClock.hooks.checks`) is met: e.g. it has handled every
   frame the sim says it sent on a socket it reads;
@@ -83,6 +84,8 @@ class HoldParticipant:
         parts.extend(check(held) or "" for check in clock.hooks.checks.values())
         if any(parts):
             return "; ".join(p for p in parts if p)
+        if not held.check_consumers:
+            return ""
         consumers = await self._bus.consumers_busy(lambda task: clock.waiting_past(task, at))
         return f"consumers with work: {', '.join(consumers)}" if consumers else ""
 
@@ -111,6 +114,7 @@ class HoldParticipant:
             round=message.round,
             service=self.service,
             published=self.published(),
+            stored=self._activity.stored,
             sent_to_sim=sum(count() for count in self._clock.hooks.sent_to_sim),
             busy=busy,
         )

@@ -32,6 +32,7 @@ class SimClockController:
         self._listeners: list[ClockListener] = []
         self._barrier: datetime | None = None  # the last `run_until`: a hold never passes it
         self._next_hold: datetime | None = None  # a hold asked for while paused
+        self.holding = False  # the held day: market time moves only by `hold_at`, never runs
         self._state = self._make_state(start, speed, paused=False)
         self.clock = SimClock(self._state, wall=wall)
 
@@ -77,8 +78,15 @@ class SimClockController:
     def set(self, start: datetime, speed: Decimal, *, paused: bool = False) -> SimClockState:
         """Restart market time at `start`, running at `speed` (market seconds per wall second),
         or held at `start` if `paused` (a restored clock that was paused)."""
-        self._publish(self._make_state(start, speed, paused=paused))
+        self._barrier = self._next_hold = None
+        self._publish(self._make_state(start, speed, paused=paused, run_until=self._held(None, start)))
         return self._state
+
+    def _held(self, barrier: datetime | None, market: datetime) -> datetime | None:
+        """The state's `run_until`: the barrier, or while `holding` where market time stands."""
+        if not self.holding:
+            return barrier
+        return market if barrier is None else min(barrier, market)
 
     def pause(self) -> SimClockState:
         if not self._state.paused:
@@ -89,9 +97,8 @@ class SimClockController:
     def resume(self) -> SimClockState:
         if self._state.paused:
             state = self._state
-            self._publish(
-                self._make_state(state.market_start, state.speed, paused=False, run_until=state.run_until)
-            )
+            held = self._held(state.run_until, state.market_start)
+            self._publish(self._make_state(state.market_start, state.speed, paused=False, run_until=held))
             if self._next_hold is not None:
                 self.hold_at(self._next_hold)
         return self._state
@@ -125,6 +132,8 @@ class SimClockController:
                 f"run_until {barrier.isoformat()} is before market time {market.isoformat()}"
             )
         self._publish(
-            self._make_state(market, state.speed, paused=state.paused, run_until=barrier, wall=wall)
+            self._make_state(
+                market, state.speed, paused=state.paused, run_until=self._held(barrier, market), wall=wall
+            )
         )
         return self._state

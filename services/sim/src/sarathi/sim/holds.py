@@ -69,6 +69,7 @@ class ClockHolds:
         timeout_seconds: float = 5.0,
     ) -> None:
         self._controller = controller
+        controller.holding = True  # market time never runs on its own: only `hold_at` moves it
         self._engine = engine
         self._feed = feed
         self._order_updates = order_updates
@@ -81,6 +82,7 @@ class ClockHolds:
         self._answers: dict[str, ClockDone] = {}
         self._all_in = asyncio.Event()
         self._settled_total: int | None = None  # every count at the last conclusive round
+        self._stored: tuple[int, int] = (-2, -1)  # differ: ask JetStream  # stored counts at the last two rounds' ends
         self.stats = HoldStats()
 
     async def start(self, bus: NatsBus) -> None:
@@ -116,18 +118,19 @@ class ClockHolds:
             self.stats.rounds += 1
             answers = await self._ask(self._bus, at, phase, round_)
             total = sum(a.published for a in answers.values()) + sum(self.frames().values())
+            self._stored = (self._stored[1], sum(a.stored for a in answers.values()))
             pending = [f"{name}: {a.busy}" for name, a in sorted(answers.items()) if a.busy]
             pending += [f"{name}: no answer" for name in sorted(self.participants - set(answers))]
             if pending:
                 self._let_go(at, phase, pending)
-                self._settled_total = None
+                self._settled_total, self._stored = None, (-2, -1)
                 return
             requested = sum(a.sent_to_sim for a in answers.values())
             if requested > self._feed.requests_received:  # a subscription still on its way here
                 if walltime.monotonic() - started > self._timeout:
                     missing = requested - self._feed.requests_received
                     self._let_go(at, phase, [f"sim: {missing} feed request(s) not received"])
-                    self._settled_total = None
+                    self._settled_total, self._stored = None, (-2, -1)
                     return
                 await asyncio.sleep(self._round_floor)  # wall-clock pacing: let the socket deliver
                 previous = None
@@ -148,6 +151,9 @@ class ClockHolds:
             round=round_,
             frames=self.frames(),
             clock=self._controller.state,
+            # A message stored by the end of round r-1 but after a consumer was asked in r-1 is
+            # seen in round r; if none was stored in round r-1 every consumer was found empty.
+            check_consumers=self._stored[0] != self._stored[1],
         )
         await bus.publish(subjects.SIM_CLOCK_HELD, held, observed=False)
         with contextlib.suppress(TimeoutError):  # reported by the caller: who did not answer

@@ -397,6 +397,7 @@ class NatsBus:
             raise NoStreamError(f"no stream stores {subject}") from None
         if self.activity is not None:
             self.activity.published += 1
+            self.activity.stored += 1
         return PublishResult(stream=ack.stream, sequence=ack.seq, duplicate=bool(ack.duplicate))
 
     async def consume(
@@ -463,6 +464,7 @@ class NatsBus:
         revision = int(await (await self._bucket(bucket)).put(key, value))
         if self.activity is not None:
             self.activity.published += 1
+            self.activity.stored += 1
         return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:

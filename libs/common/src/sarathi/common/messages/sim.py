@@ -65,6 +65,7 @@ class ClockHeld(Message):
     round: int = Field(ge=1)
     frames: dict[str, int]
     clock: SimClockState
+    check_consumers: bool = True  # something was stored since the consumers were last asked
 
 
 @register
@@ -80,5 +81,6 @@ class ClockDone(Message):
     round: int = Field(ge=1)
     service: str = Field(min_length=1, max_length=64)
     published: int = Field(ge=0)
+    stored: int = Field(default=0, ge=0)  # of which durable (JetStream, KV)
     sent_to_sim: int = Field(default=0, ge=0)  # requests on a sim socket (the feed's subscriptions)
     busy: str = ""
