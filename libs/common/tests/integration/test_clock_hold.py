@@ -15,6 +15,7 @@ import pytest
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import ConsumerOptions
+from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY
 from sarathi.common.clock import LiveClock, SimClock
 from sarathi.common.clock_hold import participating, track_loop
 from sarathi.common.clock_source import running_clock
@@ -170,3 +171,27 @@ async def test_outside_sim_mode_nothing_answers_and_nothing_is_counted(
             assert bus.activity is None  # no counters either
     finally:
         await bus.close()
+
+
+async def test_done_waits_until_a_watched_kv_key_has_been_read_at_its_latest_revision(
+    jetstream_clean: str,
+) -> None:
+    clock = SimClock(state_at(T0))
+    read: list[bytes] = []
+
+    async with the_sim(jetstream_clean) as (sim, answers), a_participant(jetstream_clean, clock) as bus:
+
+        async def watch() -> None:
+            async for entry in bus.kv_watch(DAILY_LOSS_BUDGET_KEY):
+                await asyncio.sleep(0.3)  # using the figure takes a while
+                read.append(entry.value)
+
+        watching = asyncio.create_task(watch())
+        try:
+            await sim.kv_put(DAILY_LOSS_BUDGET_KEY, b"1000")
+            await sim.publish(subjects.SIM_CLOCK_HELD, held_at(T))
+            done = await asyncio.wait_for(answers.get(), 5)
+            assert read == [b"1000"]
+            assert done.busy == ""
+        finally:
+            watching.cancel()

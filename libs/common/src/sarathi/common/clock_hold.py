@@ -7,8 +7,9 @@ fills are on the sockets). A participant answers on `sim.clock.done` when, at on
 
 - no handler of its bus is running (one asleep on the clock until after T is waiting, not busy),
   and no core message waits for its handler;
-- none of its durable consumers has a message undelivered or unacknowledged (JetStream's count;
-  asked only when something was stored since the round before last, `check_consumers`);
+- none of its durable consumers has a message undelivered or unacknowledged (JetStream's count),
+  and each KV key it watches has delivered its latest revision and been read (asked only when
+  something was stored since the round before last, `check_consumers`);
 - none of its market-time loops (`track_loop`) has work due at or before T;
 - every check the service added (`SimClock.hooks.checks`) is met: e.g. it has handled every
   frame the sim says it sent on a socket it reads;
@@ -33,6 +34,7 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.activity import BusActivity
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Subscription
+from sarathi.common.bus.streams import SIM_CLOCK_KEY
 from sarathi.common.clock import Clock, SimClock
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message, envelope, new_message_id
@@ -40,6 +42,7 @@ from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
 
 log = get_logger(__name__)
 POLL_SECONDS = 0.0005
+OWN_KEYS = frozenset({SIM_CLOCK_KEY})  # the clock itself arrives with each question
 
 
 def track_loop(clock: Clock) -> None:
@@ -79,6 +82,8 @@ class HoldParticipant:
         parts = [f"handling {', '.join(handlers)}" if handlers else ""]
         backlog = self._bus.core_backlog()
         parts.append(f"{backlog} message(s) waiting for their handler" if backlog else "")
+        watches = self._bus.watches_busy(ignore=OWN_KEYS)
+        parts.append(f"reading {', '.join(watches)}" if watches else "")
         loops = clock.busy_loops(at)
         parts.append(f"loops due: {', '.join(loops)}" if loops else "")
         parts.extend(check(held) or "" for check in clock.hooks.checks.values())
@@ -87,7 +92,15 @@ class HoldParticipant:
         if not held.check_consumers:
             return ""
         consumers = await self._bus.consumers_busy(lambda task: clock.waiting_past(task, at))
-        return f"consumers with work: {', '.join(consumers)}" if consumers else ""
+        behind = await self._bus.watches_behind(ignore=OWN_KEYS)
+        return "; ".join(
+            part
+            for part in (
+                f"consumers with work: {', '.join(consumers)}" if consumers else "",
+                f"KV not yet received: {', '.join(behind)}" if behind else "",
+            )
+            if part
+        )
 
     async def _on_held(self, message: Message) -> None:
         if not isinstance(message, ClockHeld):

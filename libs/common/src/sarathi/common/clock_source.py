@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sarathi.common.bus.port import Bus
-from sarathi.common.bus.streams import CONTROL_BUCKET
+from sarathi.common.bus.streams import CONTROL_BUCKET, SIM_CLOCK_KEY
 from sarathi.common.clock import Clock, LiveClock, SimClock
 from sarathi.common.clock_hold import follow, participating
 from sarathi.common.logging import get_logger
@@ -26,7 +26,6 @@ from sarathi.common.ratelimit import WALL_PACING, Pacing
 from sarathi.common.settings import Mode
 
 SIM_CLOCK_BUCKET = CONTROL_BUCKET
-SIM_CLOCK_KEY = "sim_clock"
 
 log = get_logger(__name__)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
+from typing import Any
 
 import nats
 import nats.errors
@@ -84,6 +85,22 @@ class _CoreSubscription:
     async def stop(self) -> None:
         with contextlib.suppress(nats.errors.Error):
             await self._sub.unsubscribe()
+
+
+class _Watch:
+    """One running KV watch, for the clock protocol (`clock_hold`): what it has seen and read."""
+
+    def __init__(self, bucket: str, key: str, watcher: KeyValue.KeyWatcher) -> None:
+        self.bucket, self.key = bucket, key
+        self.revision = 0  # the latest revision handed to the reader
+        self.handling = False
+        self._watcher = watcher
+
+    @property
+    def busy(self) -> bool:
+        watcher: Any = self._watcher  # nats-py keeps its queue and subscription private
+        sub = watcher._sub
+        return self.handling or watcher._updates.qsize() > 0 or (sub is not None and sub.pending_msgs > 0)
 
 
 class _PullConsumer:
@@ -217,6 +234,7 @@ class NatsBus:
         self._consumers: list[_PullConsumer] = []
         self._kv: dict[str, KeyValue] = {}
         self.activity: BusActivity | None = None  # sim mode's clock protocol only (`clock_hold`)
+        self._watches: list[_Watch] = []
 
     @classmethod
     async def connect(
@@ -476,13 +494,36 @@ class NatsBus:
 
     async def kv_watch(self, key: str, *, bucket: str = CONTROL_BUCKET) -> AsyncIterator[KvEntry]:
         watcher = await (await self._bucket(bucket)).watch(key, ignore_deletes=True)
+        watch = _Watch(bucket, key, watcher)
+        self._watches.append(watch)
         try:
             async for entry in watcher:
                 if entry is not None:  # None marks "initial values delivered"
+                    watch.revision = max(watch.revision, int(entry.revision or 0))
+                    watch.handling = True  # until the reader asks for the next entry
                     yield _entry(key, entry)
+                    watch.handling = False
         finally:
+            self._watches.remove(watch)
             with contextlib.suppress(nats.errors.Error):
                 await watcher.stop()  # type: ignore[no-untyped-call]
+
+    def watches_busy(self, ignore: Collection[str] = ()) -> list[str]:
+        """Each KV watch (bucket/key, of a key not in `ignore`) with an entry received and not
+        yet fully read."""
+        return [f"{w.bucket}/{w.key}" for w in self._watches if w.busy and w.key not in ignore]
+
+    async def watches_behind(self, ignore: Collection[str] = ()) -> list[str]:
+        """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received the
+        key's latest revision."""
+        behind = []
+        for watch in self._watches:
+            if watch.key in ignore:
+                continue
+            latest = await self.kv_get(watch.key, bucket=watch.bucket)
+            if latest is not None and latest.revision > watch.revision:
+                behind.append(f"{watch.bucket}/{watch.key}")
+        return behind
 
 
 def _entry(key: str, entry: KeyValue.Entry) -> KvEntry:
