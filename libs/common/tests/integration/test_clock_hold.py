@@ -21,7 +21,7 @@ from sarathi.common.clock_hold import participating, track_loop
 from sarathi.common.clock_source import running_clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.messages.base import Message, envelope, register
-from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
+from sarathi.common.messages.sim import ALL_STREAMS, ClockDone, ClockHeld, SimClockState
 from sarathi.common.settings import Mode
 
 T0 = datetime(2026, 9, 16, 10, 0, 0, tzinfo=IST)
@@ -38,7 +38,7 @@ def a_ping(n: int) -> HoldPing:
     return HoldPing(**envelope(message_id=f"hold-ping-{n}", correlation_id="c", event_time=T0), n=n)
 
 
-def held_at(at: datetime, *, round_: int = 1, check_consumers: bool = True) -> ClockHeld:
+def held_at(at: datetime, *, round_: int = 1, lead: str | None = None) -> ClockHeld:
     return ClockHeld(
         **envelope(message_id=f"held-{at:%H%M%S}-{round_}", correlation_id="sim-clock", event_time=at),
         at=at,
@@ -46,7 +46,8 @@ def held_at(at: datetime, *, round_: int = 1, check_consumers: bool = True) -> C
         round=round_,
         frames={},
         clock=state_at(at),
-        check_consumers=check_consumers,
+        check_streams=[ALL_STREAMS],
+        lead=lead,
     )
 
 
@@ -63,11 +64,11 @@ def state_at(at: datetime) -> SimClockState:
 
 
 @asynccontextmanager
-async def a_participant(url: str, clock: SimClock) -> AsyncIterator[NatsBus]:
-    bus = await NatsBus.connect(url, name="participant")
+async def a_participant(url: str, clock: SimClock, service: str = "risk") -> AsyncIterator[NatsBus]:
+    bus = await NatsBus.connect(url, name=service)
     await bus.ensure_streams()
     try:
-        async with participating("risk", bus, clock):
+        async with participating(service, bus, clock):
             yield bus
     finally:
         await bus.close()
@@ -195,3 +196,41 @@ async def test_done_waits_until_a_watched_kv_key_has_been_read_at_its_latest_rev
             assert done.busy == ""
         finally:
             watching.cancel()
+
+
+async def test_the_others_answer_the_lead_s_relay_behind_what_the_lead_sent_and_check_what_it_stored(
+    jetstream_clean: str,
+) -> None:
+    lead_clock, other_clock = SimClock(state_at(T0)), SimClock(state_at(T0))
+    handled: list[int] = []
+
+    async def handle(message: Message) -> None:
+        await asyncio.sleep(0.2)
+        assert isinstance(message, HoldPing)
+        handled.append(message.n)
+
+    async with (
+        the_sim(jetstream_clean) as (sim, answers),
+        a_participant(jetstream_clean, lead_clock, "risk") as lead,
+        a_participant(jetstream_clean, other_clock, "orders") as other,
+    ):
+        await other.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handle, ConsumerOptions())
+
+        async def check_at_t() -> None:  # the lead's loop: an exit at T
+            track_loop(lead_clock)
+            await lead_clock.sleep_until(T)
+            await lead.publish_durable(subjects.ORDER_CMD_EXIT, a_ping(7))
+            await lead_clock.sleep_until(T + timedelta(seconds=5))
+
+        loop = asyncio.create_task(check_at_t(), name="risk-loop")
+        try:
+            question = held_at(T, lead="risk").model_copy(update={"check_streams": []})
+            await sim.publish(subjects.SIM_CLOCK_HELD, question)
+            first = await asyncio.wait_for(answers.get(), 5)
+            second = await asyncio.wait_for(answers.get(), 5)
+            assert [first.service, second.service] == ["risk", "orders"]  # the lead, then its relay's
+            assert first.stored_to == ["ORDER_CMD"]
+            assert handled == [7]  # asked about ORDER_CMD by the relay, though the sim asked nothing
+            assert second.busy == ""
+        finally:
+            loop.cancel()

@@ -115,13 +115,15 @@ class HoldHooks:
     - `checks`: name → what is still pending for a `ClockHeld` (None: nothing);
     - `published`: counts of messages sent other than through the bus (the feed's tick socket);
     - `sent_to_sim`: counts of requests sent on the sim's sockets (the feed's subscriptions);
-    - `flushes`: awaited before answering, so what was sent is routed before the answer.
+    - `flushes`: awaited before answering, so what was sent is routed before the answer;
+    - `relay`: where a lead relays the question (the connection its messages went out on).
     """
 
     checks: dict[str, Callable[[ClockHeld], str | None]] = field(default_factory=dict)
     published: list[Callable[[], int]] = field(default_factory=list)
     sent_to_sim: list[Callable[[], int]] = field(default_factory=list)  # requests on sim sockets
     flushes: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    relay: Callable[[str, bytes], Awaitable[None]] | None = None  # publish and flush, when leading
 
 
 class SimClock:

@@ -89,10 +89,11 @@ class HoldParticipant:
         parts.extend(check(held) or "" for check in clock.hooks.checks.values())
         if any(parts):
             return "; ".join(p for p in parts if p)
-        if not held.check_consumers:
+        streams = held.check_streams
+        if not streams:
             return ""
-        consumers = await self._bus.consumers_busy(lambda task: clock.waiting_past(task, at))
-        behind = await self._bus.watches_behind(ignore=OWN_KEYS)
+        consumers = await self._bus.consumers_busy(lambda task: clock.waiting_past(task, at), streams)
+        behind = await self._bus.watches_behind(ignore=OWN_KEYS, streams=streams)
         return "; ".join(
             part
             for part in (
@@ -105,6 +106,8 @@ class HoldParticipant:
     async def _on_held(self, message: Message) -> None:
         if not isinstance(message, ClockHeld):
             return
+        if message.lead is not None and message.relayed == (message.lead == self.service):
+            return  # the lead answers the sim's question, the others the lead's relay of it
         follow(self._clock, message.clock)
         started = walltime.monotonic()
         # A poll: several sources (handlers, sockets, JetStream, loops), no one event covers them.
@@ -115,6 +118,9 @@ class HoldParticipant:
         for flush in self._clock.hooks.flushes:
             await flush()
         await self._bus.flush()
+        if message.lead == self.service:
+            await self._relay(message)
+        stored_to, self._activity.stored_to = sorted(self._activity.stored_to), set()
         done = ClockDone(
             **envelope(
                 message_id=new_message_id(),
@@ -127,11 +133,22 @@ class HoldParticipant:
             round=message.round,
             service=self.service,
             published=self.published(),
-            stored=self._activity.stored,
+            stored_to=stored_to,
             sent_to_sim=sum(count() for count in self._clock.hooks.sent_to_sim),
             busy=busy,
         )
         await self._bus.publish(subjects.SIM_CLOCK_DONE, done, observed=False)
+
+    async def _relay(self, held: ClockHeld) -> None:
+        """Pass the question on behind everything we sent, naming the streams we stored to."""
+        streams = sorted(set(held.check_streams) | self._activity.stored_to)
+        relayed = held.model_copy(update={"relayed": True, "check_streams": streams})
+        relay = self._clock.hooks.relay
+        if relay is not None:
+            await relay(subjects.SIM_CLOCK_HELD, relayed.encode())
+        else:
+            await self._bus.publish(subjects.SIM_CLOCK_HELD, relayed, observed=False)
+            await self._bus.flush()
 
 
 def follow(clock: SimClock, state: SimClockState) -> None:

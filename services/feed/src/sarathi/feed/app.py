@@ -216,6 +216,7 @@ def join_clock_holds(hooks: HoldHooks, sink: NatsTickSink, manager: FeedManager)
     hooks.checks["feed_frames"] = frames
     hooks.published.append(lambda: sink.published)
     hooks.flushes.append(sink.flush)
+    hooks.relay = sink.relay  # the ticks' own connection: the others get them before the question
     hooks.sent_to_sim.append(lambda: sum(c.requests_sent for c in manager.connections.values()))
 
 

@@ -1,15 +1,17 @@
-"""The sim's side of the held day's clock protocol (`sarathi.common.clock_hold`; ARCHITECTURE §11).
+"""The sim's side of the held day's clock protocol (`sarathi.common.clock_hold`; docs/architecture.md §5).
 
-With `SARATHI_SIM_CLOCK_PARTICIPANTS` set, after the engine steps T (its ticks and fills on the
-sockets) the sim asks every participant whether it is done with T (phase `market`), round after
-round, until a round in which all answer done and no count moved since the round before
-(`published` of each participant plus the frames the sim sent). Then it moves market time
-straight to the next step T' and holds it there (`SimClockController.hold_at`), asks again
-(phase `clock`: the loops due at T' run, on the prices of T), and returns to the engine, which
+With `SARATHI_SIM_CLOCK_PARTICIPANTS` set, market time never runs on its own. After the engine
+steps T (ticks and fills on the sockets) the sim asks whether everyone is done with T (phase
+`market`); the feed answers first and relays the question behind its ticks, so the others see
+the ticks before the question. Rounds repeat until one in which everyone answered done, no
+participant but the lead published anything since the round before, the sim sent no frame
+during the round, and the sim has every subscription frame the feed wrote. Then it moves market
+time straight to the next step T' (`SimClockController.hold_at`) and asks again (phase `clock`,
+led by risk: the loops due at T' run, on the prices of T), and returns to the engine, which
 steps T'. No market time passes between steps, so the day costs only what the system does.
 
 A participant that does not answer within `timeout_seconds`, or answers still busy, makes the
-hold *let go*: logged, counted in `/sim/holds` and the metrics, never silent.
+hold *let go*: logged and counted in `GET /sim/clock` (`holds`), never silent.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Subscription
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message, envelope, new_message_id
-from sarathi.common.messages.sim import ClockDone, ClockHeld
+from sarathi.common.messages.sim import ALL_STREAMS, ClockDone, ClockHeld
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.engine import Engine
 from sarathi.sim.ws.feed_hub import FeedHub
@@ -35,6 +37,9 @@ from sarathi.sim.ws.order_updates import OrderUpdateHub
 log = get_logger(__name__)
 Phase = Literal["clock", "market"]
 MAX_LET_GO_KEPT = 20
+# Who answers first and relays the question to the others behind what it sent: the feed (its
+# ticks) once the market has stepped, risk (its check's exits and loss budget) once the clock has.
+LEADS: dict[Phase, str] = {"market": "feed", "clock": "risk"}
 
 
 @dataclass
@@ -81,8 +86,8 @@ class ClockHolds:
         self._question: tuple[datetime, Phase, int] | None = None
         self._answers: dict[str, ClockDone] = {}
         self._all_in = asyncio.Event()
-        self._settled_total: int | None = None  # every count at the last conclusive round
-        self._stored: tuple[int, int] = (-2, -1)  # differ: ask JetStream  # stored counts at the last two rounds' ends
+        self._counts: dict[str, int] = {}  # each participant's `published` at the last round
+        self._stored: set[str] = {ALL_STREAMS}  # streams stored to in the last round: ask about them
         self.stats = HoldStats()
 
     async def start(self, bus: NatsBus) -> None:
@@ -111,37 +116,41 @@ class ClockHolds:
         return {"feed": self._feed.frames_sent, "order_update": self._order_updates.frames_sent}
 
     async def _settle(self, at: datetime, phase: Phase) -> None:
-        previous: int | None = self._settled_total
+        lead = LEADS[phase] if LEADS[phase] in self.participants else None
         round_, started = 0, walltime.monotonic()
         while self._bus is not None:
             round_ += 1
             self.stats.rounds += 1
-            answers = await self._ask(self._bus, at, phase, round_)
-            total = sum(a.published for a in answers.values()) + sum(self.frames().values())
-            self._stored = (self._stored[1], sum(a.stored for a in answers.values()))
+            announced = self.frames()
+            answers = await self._ask(self._bus, at, phase, round_, lead)
             pending = [f"{name}: {a.busy}" for name, a in sorted(answers.items()) if a.busy]
             pending += [f"{name}: no answer" for name in sorted(self.participants - set(answers))]
             if pending:
                 self._let_go(at, phase, pending)
-                self._settled_total, self._stored = None, (-2, -1)
+                self._counts, self._stored = {}, {ALL_STREAMS}
                 return
+            moved = [n for n, a in answers.items() if n != lead and a.published != self._counts.get(n)]
+            self._counts = {name: a.published for name, a in answers.items()}
+            self._stored = {stream for a in answers.values() for stream in a.stored_to}
             requested = sum(a.sent_to_sim for a in answers.values())
             if requested > self._feed.requests_received:  # a subscription still on its way here
                 if walltime.monotonic() - started > self._timeout:
                     missing = requested - self._feed.requests_received
                     self._let_go(at, phase, [f"sim: {missing} feed request(s) not received"])
-                    self._settled_total, self._stored = None, (-2, -1)
+                    self._counts, self._stored = {}, {ALL_STREAMS}
                     return
                 await asyncio.sleep(self._round_floor)  # wall-clock pacing: let the socket deliver
-                previous = None
                 continue
-            if total == previous:
-                self._settled_total = total
+            if not moved and self.frames() == announced:
+                # What the lead sent reached the others before its relayed question; what was
+                # stored was asked about by everyone this round: nothing is on its way.
+                self._stored = set()
                 self.stats.held += 1
                 return
-            previous = total
 
-    async def _ask(self, bus: NatsBus, at: datetime, phase: Phase, round_: int) -> dict[str, ClockDone]:
+    async def _ask(
+        self, bus: NatsBus, at: datetime, phase: Phase, round_: int, lead: str | None
+    ) -> dict[str, ClockDone]:
         self._question, self._answers = (at, phase, round_), {}
         self._all_in.clear()
         held = ClockHeld(
@@ -151,9 +160,8 @@ class ClockHolds:
             round=round_,
             frames=self.frames(),
             clock=self._controller.state,
-            # A message stored by the end of round r-1 but after a consumer was asked in r-1 is
-            # seen in round r; if none was stored in round r-1 every consumer was found empty.
-            check_consumers=self._stored[0] != self._stored[1],
+            check_streams=sorted(self._stored),
+            lead=lead,
         )
         await bus.publish(subjects.SIM_CLOCK_HELD, held, observed=False)
         with contextlib.suppress(TimeoutError):  # reported by the caller: who did not answer

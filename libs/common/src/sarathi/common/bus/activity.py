@@ -16,7 +16,7 @@ class BusActivity:
 
     def __init__(self) -> None:
         self.published = 0
-        self.stored = 0  # of `published`: JetStream and KV
+        self.stored_to: set[str] = set()  # streams (KV: `KV_<bucket>`) stored to, until reported
         self.handlers: dict[asyncio.Task[object], str] = {}  # task → the subject it handles
 
     @contextmanager

@@ -359,10 +359,13 @@ class NatsBus:
         """Messages received on observed core subscriptions and not yet handed to their handler."""
         return sum(sub.pending for sub in self._subscriptions if sub.observed)
 
-    async def consumers_busy(self, idle: Callable[[asyncio.Task[object]], bool]) -> list[str]:
+    async def consumers_busy(
+        self, idle: Callable[[asyncio.Task[object]], bool], streams: Collection[str] = ("*",)
+    ) -> list[str]:
         """ "STREAM/durable" of each consumer with a message not yet delivered or not yet acked,
         except one whose task `idle` says is only waiting (for market time)."""
-        consumers = [c for c in self._consumers if not idle(c.task)]
+        every = "*" in streams
+        consumers = [c for c in self._consumers if (every or c.stream in streams) and not idle(c.task)]
         infos = await asyncio.gather(*(self._js.consumer_info(c.stream, c.durable) for c in consumers))
         return [
             f"{c.stream}/{c.durable}"
@@ -415,7 +418,7 @@ class NatsBus:
             raise NoStreamError(f"no stream stores {subject}") from None
         if self.activity is not None:
             self.activity.published += 1
-            self.activity.stored += 1
+            self.activity.stored_to.add(ack.stream)
         return PublishResult(stream=ack.stream, sequence=ack.seq, duplicate=bool(ack.duplicate))
 
     async def consume(
@@ -482,7 +485,7 @@ class NatsBus:
         revision = int(await (await self._bucket(bucket)).put(key, value))
         if self.activity is not None:
             self.activity.published += 1
-            self.activity.stored += 1
+            self.activity.stored_to.add(f"KV_{bucket}")
         return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:
@@ -513,12 +516,14 @@ class NatsBus:
         yet fully read."""
         return [f"{w.bucket}/{w.key}" for w in self._watches if w.busy and w.key not in ignore]
 
-    async def watches_behind(self, ignore: Collection[str] = ()) -> list[str]:
+    async def watches_behind(
+        self, ignore: Collection[str] = (), streams: Collection[str] = ("*",)
+    ) -> list[str]:
         """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received the
         key's latest revision."""
         behind = []
         for watch in self._watches:
-            if watch.key in ignore:
+            if watch.key in ignore or not ("*" in streams or f"KV_{watch.bucket}" in streams):
                 continue
             latest = await self.kv_get(watch.key, bucket=watch.bucket)
             if latest is not None and latest.revision > watch.revision:

@@ -36,6 +36,11 @@ class NatsTickSink:
     async def flush(self) -> None:
         await self._client.flush()
 
+    async def relay(self, subject: str, payload: bytes) -> None:
+        """Publish behind every tick sent so far, and flush (the held day's clock protocol)."""
+        await self._client.publish(subject, payload)
+        await self._client.flush()
+
     async def close(self) -> None:
         if not self._client.is_closed:
             await self._client.flush(timeout=2)
