@@ -123,7 +123,12 @@ class HoldHooks:
     published: list[Callable[[], int]] = field(default_factory=list)
     sent_to_sim: list[Callable[[], int]] = field(default_factory=list)  # requests on sim sockets
     flushes: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    relay: Callable[[str, bytes], Awaitable[None]] | None = None  # publish and flush, when leading
+    relay: Callable[[str, bytes], Awaitable[None]] | None = None  # publish, when leading
+    stirred: asyncio.Event = field(default_factory=asyncio.Event)  # something a check reads moved
+
+    def stir(self) -> None:
+        """Wake a participant waiting to answer: a handler finished, a loop went to sleep, ..."""
+        self.stirred.set()
 
 
 class SimClock:
@@ -177,6 +182,8 @@ class SimClock:
         task = asyncio.current_task()
         if task is not None:
             self._sleeping[task] = instant
+            if task in self._loops:
+                self.hooks.stir()
         try:
             await self._sleep_until(instant)
         finally:

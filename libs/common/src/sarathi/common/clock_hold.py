@@ -26,6 +26,7 @@ Nothing here runs in paper or live mode: `running_clock` joins only with a `SimC
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time as walltime
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,7 +42,7 @@ from sarathi.common.messages.base import Message, envelope, new_message_id
 from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
 
 log = get_logger(__name__)
-POLL_SECONDS = 0.0005
+POLL_SECONDS = 0.002
 OWN_KEYS = frozenset({SIM_CLOCK_KEY})  # the clock itself arrives with each question
 
 
@@ -63,6 +64,7 @@ class HoldParticipant:
         self._clock = clock
         self._timeout = timeout_seconds
         self._activity = bus.activity = bus.activity or BusActivity()
+        self._activity.on_change = clock.hooks.stir
 
     async def start(self) -> Subscription:
         return await self._bus.subscribe(subjects.SIM_CLOCK_HELD, self._on_held, observed=False)
@@ -109,15 +111,20 @@ class HoldParticipant:
         if message.lead is not None and message.relayed == (message.lead == self.service):
             return  # the lead answers the sim's question, the others the lead's relay of it
         follow(self._clock, message.clock)
-        started = walltime.monotonic()
-        # A poll: several sources (handlers, sockets, JetStream, loops), no one event covers them.
-        while (busy := await self.busy(message)) and walltime.monotonic() - started < self._timeout:  # noqa: ASYNC110
-            await asyncio.sleep(POLL_SECONDS)  # wall-clock pacing of a poll of our own state
+        started, stirred = walltime.monotonic(), self._clock.hooks.stirred
+        while True:
+            stirred.clear()
+            busy = await self.busy(message)
+            if not busy or walltime.monotonic() - started >= self._timeout:
+                break
+            # Woken when a handler ends, a loop sleeps, frames are handled; else a poll, for
+            # what nothing stirs (the outbox, JetStream's view).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stirred.wait(), POLL_SECONDS)
         if busy:
             log.warning("clock_hold_busy", at=message.at.isoformat(), phase=message.phase, busy=busy)
-        for flush in self._clock.hooks.flushes:
+        for flush in self._clock.hooks.flushes:  # other connections; ours keeps its order
             await flush()
-        await self._bus.flush()
         if message.lead == self.service:
             await self._relay(message)
         stored_to, self._activity.stored_to = sorted(self._activity.stored_to), set()
@@ -148,7 +155,6 @@ class HoldParticipant:
             await relay(subjects.SIM_CLOCK_HELD, relayed.encode())
         else:
             await self._bus.publish(subjects.SIM_CLOCK_HELD, relayed, observed=False)
-            await self._bus.flush()
 
 
 def follow(clock: SimClock, state: SimClockState) -> None:

@@ -217,6 +217,7 @@ def join_clock_holds(hooks: HoldHooks, sink: NatsTickSink, manager: FeedManager)
     hooks.published.append(lambda: sink.published)
     hooks.flushes.append(sink.flush)
     hooks.relay = sink.relay  # the ticks' own connection: the others get them before the question
+    processor.on_frames = hooks.stir
     hooks.sent_to_sim.append(lambda: sum(c.requests_sent for c in manager.connections.values()))
 
 

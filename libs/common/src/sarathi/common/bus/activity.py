@@ -7,7 +7,7 @@ and live count nothing and wait on nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -18,6 +18,7 @@ class BusActivity:
         self.published = 0
         self.stored_to: set[str] = set()  # streams (KV: `KV_<bucket>`) stored to, until reported
         self.handlers: dict[asyncio.Task[object], str] = {}  # task → the subject it handles
+        self.on_change: Callable[[], None] = lambda: None  # a handler finished (wakes a waiter)
 
     @contextmanager
     def handling(self, subject: str) -> Iterator[None]:
@@ -29,3 +30,4 @@ class BusActivity:
         finally:
             if task is not None:
                 self.handlers.pop(task, None)
+            self.on_change()
