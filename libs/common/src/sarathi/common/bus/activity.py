@@ -16,7 +16,7 @@ class BusActivity:
 
     def __init__(self) -> None:
         self.published = 0
-        self.stored_to: set[str] = set()  # streams (KV: `KV_<bucket>`) stored to, until reported
+        self.stored_to: set[str] = set()  # streams (KV: `KV_<bucket>/<key>`) stored to, until reported
         self.handlers: dict[asyncio.Task[object], str] = {}  # task → the subject it handles
         self.on_change: Callable[[], None] = lambda: None  # a handler finished (wakes a waiter)
 

@@ -485,7 +485,7 @@ class NatsBus:
         revision = int(await (await self._bucket(bucket)).put(key, value))
         if self.activity is not None:
             self.activity.published += 1
-            self.activity.stored_to.add(f"KV_{bucket}")
+            self.activity.stored_to.add(f"KV_{bucket}/{key}")
         return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:
@@ -521,14 +521,16 @@ class NatsBus:
     ) -> list[str]:
         """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received the
         key's latest revision."""
-        behind = []
-        for watch in self._watches:
-            if watch.key in ignore or not ("*" in streams or f"KV_{watch.bucket}" in streams):
-                continue
-            latest = await self.kv_get(watch.key, bucket=watch.bucket)
-            if latest is not None and latest.revision > watch.revision:
-                behind.append(f"{watch.bucket}/{watch.key}")
-        return behind
+        every = "*" in streams
+        watches = [
+            w for w in self._watches if w.key not in ignore and (every or f"KV_{w.bucket}/{w.key}" in streams)
+        ]
+        latest = await asyncio.gather(*(self.kv_get(w.key, bucket=w.bucket) for w in watches))
+        return [
+            f"{w.bucket}/{w.key}"
+            for w, entry in zip(watches, latest, strict=True)
+            if entry is not None and entry.revision > w.revision
+        ]
 
 
 def _entry(key: str, entry: KeyValue.Entry) -> KvEntry:

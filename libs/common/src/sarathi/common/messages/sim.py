@@ -59,7 +59,7 @@ class ClockHeld(Message):
     `round` counts the questions about one phase. `frames` is how many frames the sim has sent
     on each socket kind so far (`feed`, `order_update`): a participant reading one of them is
     not done before it has handled that many. `clock` is the clock state standing at `at`.
-    `check_streams`: the streams (and `KV_<bucket>`s) something was stored to since the last
+    `check_streams`: the streams (and `KV_<bucket>/<key>`s) something was stored to since the last
     question; a participant asks JetStream about its consumers and watches of those only.
     `lead`: the participant that answers this question first and then `relayed` it to the
     others on the connection its own messages went out on, so they arrive before the question.
