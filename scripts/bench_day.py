@@ -42,6 +42,7 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
                 session = time.monotonic() - session_started
                 holds = running.holds or {}
                 books, state = days.settle(running)
+            wall_timeouts = _count_in_logs(run_dir / "logs", WALL_TIMEOUTS)
     total = time.monotonic() - started
     report = build_report(
         books, state["broker"], RunInfo(plan.day, plan.seed, plan.speed, session, plan.market_seconds)
@@ -69,11 +70,22 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
             "hold_rounds": holds.get("rounds"),
             "hold_wall_seconds": holds.get("wall_seconds"),
             "holds_let_go": holds.get("let_go"),
+            "wall_clock_timeouts": wall_timeouts,
         },
         "trades": trades_json(report)["trades"],
         "signals": sorted((s.signal_id, s.direction) for s in books.signals),
         "decisions": sorted((d.signal_id, d.outcome, d.gate or "") for d in books.decisions),
     }
+
+
+# Log events of waits timed by the wall clock, which the clock protocol cannot hold: on a busy
+# machine they may end otherwise than on an idle one.
+WALL_TIMEOUTS = ("feed_snapshot_failed", "clock_hold_busy")
+
+
+def _count_in_logs(logs: Path, events: tuple[str, ...]) -> dict[str, int]:
+    text = "".join(path.read_text(errors="replace") for path in sorted(logs.glob("*.log")))
+    return {event: text.count(f'"{event}"') for event in events}
 
 
 @contextmanager
@@ -110,4 +122,7 @@ def compare(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
         "trades_second_run": len(b),
         "trades_equal_before_first_difference": differ if not exact else len(a),
         "first_difference": None if exact else [_at(first["trades"], differ), _at(second["trades"], differ)],
+        "decisions_only_in_one_run": sorted(
+            map(list, set(map(tuple, first["decisions"])) ^ set(map(tuple, second["decisions"])))
+        )[:5],
     }
