@@ -174,8 +174,9 @@ async def test_outside_sim_mode_nothing_answers_and_nothing_is_counted(
         await bus.close()
 
 
+@pytest.mark.parametrize("named", ["*", "the key", "the key and revision"])
 async def test_done_waits_until_a_watched_kv_key_has_been_read_at_its_latest_revision(
-    jetstream_clean: str,
+    jetstream_clean: str, named: str
 ) -> None:
     clock = SimClock(state_at(T0))
     read: list[bytes] = []
@@ -187,12 +188,19 @@ async def test_done_waits_until_a_watched_kv_key_has_been_read_at_its_latest_rev
                 await asyncio.sleep(0.3)  # using the figure takes a while
                 read.append(entry.value)
 
+        await sim.kv_put(DAILY_LOSS_BUDGET_KEY, b"5000")
         watching = asyncio.create_task(watch())
         try:
-            await sim.kv_put(DAILY_LOSS_BUDGET_KEY, b"1000")
-            await sim.publish(subjects.SIM_CLOCK_HELD, held_at(T))
+            async with asyncio.timeout(5):
+                while read != [b"5000"]:  # noqa: ASYNC110 - the watch has started and read the first value
+                    await asyncio.sleep(0.01)
+            revision = await sim.kv_put(DAILY_LOSS_BUDGET_KEY, b"1000")
+            key = f"KV_control/{DAILY_LOSS_BUDGET_KEY}"
+            streams = {"*": ["*"], "the key": [key], "the key and revision": [f"{key}@{revision}"]}[named]
+            question = held_at(T).model_copy(update={"check_streams": streams})
+            await sim.publish(subjects.SIM_CLOCK_HELD, question)
             done = await asyncio.wait_for(answers.get(), 5)
-            assert read == [b"1000"]
+            assert read == [b"5000", b"1000"]
             assert done.busy == ""
         finally:
             watching.cancel()

@@ -127,7 +127,7 @@ class HoldParticipant:
             await flush()
         if message.lead == self.service:
             await self._relay(message)
-        stored_to, self._activity.stored_to = sorted(self._activity.stored_to), set()
+        stored_to = sorted(self._activity.take_stored())
         done = ClockDone(
             **envelope(
                 message_id=new_message_id(),
@@ -148,7 +148,7 @@ class HoldParticipant:
 
     async def _relay(self, held: ClockHeld) -> None:
         """Pass the question on behind everything we sent, naming the streams we stored to."""
-        streams = sorted(set(held.check_streams) | self._activity.stored_to)
+        streams = sorted(set(held.check_streams) | self._activity.stored())
         relayed = held.model_copy(update={"relayed": True, "check_streams": streams})
         relay = self._clock.hooks.relay
         if relay is not None:

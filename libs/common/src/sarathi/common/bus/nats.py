@@ -485,7 +485,8 @@ class NatsBus:
         revision = int(await (await self._bucket(bucket)).put(key, value))
         if self.activity is not None:
             self.activity.published += 1
-            self.activity.stored_to.add(f"KV_{bucket}/{key}")
+            name = f"KV_{bucket}/{key}"
+            self.activity.kv_revisions[name] = max(revision, self.activity.kv_revisions.get(name, 0))
         return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:
@@ -506,6 +507,8 @@ class NatsBus:
                     watch.handling = True  # until the reader asks for the next entry
                     yield _entry(key, entry)
                     watch.handling = False
+                    if self.activity is not None:
+                        self.activity.on_change()
         finally:
             self._watches.remove(watch)
             with contextlib.suppress(nats.errors.Error):
@@ -519,18 +522,31 @@ class NatsBus:
     async def watches_behind(
         self, ignore: Collection[str] = (), streams: Collection[str] = ("*",)
     ) -> list[str]:
-        """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received the
-        key's latest revision."""
+        """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received a
+        revision `streams` names: `KV_<bucket>/<key>@<revision>` (compared here), or the key's
+        latest (asked of JetStream) for `KV_<bucket>/<key>` or `*`."""
         every = "*" in streams
-        watches = [
-            w for w in self._watches if w.key not in ignore and (every or f"KV_{w.bucket}/{w.key}" in streams)
-        ]
-        latest = await asyncio.gather(*(self.kv_get(w.key, bucket=w.bucket) for w in watches))
-        return [
+        wanted: dict[str, int] = {}
+        for name in streams:
+            key, _, revision = name.partition("@")
+            if revision:
+                wanted[key] = max(int(revision), wanted.get(key, 0))
+        behind, ask = [], []
+        for watch in self._watches:
+            name = f"KV_{watch.bucket}/{watch.key}"
+            if watch.key in ignore:
+                continue
+            if every or name in streams:
+                ask.append(watch)
+            elif name in wanted and watch.revision < wanted[name]:
+                behind.append(f"{watch.bucket}/{watch.key}")
+        latest = await asyncio.gather(*(self.kv_get(w.key, bucket=w.bucket) for w in ask))
+        behind += [
             f"{w.bucket}/{w.key}"
-            for w, entry in zip(watches, latest, strict=True)
+            for w, entry in zip(ask, latest, strict=True)
             if entry is not None and entry.revision > w.revision
         ]
+        return behind
 
 
 def _entry(key: str, entry: KeyValue.Entry) -> KvEntry:
