@@ -6,7 +6,7 @@ switch. The app's `ControlGate` (`sarathi.common.web`) checks the bearer token b
 read: a missing or wrong one gets 401 and changes nothing; with no token configured every call is
 refused; a body over 16 KiB gets 413 unread; a 422 never repeats the input. `gate_passed` keeps
 `/kill` closed if the router is ever mounted without the gate. The reply says whether the account
-is flat, per contract what was done, and what is left. `GET /status` is open (the lockstep reads it).
+is flat, per contract what was done, and what is left. `GET /status` is open (`sarathi chaos` reads it).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def build_app(settings: OrdersSettings) -> FastAPI:
         workers=workers,
         checks={"orders": working},
         control_token=settings.orders_control_token,
-        open_paths=OPEN_PATHS | {"/status"},  # read by `sarathi run`'s lockstep without a token
+        open_paths=OPEN_PATHS | {"/status"},  # read by `sarathi chaos` without a token
     )
     app.include_router(
         build_router(
