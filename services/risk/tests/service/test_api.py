@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +23,7 @@ from sarathi.common.messages.fields import ExitReason
 from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
-from ..builders import NIFTY_CALL, OPEN, position_opened
+from ..builders import NIFTY_CALL, position_opened
 from .support import TOKEN, ListedNames, Rig, a_listed_nifty_call, risk_running
 
 MUTATING = ["/pause", "/resume", "/flatten", "/kill"]
