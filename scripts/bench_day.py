@@ -2,17 +2,23 @@
 
 `run_day(plan)` starts NATS and PostgreSQL (wheels, unless NATS_URL / DATABASE_URL), the sim and
 the five services on free ports, runs the session and returns the figures and what was traded.
-The clock runs at the plan's speed except where the day holds it (at bar closes, and at every
-step while a position or order is at stake), so "market seconds per wall second" is below the
-speed by the holds' cost; whether the services kept up shows in the decision lag (bar close →
-execution's decision, in market seconds), the signals refused as too old and the holds let go.
+In the held day the sim holds market time at every step until the services are done with it
+and then moves straight to the next one (the clock protocol), so "market seconds per wall
+second" is what the system can do, not the speed; whether it kept up shows in the decision lag
+(bar close → execution's decision, in market seconds), the signals refused as too old and the
+holds let go. `loaded()` runs a CPU-burning process beside a day (the determinism check's
+second run).
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +40,9 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
                 session_started = time.monotonic()
                 days.run_session(running, plan)
                 session = time.monotonic() - session_started
-                bar_holds, step_holds = running.barriers, running.steps
+                holds = running.holds or {}
                 books, state = days.settle(running)
+            wall_timeouts = _count_in_logs(run_dir / "logs", WALL_TIMEOUTS)
     total = time.monotonic() - started
     report = build_report(
         books, state["broker"], RunInfo(plan.day, plan.seed, plan.speed, session, plan.market_seconds)
@@ -59,16 +66,38 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
             "refused_too_old": report.signals.refused.get("signal_age", 0),
             "trades": len(report.trades),
             "books_match_broker": report.books_match,
-            "bar_close_holds": bar_holds.held,
-            "bar_close_hold_wall_seconds": round(bar_holds.waited_seconds, 1),
-            "step_holds": step_holds.held,
-            "step_hold_wall_seconds": round(step_holds.waited_seconds, 1),
-            "holds_let_go": len(bar_holds.timed_out) + len(step_holds.timed_out),
+            "holds": holds.get("held"),
+            "hold_rounds": holds.get("rounds"),
+            "hold_wall_seconds": holds.get("wall_seconds"),
+            "holds_let_go": holds.get("let_go"),
+            "wall_clock_timeouts": wall_timeouts,
         },
         "trades": trades_json(report)["trades"],
         "signals": sorted((s.signal_id, s.direction) for s in books.signals),
         "decisions": sorted((d.signal_id, d.outcome, d.gate or "") for d in books.decisions),
     }
+
+
+# Log events of waits timed by the wall clock, which the clock protocol cannot hold: on a busy
+# machine they may end otherwise than on an idle one.
+WALL_TIMEOUTS = ("feed_snapshot_failed", "clock_hold_busy")
+
+
+def _count_in_logs(logs: Path, events: tuple[str, ...]) -> dict[str, int]:
+    text = "".join(path.read_text(errors="replace") for path in sorted(logs.glob("*.log")))
+    return {event: text.count(f'"{event}"') for event in events}
+
+
+@contextmanager
+def loaded(processes: int = 1) -> Iterator[None]:
+    """A busy machine: `processes` CPU-burning processes beside the block."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
 
 
 def _at(trades: list[dict[str, Any]], index: int) -> dict[str, Any] | None:
@@ -93,4 +122,7 @@ def compare(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
         "trades_second_run": len(b),
         "trades_equal_before_first_difference": differ if not exact else len(a),
         "first_difference": None if exact else [_at(first["trades"], differ), _at(second["trades"], differ)],
+        "decisions_only_in_one_run": sorted(
+            map(list, set(map(tuple, first["decisions"])) ^ set(map(tuple, second["decisions"])))
+        )[:5],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sarathi.cli import background, run
-from sarathi.cli.day import RECONCILE_EVERY_MARKET_SECONDS, DayPlan, service_env
+from sarathi.cli.day import RECONCILE_EVERY_MARKET_SECONDS, TRADING_SERVICES, DayPlan, service_env
 
 
 @pytest.mark.parametrize(("speed", "steps"), [(200, 40), (1000, 200), (7, 2)])
@@ -25,17 +26,14 @@ def test_an_explicit_step_rate_is_kept() -> None:
     assert (plan.steps_per_wall_second, plan.market_step_seconds) == (20, 10.0)
 
 
-def test_step_holds_check_positions_on_their_ticks_and_reconcile_less_often(tmp_path: Path) -> None:
+def test_the_held_day_runs_the_clock_protocol_with_risk_s_default_configuration(tmp_path: Path) -> None:
     held = service_env(DayPlan(), {}, 8600, "t", tmp_path)
-    assert held["SARATHI_RISK_EVALUATE_ON_TICK"] == "true"
+    assert json.loads(held["SARATHI_SIM_CLOCK_PARTICIPANTS"]) == list(TRADING_SERVICES)
+    assert "SARATHI_RISK_EVALUATE_ON_TICK" not in held  # the default: the 5-second loop decides
     assert held["SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS"] == str(RECONCILE_EVERY_MARKET_SECONDS)
-    free = service_env(DayPlan(hold_at_steps=False), {}, 8600, "t", tmp_path)
-    assert "SARATHI_RISK_EVALUATE_ON_TICK" not in free
+    free = service_env(DayPlan(held=False), {}, 8600, "t", tmp_path)
+    assert "SARATHI_SIM_CLOCK_PARTICIPANTS" not in free
     assert "SARATHI_ORDERS_RECONCILE_INTERVAL_SECONDS" not in free
-    overridden = service_env(
-        DayPlan(extra_env={"SARATHI_RISK_EVALUATE_ON_TICK": "false"}), {}, 8600, "t", tmp_path
-    )
-    assert overridden["SARATHI_RISK_EVALUATE_ON_TICK"] == "false"
 
 
 def test_the_day_runs_the_order_update_spelling_the_docs_do_not_show(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ from sarathi.common.messages.risk import (
     TrailingArmed,
 )
 from sarathi.common.messages.signals import Signal
-from sarathi.common.messages.sim import SimClockState
+from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
 UPDATE_GOLDEN = os.environ.get("SARATHI_UPDATE_GOLDEN") == "1"
@@ -218,6 +218,28 @@ def a_sim_clock(*, paused: bool = False) -> SimClockState:
         wall_start=datetime(2026, 9, 15, 3, 45, 0, tzinfo=UTC),
         speed=Decimal(180),
         paused=paused,
+    )
+
+
+def a_clock_held() -> ClockHeld:
+    return ClockHeld(
+        **envelope(message_id="held-0001", correlation_id="sim-clock", event_time=at("10:20:05")),
+        at=at("10:20:05"),
+        phase="market",
+        round=1,
+        frames={"feed": 41230, "order_update": 12},
+        clock=a_sim_clock(),
+    )
+
+
+def a_clock_done() -> ClockDone:
+    return ClockDone(
+        **envelope(message_id="done-0001", correlation_id="sim-clock", event_time=at("10:20:05")),
+        at=at("10:20:05"),
+        phase="market",
+        round=1,
+        service="risk",
+        published=318,
     )
 
 
@@ -465,6 +487,8 @@ EXAMPLES: dict[str, Callable[[], Message]] = {
         target=ENTRY_ID,
     ),
     "SimClockState": a_sim_clock,
+    "ClockHeld": a_clock_held,
+    "ClockDone": a_clock_done,
 }
 
 

@@ -67,7 +67,7 @@ async def test_a_422_from_kill_never_contains_the_input() -> None:
     }
 
 
-async def test_status_stays_open_for_the_lockstep() -> None:
+async def test_status_stays_open_for_sarathi_chaos() -> None:
     reply = await send_request(the_app(), "GET", "/status")
 
     assert reply.status == 503  # not 401: the service is simply not running

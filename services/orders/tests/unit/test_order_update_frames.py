@@ -1,6 +1,6 @@
 """The order-update client's frame count (`frames`), against a real socket on loopback.
 
-The sim's lockstep compares it with the frames the sim sent, so each frame read counts exactly
+The held day's clock protocol compares it with the frames the sim sent, so each frame read counts exactly
 once, only after its handling finished, whatever the frame held, and across reconnects.
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -195,38 +194,3 @@ async def test_risk_restarted_mid_trail_keeps_its_high_water_mark(
             assert await w.net(option.security_id) == 0
             (command,) = await w.of(ORDER_CMD.name, "ExitPosition")
             assert command.message_id == f"xTR-{entry}"
-
-
-async def test_progress_follows_the_held_contracts_ticks_and_drops_it_once_flat(
-    sims: SimPool, jetstream_clean: str, database: str, tmp_path: Path
-) -> None:
-    async with (
-        trading(sims, jetstream_clean, database, tmp_path) as w,
-        w.risk(risk_evaluate_on_tick=True) as api,
-    ):
-        option = w.option(5)
-        await open_position(w, api, option)
-        (held,) = (await api.get("/progress")).json()["contracts"]
-        assert (held["segment"], held["security_id"]) == (option.segment.wire, option.security_id)
-        assert datetime.fromisoformat(held["held_since"]) <= w.market_now()
-
-        mark = w.market_now()
-
-        async def ticked_past_mark() -> bool:
-            (row,) = (await api.get("/progress")).json()["contracts"]
-            return row["ticks_through"] is not None and datetime.fromisoformat(row["ticks_through"]) >= mark
-
-        await w.wait_for(ticked_past_mark, "a tick after the mark fully processed", within=30)
-        progress = (await api.get("/progress")).json()
-        assert (progress["positions_open"], progress["positions_closing"]) == (1, 0)
-
-        assert (await api.post("/flatten", json={"reason": "integration test"})).status_code == 200
-        await w.wait_for(lambda: w.of(ORDER_EVT.name, "PositionClosed"), "position closed")
-
-        async def released() -> bool:
-            contracts: list[Any] = (await api.get("/progress")).json()["contracts"]
-            return contracts == []
-
-        await w.wait_for(released, "contract released")
-        progress = (await api.get("/progress")).json()
-        assert (progress["positions_open"], progress["positions_closing"]) == (0, 0)

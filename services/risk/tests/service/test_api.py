@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +23,11 @@ from sarathi.common.domain.trading import ExitReason
 from sarathi.common.web import protect
 from sarathi.risk.api import build_router
 
-from ..builders import NIFTY_CALL, OPEN, position_opened
+from ..builders import NIFTY_CALL, position_opened
 from .support import TOKEN, ListedNames, Rig, a_listed_nifty_call, risk_running
 
 MUTATING = ["/pause", "/resume", "/flatten", "/kill"]
-READING = ["/state", "/positions", "/pnl", "/progress"]
+READING = ["/state", "/positions", "/pnl"]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -166,34 +165,10 @@ async def test_positions_and_flatten_name_the_contract_with_its_quantity_and_kee
     ]
 
 
-async def test_progress_reports_each_held_contract_and_its_latest_fully_processed_tick() -> None:
-    async with api(risk_evaluate_on_tick=True) as (rig, client):
-        rig.clock.advance(timedelta(seconds=1))
-        await rig.event(position_opened("sub-0001", when=rig.clock.now(), net=80, average="100"))
-        assert (await client.get("/progress")).status_code == 401
-        rig.clock.advance(timedelta(seconds=2))
-        await rig.tick("101")  # exchange time 09:15:03
-        reply = await client.get("/progress", headers=AUTH)
-        assert reply.status_code == 200
-        assert reply.json() == {
-            "now": (OPEN + timedelta(seconds=3)).isoformat(),
-            "contracts": [
-                {
-                    "segment": "NSE_FNO",
-                    "security_id": "52175",
-                    "held_since": (OPEN + timedelta(seconds=1)).isoformat(),
-                    "ticks_through": (OPEN + timedelta(seconds=3)).isoformat(),
-                }
-            ],
-            "positions_open": 1,
-            "positions_closing": 0,
-        }
-
-
-async def test_progress_lists_nothing_when_nothing_is_held() -> None:
+async def test_risk_serves_no_progress_route_for_a_driver_to_poll() -> None:
+    # The held day's clock protocol (`sarathi.common.clock_hold`) replaced `/progress`.
     async with api() as (_, client):
-        reply = (await client.get("/progress", headers=AUTH)).json()
-        assert (reply["contracts"], reply["positions_open"], reply["positions_closing"]) == ([], 0, 0)
+        assert (await client.get("/progress", headers=AUTH)).status_code == 404
 
 
 async def test_a_body_with_a_non_finite_number_gets_422_not_500() -> None:

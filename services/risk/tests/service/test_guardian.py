@@ -3,6 +3,7 @@ daily loss, square-off, stale prices, per-tick mode and feed subscriptions."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from sarathi.common.bus.memory import InMemoryBroker
@@ -15,8 +16,9 @@ from sarathi.common.messages.risk import ControlState
 from sarathi.risk.adapters.store import MemoryStore
 from sarathi.risk.domain.control import Action
 from sarathi.risk.domain.position import Status
+from sarathi.risk.domain.trail import ExitDecision
 
-from ..builders import NIFTY_CALL, OPEN, position_closed, position_opened
+from ..builders import NIFTY_CALL, OPEN, a_tick, position_closed, position_opened
 from .support import Rig, risk_running
 
 QUANTITY = 80  # ₹20 of premium is ₹1,600
@@ -158,3 +160,28 @@ async def test_a_position_opened_while_halted_is_exited_at_the_next_check() -> N
         await open_position(rig)
         await rig.advance(5, price="100")
         assert [(c.message_id, c.reason) for c in rig.exits()] == [("xKL-sub-0001", ExitReason.KILL)]
+
+
+async def test_a_tick_is_handled_while_an_operator_exit_of_its_contract_awaits_its_jetstream_ack() -> None:
+    # Live trading: a slow JetStream acknowledgement of one exit must not hold the contract's
+    # tick subscription (it once waited for it, for a lockstep driver's sake).
+    async with risk_running() as rig:
+        await open_position(rig)
+        guardian = rig.service.guardian
+        unacked = asyncio.Event()
+
+        async def never_acked(*_: object) -> None:
+            await unacked.wait()
+
+        guardian._sender.send_command = never_acked  # type: ignore[method-assign]
+        decision = ExitDecision(ExitReason.FLATTEN, None, None, "operator flatten")
+        exiting = asyncio.create_task(guardian.flatten(decision, "operator"))
+        await asyncio.sleep(0)
+        tick = a_tick("101", rig.clock.now())
+        async with asyncio.timeout(1):
+            await guardian.on_tick(tick)
+        latest = guardian.ltp((tick.segment, NIFTY_CALL))
+        assert latest is not None
+        assert latest.price == Decimal("101")
+        unacked.set()
+        await exiting

@@ -18,8 +18,8 @@ from pathlib import Path
 
 DEFAULT_DAY = date(2026, 9, 16)  # a Wednesday: no index expires that day
 DEFAULT_SEED = 20260915
-# The pace between holds: with the day held at every step while anything is at stake
-# (`sarathi.cli.lockstep`), the whole day takes a little over two minutes on two cores.
+# The clock's speed; in the held day (the sim's clock protocol) market time moves straight from
+# one step to the next, so it matters only to a day that is not held.
 DEFAULT_SPEED = Decimal(1000)
 MIN_SPEED, MAX_SPEED = Decimal(1), Decimal(2000)  # the sim's own bounds (SARATHI_SIM_SPEED)
 MAX_SEED = 2**63 - 1

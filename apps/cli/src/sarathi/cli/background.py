@@ -57,8 +57,7 @@ def _env(args: argparse.Namespace, urls: dict[str, str], token: str, run_dir: Pa
         day=args.date or days.DEFAULT_DAY,
         seed=args.seed,
         speed=args.speed,
-        hold_at_bar_closes=False,
-        hold_at_steps=False,
+        held=False,
     )
     env = days.service_env(plan, urls, SERVICES["sim"], token, run_dir)
     env["SARATHI_SIM_START_PAUSED"] = "false"

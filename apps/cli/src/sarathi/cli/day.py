@@ -9,8 +9,14 @@ Why these settings for a fast day: the sim steps its market at most `steps_per_w
 times a wall second, derived from the speed so that the market step stays 5 s (the risk loop's
 period) at any speed. The feed's connection-staleness threshold is raised to a few steps, or
 every gap between two steps would count as a stale connection. Orders reconciles every 15 market
-minutes instead of every minute (each pass re-reads the day's order book). With step holds risk
-checks a position on each of its ticks (`sarathi.cli.lockstep` says why).
+minutes instead of every minute (each pass re-reads the day's order book).
+
+The held day (`DayPlan.held`, the default): the sim holds market time at every step until the
+five services have said on the bus that they are done with it (the clock protocol,
+`sarathi.common.clock_hold` and `sarathi.sim.holds`), then moves straight to the next step. So
+what each decision sees does not depend on how busy the machine is, and no market time is
+spent waiting. This module only starts the day and watches the clock; it reads no service's
+tables while the day runs, and each service runs its default risk configuration.
 """
 
 from __future__ import annotations
@@ -25,18 +31,14 @@ import time as walltime
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from sarathi.cli.args import DEFAULT_DAY, DEFAULT_SEED, DEFAULT_SPEED
-from sarathi.cli.barriers import BarCloseBarriers, BarrierStats
 from sarathi.cli.books import Books, load_books
 from sarathi.cli.control import ControlClient
-from sarathi.cli.lockstep import StepHolds, StepStats, system_readers
 from sarathi.cli.progress import ProgressLine, Sample, take_sample
 from sarathi.cli.report import reconcile
 from sarathi.cli.simclient import SimClient
@@ -61,8 +63,7 @@ class DayPlan:
     start: time = SESSION_OPEN
     end: time = SESSION_CLOSE
     feed_steps_per_wall_second: int | None = None  # None: a 5-second market step at any speed
-    hold_at_bar_closes: bool = True  # `sarathi.cli.barriers`: decisions independent of load
-    hold_at_steps: bool = True  # `sarathi.cli.lockstep`: exits too (needs hold_at_bar_closes)
+    held: bool = True  # the sim holds every step until the services are done with it
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -117,16 +118,15 @@ def service_env(
         "SARATHI_SIM_SUPER_CANCEL_REPLY": "empty",  # the day runs the docs' other variant (default: body)
         "SARATHI_FEED_CONNECTION_STALE_SECONDS": str(max(5.0, 3 * plan.market_step_seconds)),
         "SARATHI_FEED_RECORDER_DIRECTORY": str(run_dir / "feed-recordings"),
-        **(_held_day_env() if plan.hold_at_steps else {}),
+        **(_held_day_env() if plan.held else {}),
         **plan.extra_env,
     }
 
 
 def _held_day_env() -> dict[str, str]:
     return {
-        # A position is checked on its tick, while the clock stands at the step
-        # (`sarathi.cli.lockstep`): the same prices at the same market time in every run.
-        "SARATHI_RISK_EVALUATE_ON_TICK": "true",
+        # The clock protocol: the sim waits at each step for these services (`sarathi.sim.holds`).
+        "SARATHI_SIM_CLOCK_PARTICIPANTS": json.dumps(list(TRADING_SERVICES)),
         # Each pass re-reads and re-records the day's whole order book; every 60 market seconds
         # at 1000× that is 16 passes a wall second, most of a core. The order-update stream
         # records everything as it happens; the passes are the backstop.
@@ -166,8 +166,7 @@ class System:
     risk: ControlClient
     token: str
     env: dict[str, str]
-    barriers: BarrierStats = field(default_factory=BarrierStats)
-    steps: StepStats = field(default_factory=StepStats)
+    holds: dict[str, Any] | None = None  # the sim's hold figures after a held session
 
     @property
     def orders_url(self) -> str:
@@ -237,29 +236,40 @@ def run_session(
 ) -> list[Sample]:
     """Resume the clock, sample until the plan's end (market time), pause. Returns the samples.
 
-    With `plan.hold_at_bar_closes`, market time is held at every bar close until the system has
-    decided about the bar (`sarathi.cli.barriers`) and, with `plan.hold_at_steps`, at every
-    market step while the broker holds a position or a working order (`sarathi.cli.lockstep`);
-    figures in `running.barriers` and `running.steps`.
-    """
-    if not plan.hold_at_bar_closes:
-        return _run_free(running, plan, progress, on_sample, poll_seconds)
-    bars = BarCloseBarriers(running.database_url, plan.underlyings, stats=running.barriers)
-    steps = None
+    In a held day the sim holds every step itself; its figures land in `running.holds`."""
+    sampler = _Sampler(running, progress, on_sample, poll_seconds)
+    running.sim.run_until(plan.end_at)
+    running.sim.resume()
     try:
-        if plan.hold_at_steps:
-            readers = system_readers(running.sim, running.risk, running.orders_url, running.env["NATS_URL"])
-            steps = StepHolds(
-                readers,
-                speed=float(plan.speed),
-                stats=running.steps,
-                diagnose=lambda: _counters(running),
-            )
-        return _run_held(running, plan, _Sampler(running, progress, on_sample, poll_seconds), bars, steps)
+        while True:
+            clock = running.sim.clock()
+            now = datetime.fromisoformat(clock["now"])
+            # The end is reached once the sim has stepped it (a held day stands there first).
+            ended = now >= plan.end_at and datetime.fromisoformat(clock["next_step"]) > plan.end_at
+            if ended or sampler.due():
+                sampler.take()
+            if ended:
+                running.holds = clock.get("holds")
+                break
+            # Wall-clock pacing of an HTTP poll; market time is the sim's.
+            left = (plan.end_at - now).total_seconds() / float(plan.speed)
+            walltime.sleep(min(poll_seconds, max(0.002, left)))
     finally:
-        bars.close()
-        if steps is not None:
-            steps.close()
+        running.sim.pause()
+    return sampler.finish()
+
+
+def holds_summary(holds: dict[str, Any] | None) -> str:
+    """One line on the sim's holds of a held day."""
+    if holds is None:
+        return "market time was not held"
+    line = (
+        f"held market time {holds['held']} times ({holds['rounds']} rounds of questions, "
+        f"{holds['wall_seconds']:.1f}s)"
+    )
+    if not holds["let_go"]:
+        return line + "; every hold was met"
+    return line + f"; {holds['let_go']} let go unmet ({'; '.join(holds['let_go_examples'][:3])})"
 
 
 @dataclass
@@ -290,97 +300,6 @@ class _Sampler:
         if self.progress is not None:
             self.progress.done()
         return self.samples
-
-
-def _run_free(
-    running: System,
-    plan: DayPlan,
-    progress: ProgressLine | None,
-    on_sample: Callable[[Sample], None] | None,
-    poll_seconds: float,
-) -> list[Sample]:
-    """The day without holds: market time runs at the plan's speed whatever the system does."""
-    sampler = _Sampler(running, progress, on_sample, poll_seconds)
-    running.sim.run_until(plan.end_at)
-    running.sim.resume()
-    try:
-        while True:
-            now = running.sim.now()
-            if now >= plan.end_at or sampler.due():
-                sampler.take()
-            if now >= plan.end_at:
-                break
-            # Wall-clock pacing of an HTTP poll; market time is the sim's.
-            left = (plan.end_at - now).total_seconds() / float(plan.speed)
-            walltime.sleep(min(poll_seconds, max(0.002, left)))
-    finally:
-        running.sim.pause()
-    return sampler.finish()
-
-
-def _run_held(
-    running: System,
-    plan: DayPlan,
-    sampler: _Sampler,
-    bars: BarCloseBarriers,
-    steps: StepHolds | None,
-) -> list[Sample]:
-    """Move the barrier from hold to hold: the next step while exposed, else the next bar close."""
-    step = timedelta(seconds=float(running.sim.clock()["step_seconds"]))
-    at = BarCloseBarriers.next_close(plan.start_at, plan.end_at)
-    running.sim.run_until(at)
-    running.sim.resume()
-    exposed = False
-    try:
-        while True:
-            close = BarCloseBarriers.is_close(at) or at >= plan.end_at
-            if close or steps is None:
-                _until_clock(running, at, plan, sampler)
-                bars.wait(at, running.sim.now)
-            if steps is not None:
-                # The short way only right after the previous step (`StepHolds.wait`).
-                exposed = steps.wait(at, quick=exposed and not close).exposed and not steps.given_up
-            if at >= plan.end_at or sampler.due():
-                sampler.take()
-            if at >= plan.end_at:
-                break
-            at = min(at + step, plan.end_at) if exposed else BarCloseBarriers.next_close(at, plan.end_at)
-            running.sim.run_until(at)
-    finally:
-        running.sim.pause()
-    return sampler.finish()
-
-
-_COUNTERS = {
-    "sim": ("sarathi_sim_feed_messages_sent_total",),
-    "feed": ("sarathi_feed_ticks_received_total", "sarathi_feed_ticks_published_total"),
-    "risk": ("sarathi_risk_ticks_total",),
-}
-
-
-def _counters(running: System) -> str:
-    """The tick counters along sim → feed → risk, for the log line of a hold let go."""
-    found = []
-    for service, names in _COUNTERS.items():
-        try:
-            text = httpx.get(f"http://127.0.0.1:{running.supervisor.ports[service]}/metrics", timeout=2).text
-        except httpx.HTTPError as exc:
-            found.append(f"{service}: {exc!r}")
-            continue
-        for line in text.splitlines():
-            if line.startswith(names):
-                found.append(line)
-    return "; ".join(found)
-
-
-def _until_clock(running: System, at: datetime, plan: DayPlan, sampler: _Sampler) -> None:
-    """Until the sim's clock stands at `at` (it stops there), sampling on the way."""
-    while (now := running.sim.now()) < at:
-        if sampler.due():
-            sampler.take()
-        # Wall-clock pacing of an HTTP poll; market time is the sim's.
-        left = (at - now).total_seconds() / float(plan.speed)
-        walltime.sleep(min(sampler.poll_seconds, max(0.001, left)))
 
 
 def settle(running: System, timeout_seconds: float = 20.0) -> tuple[Books, dict[str, Any]]:

@@ -126,10 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 say(
                     f"Session over at {samples[-1].market_time:%H:%M:%S} IST; reconciling with the broker ..."
                 )
-                if plan.hold_at_bar_closes:
-                    say(f"Bar closes: {running.barriers.summary()}.")
-                if plan.hold_at_bar_closes and plan.hold_at_steps:
-                    say(f"Steps while exposed: {running.steps.summary()}.")
+                if plan.held:
+                    say(f"Holds: {days.holds_summary(running.holds)}.")
                 report = _report(running, plan, samples, wall, report_dir)
                 if args.keep_running:
                     say("\nThe services keep running (clock paused at the session's end) until Ctrl-C ...")

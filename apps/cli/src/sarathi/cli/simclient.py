@@ -39,7 +39,7 @@ class SimClient:
         return datetime.fromisoformat(self.clock()["now"])
 
     def progress(self) -> dict[str, Any]:
-        """How far the sim has stepped, what its broker and feed hold (`sarathi.cli.lockstep`)."""
+        """How far the sim has stepped, what its broker and feed hold (`sarathi chaos` settles on it)."""
         return self._ok(self._http.get("/sim/progress"))
 
     def pause(self) -> dict[str, Any]:

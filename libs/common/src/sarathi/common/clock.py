@@ -16,14 +16,15 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sarathi.common.domain.calendar import IST, require_aware
-from sarathi.common.messages.sim import SimClockState
+from sarathi.common.messages.sim import ClockHeld, SimClockState
 
-__all__ = ["IST", "Clock", "FakeClock", "LiveClock", "SimClock", "wall_clock"]
+__all__ = ["IST", "Clock", "FakeClock", "HoldHooks", "LiveClock", "SimClock", "wall_clock"]
 
 
 class Clock(Protocol):
@@ -106,18 +107,62 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class HoldHooks:
+    """What a service adds to the clock protocol of the held day (`sarathi.common.clock_hold`).
+
+    Only a `SimClock` has them, so nothing here exists in paper or live mode.
+    - `checks`: name → what is still pending for a `ClockHeld` (None: nothing);
+    - `published`: counts of messages sent other than through the bus (the feed's tick socket);
+    - `sent_to_sim`: counts of requests sent on the sim's sockets (the feed's subscriptions);
+    - `flushes`: awaited before answering, so what was sent is routed before the answer;
+    - `relay`: where a lead relays the question (the connection its messages went out on).
+    """
+
+    checks: dict[str, Callable[[ClockHeld], str | None]] = field(default_factory=dict)
+    published: list[Callable[[], int]] = field(default_factory=list)
+    sent_to_sim: list[Callable[[], int]] = field(default_factory=list)  # requests on sim sockets
+    flushes: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    relay: Callable[[str, bytes], Awaitable[None]] | None = None  # publish, when leading
+    stirred: asyncio.Event = field(default_factory=asyncio.Event)  # something a check reads moved
+
+    def stir(self) -> None:
+        """Wake a participant waiting to answer: a handler finished, a loop went to sleep, ..."""
+        self.stirred.set()
+
+
 class SimClock:
     """Market time from the simulator's published `SimClockState` and the wall clock.
 
     Each state is an anchor (market instant at a wall instant) and a speed; the simulator
     publishes a new one on every start, pause, resume or speed change and `update` follows it,
     waking sleepers so they re-plan against the new anchor.
+
+    For the held day's clock protocol it knows which tasks sleep until when (`waiting_past`)
+    and which tasks are market-time loops (`track`, `busy_loops`).
     """
 
     def __init__(self, state: SimClockState, wall: Callable[[], datetime] = wall_clock) -> None:
         self._wall = wall
         self._state = state
         self._changed = asyncio.Event()
+        self._sleeping: dict[asyncio.Task[object], datetime] = {}
+        self._loops: set[asyncio.Task[object]] = set()
+        self.hooks = HoldHooks()
+
+    def track(self, task: asyncio.Task[object]) -> None:
+        """Count `task` as a market-time loop: busy at T unless it sleeps until after T."""
+        self._loops.add(task)
+        task.add_done_callback(self._loops.discard)
+
+    def waiting_past(self, task: asyncio.Task[object], at: datetime) -> bool:
+        """Whether `task` is asleep on this clock until an instant after `at`."""
+        until = self._sleeping.get(task)
+        return until is not None and until > at
+
+    def busy_loops(self, at: datetime) -> list[str]:
+        """The tracked loops that still have work due at or before `at`."""
+        return sorted(task.get_name() for task in self._loops if not self.waiting_past(task, at))
 
     @property
     def state(self) -> SimClockState:
@@ -134,6 +179,18 @@ class SimClock:
 
     async def sleep_until(self, instant: datetime) -> None:
         require_aware(instant)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sleeping[task] = instant
+            if task in self._loops:
+                self.hooks.stir()
+        try:
+            await self._sleep_until(instant)
+        finally:
+            if task is not None:
+                self._sleeping.pop(task, None)
+
+    async def _sleep_until(self, instant: datetime) -> None:
         while True:
             now = self.now()
             if now >= instant:

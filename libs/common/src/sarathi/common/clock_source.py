@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sarathi.common.bus.port import Bus
-from sarathi.common.bus.streams import CONTROL_BUCKET
+from sarathi.common.bus.streams import CONTROL_BUCKET, SIM_CLOCK_KEY
 from sarathi.common.clock import Clock, LiveClock, SimClock
+from sarathi.common.clock_hold import follow, participating
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import MessageDecodeError, decode_as
 from sarathi.common.messages.sim import SimClockState
@@ -25,7 +26,6 @@ from sarathi.common.ratelimit import WALL_PACING, Pacing
 from sarathi.common.settings import Mode
 
 SIM_CLOCK_BUCKET = CONTROL_BUCKET
-SIM_CLOCK_KEY = "sim_clock"
 
 log = get_logger(__name__)
 
@@ -59,13 +59,17 @@ async def _follow(bus: Bus, clock: SimClock) -> None:
         except MessageDecodeError:
             log.error("sim_clock_undecodable", revision=entry.revision)
             continue
-        if state != clock.state:
-            clock.update(state)
+        follow(clock, state)
 
 
 @asynccontextmanager
-async def running_clock(mode: Mode, bus: Bus, *, wait_seconds: float = 30.0) -> AsyncIterator[Clock]:
-    """The service's clock for as long as the block runs (in sim mode, kept in step with sim)."""
+async def running_clock(
+    mode: Mode, bus: Bus, *, wait_seconds: float = 30.0, service: str | None = None
+) -> AsyncIterator[Clock]:
+    """The service's clock for as long as the block runs (in sim mode, kept in step with sim).
+
+    `service`: in sim mode, answer the held day's clock questions under that name
+    (`sarathi.common.clock_hold`); a one-off job passes none."""
     if mode is not Mode.SIM:
         yield LiveClock()
         return
@@ -75,7 +79,8 @@ async def running_clock(mode: Mode, bus: Bus, *, wait_seconds: float = 30.0) -> 
     )
     follower = asyncio.create_task(_follow(bus, clock), name="sim-clock-follower")
     try:
-        yield clock
+        async with participating(service, bus, clock):
+            yield clock
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -50,7 +50,10 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         bus = infrastructure.bus
         calendar = MarketCalendar()
-        async with running_clock(settings.mode, bus) as clock, contextlib.AsyncExitStack() as stack:
+        async with (
+            running_clock(settings.mode, bus, service="execution") as clock,
+            contextlib.AsyncExitStack() as stack,
+        ):
             rest = DhanRest(
                 client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url, pacing=rate_limit_pacing(settings.mode, clock),

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from sarathi.common.backoff import Backoff
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
-from sarathi.common.clock import Clock, LiveClock
+from sarathi.common.clock import Clock, HoldHooks, LiveClock, SimClock
 from sarathi.common.clock_source import running_clock
 from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode
 from sarathi.common.dhan.token_share import following_token
@@ -27,6 +27,7 @@ from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
+from sarathi.common.messages.sim import ClockHeld
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
 from sarathi.common.tasks import BackgroundTasks
@@ -174,6 +175,8 @@ class FeedService:
             watchdog=watchdog, metrics=self.metrics, events=events, session_open=calendar.open_session_start,
         )  # fmt: skip
         self.manager = manager
+        if isinstance(self.clock, SimClock):
+            join_clock_holds(self.clock.hooks, sink, manager)
         handlers = FeedHandlers(manager, self.clock)
         served = [
             await bus.serve(subjects.FEED_SUBSCRIBE, handlers.subscribe),
@@ -201,6 +204,23 @@ class FeedService:
             await asyncio.to_thread(recorder.flush)
 
 
+def join_clock_holds(hooks: HoldHooks, sink: NatsTickSink, manager: FeedManager) -> None:
+    """The held day (sim mode): done with T once every frame the sim sent is handled, its ticks
+    flushed to NATS, and the sim has every subscription frame we wrote (`clock_hold`)."""
+    processor = manager.processor
+
+    def frames(held: ClockHeld) -> str | None:
+        behind = held.frames.get("feed", 0) - processor.frames_done
+        return f"{behind} feed frame(s) not handled" if behind > 0 else None
+
+    hooks.checks["feed_frames"] = frames
+    hooks.published.append(lambda: sink.published)
+    hooks.flushes.append(sink.flush)
+    hooks.relay = sink.relay  # the ticks' own connection: the others get them before the question
+    processor.on_frames = hooks.stir
+    hooks.sent_to_sim.append(lambda: sum(c.requests_sent for c in manager.connections.values()))
+
+
 def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
     """The feed app; `clock` overrides the mode's clock (tests), else it is chosen at start-up."""
     service_metrics = ServiceMetrics("feed")
@@ -211,7 +231,7 @@ def build_app(settings: FeedSettings, clock: Clock | None = None) -> FastAPI:
         chosen = (
             contextlib.nullcontext(clock)
             if clock is not None
-            else running_clock(settings.mode, infrastructure.bus)
+            else running_clock(settings.mode, infrastructure.bus, service="feed")
         )
         async with chosen as service_clock:
             service.clock = (

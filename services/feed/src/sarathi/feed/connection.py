@@ -91,6 +91,7 @@ class FeedConnection:
         self.has_data = False  # a packet arrived on the current session (Dhan's only subscribe ack)
         self.last_verdict: Verdict | None = None  # how the latest session ended
         self._state(RECONNECTING)
+        self.requests_sent = 0  # subscription frames written (the held day's clock protocol)
 
     @property
     def redacted_url(self) -> str:
@@ -114,6 +115,7 @@ class FeedConnection:
             return
         for text in build_requests(change.mode, list(change.instruments), subscribe=change.subscribe):
             socket.send_text(text)
+            self.requests_sent += 1
 
     async def run(self) -> None:
         attempts = 0

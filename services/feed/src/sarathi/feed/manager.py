@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from sarathi.common.clock import Clock
+from sarathi.common.clock_hold import track_loop
 from sarathi.common.dhan.feed_requests import FeedInstrument
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message, envelope
@@ -157,6 +158,7 @@ class FeedManager:
 
     async def watch(self, interval_seconds: float) -> None:
         """The watchdog loop (a worker task)."""
+        track_loop(self._clock)  # the held day waits for a check due at T (sim mode only)
         while True:
             await self._clock.sleep(interval_seconds)
             await self.check_staleness()

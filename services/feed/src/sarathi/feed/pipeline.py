@@ -8,6 +8,7 @@ reads, metric updates and the lag observation happen once per batch, not per tic
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -43,6 +44,8 @@ class FrameProcessor:
     cache: dict[FeedInstrument, bytes] = field(default_factory=dict)  # the last tick's JSON
     open_interest: dict[FeedInstrument, int] = field(default_factory=dict)
     _errors: dict[str, int] = field(default_factory=dict)
+    frames_done: int = 0  # socket frames handled, ticks published (the held day's clock protocol)
+    on_frames: Callable[[], None] = field(default=lambda: None)  # after each batch (ditto)
 
     async def process(self, connection: int, frames: list[bytes], received: datetime) -> list[int]:
         """Handle one batch; returns the reasons of any disconnect packets in it."""
@@ -52,6 +55,8 @@ class FrameProcessor:
             return await self._process(connection, frames, received)
         finally:
             self._count_errors()
+            self.frames_done += len(frames)
+            self.on_frames()
 
     async def _process(self, connection: int, frames: list[bytes], received: datetime) -> list[int]:
         batch = self.decoder.decode(frames)

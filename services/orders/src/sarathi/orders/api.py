@@ -6,7 +6,7 @@ switch. The app's `ControlGate` (`sarathi.common.web`) checks the bearer token b
 read: a missing or wrong one gets 401 and changes nothing; with no token configured every call is
 refused; a body over 16 KiB gets 413 unread; a 422 never repeats the input. `gate_passed` keeps
 `/kill` closed if the router is ever mounted without the gate. The reply says whether the account
-is flat, per contract what was done, and what is left. `GET /status` is open (the lockstep reads it).
+is flat, per contract what was done, and what is left. `GET /status` is open (`sarathi chaos` reads it).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from sarathi.common.logging import get_logger
+from sarathi.common.settings import Mode
 from sarathi.common.web import gate_passed
 from sarathi.orders.service import OrdersService
 
@@ -63,14 +64,16 @@ def build_router(service: Callable[[], OrdersService | None], kill_switch_defaul
     @router.get("/status")
     async def status() -> dict[str, Any]:
         orders = running()
-        return {
+        status = {
             "reconciled": orders.reconciler.reconciled.is_set(),
             "reconciliation_passes": orders.reconciler.passes,
             "order_update_connected": orders.updates.connected.is_set(),
             "order_update_connections": orders.updates.connections,
-            "events_published": orders.publisher.published,
-            "order_update_frames": orders.updates.frames,
             "outbox_pending": await orders.publisher.pending(),
         }
+        if orders.settings.mode is Mode.SIM:  # what `sarathi chaos` settles on; sim mode only
+            status["events_published"] = orders.publisher.published
+            status["order_update_frames"] = orders.updates.frames
+        return status
 
     return router

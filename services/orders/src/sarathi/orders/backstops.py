@@ -27,6 +27,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from sarathi.common.clock import Clock
+from sarathi.common.clock_hold import track_loop
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.token_share import TokenPublisher
 from sarathi.common.domain.calendar import MarketCalendar
@@ -87,6 +88,7 @@ class PnlExitArmer:
         return True
 
     async def run(self) -> None:
+        track_loop(self._clock)  # the held day waits for a re-check due at T (sim mode only)
         while True:
             try:
                 await self.arm_today()

@@ -25,6 +25,7 @@ from sarathi.common.backoff import Backoff
 from sarathi.common.bus.port import Bus
 from sarathi.common.bus.streams import CONTROL_BUCKET, RECONCILIATION_KEY
 from sarathi.common.clock import Clock
+from sarathi.common.clock_hold import track_loop
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus
 from sarathi.common.domain.trading import Leg
 from sarathi.common.logging import get_logger
@@ -157,6 +158,7 @@ class Reconciler:
     async def run(self) -> None:
         """Start-up pass, then one pass every interval of market time, until cancelled."""
         await self.start()
+        track_loop(self._clock)  # the held day waits for a pass due at T (sim mode only)
         while True:
             await self._clock.sleep(self._interval)
             raise_if_cancelling()

@@ -171,26 +171,6 @@ def build_router(service: Callable[[], RiskService | None], operator: str) -> AP
             "closed_positions": day.closed_positions,
         }
 
-    @router.get("/progress")
-    async def progress() -> dict[str, Any]:
-        """Per held contract, the exchange time through which its ticks are fully processed."""
-        risk = running()
-        report = risk.guardian.progress(risk.clock.now())
-        return {
-            "now": report.now.isoformat(),
-            "contracts": [
-                {
-                    "segment": held.contract.segment.wire,
-                    "security_id": held.contract.security_id,
-                    "held_since": held.held_since.isoformat(),
-                    "ticks_through": None if held.ticks_through is None else held.ticks_through.isoformat(),
-                }
-                for held in report.contracts
-            ],
-            "positions_open": report.positions_open,
-            "positions_closing": report.positions_closing,
-        }
-
     async def act(action: Action, request: Request, reason: str) -> ActionReply:
         risk = running()
         reason = reason.strip() or f"operator {action.value}"

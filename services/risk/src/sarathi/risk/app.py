@@ -30,7 +30,7 @@ def build_app(settings: RiskSettings) -> FastAPI:
 
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
-        async with running_clock(settings.mode, infrastructure.bus) as clock:
+        async with running_clock(settings.mode, infrastructure.bus, service="risk") as clock:
             engine = infrastructure.engine
             service = RiskService(
                 settings,

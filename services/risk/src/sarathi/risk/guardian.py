@@ -4,10 +4,8 @@
   a newly held contract gets its ticks subscribed (and a snapshot for a first price), a flat one
   released.
 - Ticks only update the latest price, unless `evaluate_on_tick`: then that one position is
-  checked at once (the 5-second loop stays the watchdog for everything else).
-- `progress` tells a lockstep driver, per held contract, the exchange time through which its ticks
-  are fully processed: a tick counts once its check ran and any exit command of the contract
-  (its own, the loop's or the operator's, if one was in flight) is acked by JetStream.
+  checked at once (the 5-second loop stays the watchdog for everything else). A tick never
+  waits for anything but its own check: not for an exit in flight.
 - `check_all` (the loop): each OPEN position is assessed (`domain.trail`); each CLOSING one has
   its exit re-sent (same id) when overdue; everything is exited while HALTED; then today's P&L
   is checked against the daily loss limit.
@@ -42,7 +40,6 @@ from sarathi.risk.domain.rules import PnlBasis, RiskRules
 from sarathi.risk.domain.trail import Assessment, ExitDecision, assess
 from sarathi.risk.exits import ExitSender
 from sarathi.risk.metrics import RiskMetrics
-from sarathi.risk.progress import HeldContract, Progress, Watermarks
 from sarathi.risk.subscriptions import TickSubscriptions
 from sarathi.risk.writer import TrackerWriter
 
@@ -85,8 +82,6 @@ class Guardian:
         self.book = PositionBook()
         self._ltps: dict[ContractKey, Ltp] = {}
         self._exit_sent: dict[str, datetime] = {}
-        self._watermarks = Watermarks()
-        self._exits_in_flight: dict[ContractKey, asyncio.Event] = {}  # set once JetStream acked
 
     def attach(self, subscriptions: TickSubscriptions) -> None:
         self._subs = subscriptions
@@ -97,10 +92,6 @@ class Guardian:
         """Take over the stored trackers (restart): hold their contracts, prime their prices."""
         self.book = PositionBook(positions)
         held = [p.contract for p in self.book.open_positions()]
-        self._watermarks.reset()
-        now = self._clock.now()
-        for contract in held:
-            self._watermarks.hold(contract, now)
         for contract in held:
             await self._hold(contract)
         await self.prime(held)
@@ -129,24 +120,6 @@ class Guardian:
         price = None if ltp is None else ltp.price
         return position_pnl(position, price, self._calculator, now.astimezone(IST).date())
 
-    def progress(self, now: datetime) -> Progress:
-        """Each contract of an OPEN or CLOSING position: held since when, ticks done through when."""
-        positions = self.book.open_positions()
-        held: dict[ContractKey, HeldContract] = {}
-        for position in positions:
-            holding = self._watermarks.holding(position.contract)
-            held[position.contract] = HeldContract(
-                position.contract,
-                held_since=now if holding is None else holding.since,
-                ticks_through=None if holding is None else holding.ticks_through,
-            )
-        return Progress(
-            now=now,
-            contracts=tuple(held[c] for c in sorted(held, key=lambda c: (c.segment.wire, c.security_id))),
-            positions_open=sum(p.status is Status.OPEN for p in positions),
-            positions_closing=sum(p.status is Status.CLOSING for p in positions),
-        )
-
     def pnl_of(self, position: TrackedPosition, price: Decimal) -> Decimal:
         """P&L on the trail's basis (gross by default; net of charges when configured)."""
         if self.rules.pnl_basis is PnlBasis.GROSS:
@@ -168,16 +141,10 @@ class Guardian:
             return
         self._metrics.ticks.inc()
         contract = self._note(message)
-        holding = self._watermarks.holding(contract)  # the holding this tick belongs to
         if self._on_tick:
             position = self.book.open_for(contract)
             if position is not None and position.status is Status.OPEN:
                 await self.check(position, self._clock.now(), trigger="tick")
-        in_flight = self._exits_in_flight.get(contract)
-        if in_flight is not None:  # an exit sent by the loop or the operator: acked before we count
-            await in_flight.wait()
-        if holding is not None:
-            holding.processed(message.exchange_time)
 
     async def on_position_event(self, message: Message) -> None:
         if not isinstance(message, PositionOpened | PositionChanged | PositionClosed):
@@ -186,8 +153,6 @@ class Guardian:
             change = self.book.apply(message)
             if change is None:
                 return
-            if change.opened:
-                self._watermarks.hold(change.position.contract, self._clock.now())
             self._writer.mark(change.position)
             await self._writer.flush()  # durable before the consumer acks
             position = change.position
@@ -212,7 +177,6 @@ class Guardian:
                 if self.book.open_for(position.contract) is None:
                     # A later position in this contract must not inherit this one's last tick time.
                     self._ltps.pop(position.contract, None)
-                    self._watermarks.release(position.contract)
                     if self._subs is not None:
                         await self._subs.release(position.contract)
 
@@ -262,16 +226,11 @@ class Guardian:
         await self._sender.announce(marked, decision, None if ltp is None else ltp.price, now)
 
     async def _publish_exit(self, position: TrackedPosition, requested_by: str, now: datetime) -> None:
-        acked = self._exits_in_flight[position.contract] = asyncio.Event()
         try:
             await self._sender.send_command(position, requested_by, now)
         except Exception as exc:  # NATS hiccup: the tracker stays CLOSING and the loop re-sends
             log.error("exit_publish_failed", entry_order_id=position.entry_order_id, error=repr(exc))
             return
-        finally:
-            acked.set()
-            if self._exits_in_flight.get(position.contract) is acked:
-                del self._exits_in_flight[position.contract]
         self._exit_sent[position.entry_order_id] = now
 
     async def flatten(self, reason_decision: ExitDecision, requested_by: str) -> list[str]:

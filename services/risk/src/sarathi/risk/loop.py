@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock
+from sarathi.common.clock_hold import track_loop
 from sarathi.common.domain.money import to_paise_precision
 from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import get_logger
@@ -68,6 +69,7 @@ class RiskLoop:
 
     async def run(self) -> None:
         self.started_at = self._clock.now()
+        track_loop(self._clock)  # the held day waits for the check due at T (sim mode only)
         while True:
             due = next_check(self._clock.now(), self._interval)
             await self._clock.sleep_until(due)

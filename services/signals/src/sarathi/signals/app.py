@@ -25,7 +25,7 @@ def build_app(settings: SignalsSettings) -> FastAPI:
 
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
-        async with running_clock(settings.mode, infrastructure.bus) as clock:
+        async with running_clock(settings.mode, infrastructure.bus, service="signals") as clock:
             rest = DhanRest(
                 client_id=settings.dhan_client_id,
                 access_token=settings.dhan_access_token,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Subscription
 from sarathi.common.clock import Clock
+from sarathi.common.clock_hold import track_loop
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.domain.calendar import MarketCalendar
@@ -151,6 +152,7 @@ class SignalsWorker:
         return min(present) if present else None
 
     async def _run(self) -> None:
+        track_loop(self._clock)  # the held day waits for the bars due at T (sim mode only)
         while True:
             now = self._clock.now()
             end = self.next_bar_end(now - self._grace)

@@ -105,6 +105,9 @@ def build_app(
                 if runtime.paper is not None:
                     await stack.enter_async_context(runtime.paper.subscribed(infrastructure.bus))
                 await stack.enter_async_context(runtime.running(BusClockSink(infrastructure.bus)))
+                if runtime.holds is not None:  # the held day: the clock protocol's questions
+                    await runtime.holds.start(infrastructure.bus)
+                    stack.push_async_callback(runtime.holds.stop)
                 yield
 
         app, _ = build_service_app(

@@ -30,6 +30,9 @@ class SimClockController:
     def __init__(self, start: datetime, speed: Decimal, *, wall: Callable[[], datetime] = wall_clock) -> None:
         self._wall = wall
         self._listeners: list[ClockListener] = []
+        self._barrier: datetime | None = None  # the last `run_until`: a hold never passes it
+        self._next_hold: datetime | None = None  # a hold asked for while paused
+        self.holding = False  # the held day: market time moves only by `hold_at`, never runs
         self._state = self._make_state(start, speed, paused=False)
         self.clock = SimClock(self._state, wall=wall)
 
@@ -75,8 +78,15 @@ class SimClockController:
     def set(self, start: datetime, speed: Decimal, *, paused: bool = False) -> SimClockState:
         """Restart market time at `start`, running at `speed` (market seconds per wall second),
         or held at `start` if `paused` (a restored clock that was paused)."""
-        self._publish(self._make_state(start, speed, paused=paused))
+        self._barrier = self._next_hold = None
+        self._publish(self._make_state(start, speed, paused=paused, run_until=self._held(None, start)))
         return self._state
+
+    def _held(self, barrier: datetime | None, market: datetime) -> datetime | None:
+        """The state's `run_until`: the barrier, or while `holding` where market time stands."""
+        if not self.holding:
+            return barrier
+        return market if barrier is None else min(barrier, market)
 
     def pause(self) -> SimClockState:
         if not self._state.paused:
@@ -87,9 +97,25 @@ class SimClockController:
     def resume(self) -> SimClockState:
         if self._state.paused:
             state = self._state
-            self._publish(
-                self._make_state(state.market_start, state.speed, paused=False, run_until=state.run_until)
-            )
+            held = self._held(state.run_until, state.market_start)
+            self._publish(self._make_state(state.market_start, state.speed, paused=False, run_until=held))
+            if self._next_hold is not None:
+                self.hold_at(self._next_hold)
+        return self._state
+
+    def hold_at(self, instant: datetime) -> SimClockState:
+        """Move market time straight to `instant` and hold it there (the held day's next step),
+        never past the `run_until` barrier; while paused, on the resume."""
+        state = self._state
+        target = instant if self._barrier is None else min(instant, self._barrier)
+        if state.paused:
+            self._next_hold = target
+            return state
+        self._next_hold = None
+        market = state.market_time_at(self._wall())
+        if target <= market:
+            return state
+        self._publish(self._make_state(target, state.speed, paused=False, run_until=target))
         return self._state
 
     def run_until(self, barrier: datetime | None) -> SimClockState:
@@ -100,11 +126,14 @@ class SimClockController:
         """
         state, wall = self._state, self._wall()
         market = state.market_time_at(wall)
+        self._barrier, self._next_hold = barrier, None
         if barrier is not None and require_aware(barrier) < market:
             raise ClockSettingError(
                 f"run_until {barrier.isoformat()} is before market time {market.isoformat()}"
             )
         self._publish(
-            self._make_state(market, state.speed, paused=state.paused, run_until=barrier, wall=wall)
+            self._make_state(
+                market, state.speed, paused=state.paused, run_until=self._held(barrier, market), wall=wall
+            )
         )
         return self._state

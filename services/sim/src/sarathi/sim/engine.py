@@ -76,8 +76,9 @@ class Grid:
 
 
 def is_restart(previous: SimClockState, state: SimClockState) -> bool:
-    """A new clock state that starts a new grid: anything but a pause, the resume of a pause or
-    a move of the `run_until` barrier (the same timeline, re-anchored where it stood)."""
+    """A new clock state that starts a new grid: anything but a pause, the resume of a pause, a
+    move of the `run_until` barrier (the same timeline, re-anchored where it stood) or a hold's
+    move forward to the next step (`SimClockController.hold_at`)."""
     if state.paused:
         return False
     resumed = (
@@ -86,7 +87,12 @@ def is_restart(previous: SimClockState, state: SimClockState) -> bool:
     continued = state.speed == previous.speed and state.market_start == previous.market_time_at(
         state.wall_start
     )
-    return not (resumed or continued)
+    held_forward = (
+        state.speed == previous.speed
+        and state.run_until == state.market_start
+        and state.market_start > previous.market_time_at(state.wall_start)
+    )
+    return not (resumed or continued or held_forward)
 
 
 class Engine:

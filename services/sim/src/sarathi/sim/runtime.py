@@ -29,7 +29,7 @@ Which market, and what feeds it, follows `settings.market_source` (see `SimSetti
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +50,7 @@ from sarathi.sim.clock import SimClockController
 from sarathi.sim.clock_publisher import ClockPublisher, ClockSink
 from sarathi.sim.engine import Engine
 from sarathi.sim.faults import Faults
+from sarathi.sim.holds import ClockHolds
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.market.view import MarketView
@@ -127,6 +128,7 @@ class SimRuntime:
     master: MasterReport | None = None  # the universe came from `sim_master_file`
     paper: PaperTicks | None = None  # paper mode: subscribe it to the bus once connected
     persister: StatePersister | None = None  # `sim_state_dir` set
+    holds: ClockHolds | None = None  # `sim_clock_participants` set: the held day
     started_wall: datetime = field(default_factory=wall_clock)  # when it was built (token validity)
 
     @asynccontextmanager
@@ -249,8 +251,9 @@ def build_runtime(
     persister = _persister(
         store, settings, broker, controller, order_updates, trading_day, sim_metrics, parts
     )
-    if persister is not None:
-        engine.after_step = persister.after_step
+    holds = _holds(settings, controller, engine, feed, order_updates)
+    engine.after_step = _after_step(persister, holds)
+    control.holds = holds
     return SimRuntime(
         settings=settings,
         calendar=calendar,
@@ -272,8 +275,41 @@ def build_runtime(
         master=master,
         paper=PaperTicks(ticks, sim_metrics) if ticks is not None and source is MarketSource.PAPER else None,
         persister=persister,
+        holds=holds,
         started_wall=parts.wall(),
     )
+
+
+def _holds(
+    settings: SimSettings,
+    controller: SimClockController,
+    engine: Engine,
+    feed: FeedHub,
+    order_updates: OrderUpdateHub,
+) -> ClockHolds | None:
+    if not settings.sim_clock_participants:
+        return None
+    return ClockHolds(
+        controller, engine, feed, order_updates, settings.sim_clock_participants,
+        timeout_seconds=settings.sim_clock_hold_timeout_seconds,
+    )  # fmt: skip
+
+
+def _after_step(
+    persister: StatePersister | None, holds: ClockHolds | None
+) -> Callable[[datetime], Awaitable[None]] | None:
+    """Save the state (if kept), then hold the clock (if held), after each engine step."""
+    if holds is None:
+        return None if persister is None else persister.after_step
+    if persister is None:
+        return holds.after_step
+    saving, holding = persister.after_step, holds.after_step
+
+    async def both(at: datetime) -> None:
+        await saving(at)
+        await holding(at)
+
+    return both
 
 
 def _speed(settings: SimSettings, saved: SavedState | None) -> Decimal:

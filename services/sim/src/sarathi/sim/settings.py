@@ -77,6 +77,14 @@ class SimSettings(ServiceSettings):
         default=Decimal(1), ge=1, le=2000, description="market seconds per wall second at start"
     )
     sim_start_paused: bool = Field(default=False, description="start with the clock paused")
+    sim_clock_participants: tuple[str, ...] = Field(
+        default=(),
+        description="hold market time at each step until these services are done with it (the held "
+        "day's clock protocol, `sarathi.sim.holds`); empty: never hold",
+    )
+    sim_clock_hold_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="wall seconds a hold waits for every answer before it is let go"
+    )
 
     sim_client_id: str = Field(default=_DEFAULT_CLIENT_ID, min_length=1, description="the one Dhan client")
     sim_access_token: SecretStr = Field(default=SecretStr(SIM_ACCESS_TOKEN), description="its access token")

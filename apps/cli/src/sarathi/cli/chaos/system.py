@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 
 from sarathi.cli.books import Books, load_books
+from sarathi.cli.chaos.probe import JetStreamProbe, sim_activity
 from sarathi.cli.chaos.quiet import Look, Settling
 from sarathi.cli.health import readiness
-from sarathi.cli.lockstep import JetStreamProbe, sim_activity
 from sarathi.cli.simclient import SimClient
 
 # The streams whose consumers change our books or the broker's (signals → execution only

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
+from typing import Any
 
 import nats
 import nats.errors
@@ -34,6 +35,7 @@ from nats.js.api import (
 from nats.js.kv import KeyValue
 
 from sarathi.common.bus import delivery, subjects
+from sarathi.common.bus.activity import BusActivity
 from sarathi.common.bus.port import (
     ConsumerOptions,
     Handler,
@@ -72,12 +74,33 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
 
 
 class _CoreSubscription:
-    def __init__(self, sub: NatsSubscription) -> None:
+    def __init__(self, sub: NatsSubscription, *, observed: bool = True) -> None:
+        self.observed = observed
         self._sub = sub
+
+    @property
+    def pending(self) -> int:
+        return self._sub.pending_msgs
 
     async def stop(self) -> None:
         with contextlib.suppress(nats.errors.Error):
             await self._sub.unsubscribe()
+
+
+class _Watch:
+    """One running KV watch, for the clock protocol (`clock_hold`): what it has seen and read."""
+
+    def __init__(self, bucket: str, key: str, watcher: KeyValue.KeyWatcher) -> None:
+        self.bucket, self.key = bucket, key
+        self.revision = 0  # the latest revision handed to the reader
+        self.handling = False
+        self._watcher = watcher
+
+    @property
+    def busy(self) -> bool:
+        watcher: Any = self._watcher  # nats-py keeps its queue and subscription private
+        sub = watcher._sub
+        return self.handling or watcher._updates.qsize() > 0 or (sub is not None and sub.pending_msgs > 0)
 
 
 class _PullConsumer:
@@ -95,21 +118,23 @@ class _PullConsumer:
     ) -> None:
         self._bus = bus
         self._psub = psub
-        self._stream = stream
-        self._durable = durable_name
+        self.stream = self._stream = stream
+        self.durable = self._durable = durable_name
         self._handler = handler
         self._options = options
-        self._task = asyncio.create_task(self._run(), name=f"consume-{stream}-{durable_name}")
-        self._task.add_done_callback(self._report_end)
+        self.task: asyncio.Task[None] = asyncio.create_task(
+            self._run(), name=f"consume-{stream}-{durable_name}"
+        )
+        self.task.add_done_callback(self._report_end)
 
     def _report_end(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("consumer %s/%s died", self._stream, self._durable, exc_info=exc)
 
     async def stop(self) -> None:
-        self._task.cancel()
+        self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):  # a death was logged already
-            await self._task
+            await self.task
         self._bus._forget(self)
         with contextlib.suppress(nats.errors.Error):
             await self._psub.unsubscribe()
@@ -145,8 +170,13 @@ class _PullConsumer:
             data=msg.data,
         )
         keep_alive = asyncio.create_task(self._keep_alive(msg))
+        activity = self._bus.activity
         try:
-            outcome = await delivery.dispose(item, self._handler, self._options)
+            if activity is not None:
+                with activity.handling(item.subject):
+                    outcome = await delivery.dispose(item, self._handler, self._options)
+            else:
+                outcome = await delivery.dispose(item, self._handler, self._options)
         except asyncio.CancelledError:
             with contextlib.suppress(nats.errors.Error):
                 await msg.nak()  # interrupted: let another consumer have it now, not after ack_wait
@@ -203,6 +233,8 @@ class NatsBus:
         self._subscriptions: list[_CoreSubscription] = []
         self._consumers: list[_PullConsumer] = []
         self._kv: dict[str, KeyValue] = {}
+        self.activity: BusActivity | None = None  # sim mode's clock protocol only (`clock_hold`)
+        self._watches: list[_Watch] = []
 
     @classmethod
     async def connect(
@@ -287,10 +319,14 @@ class NatsBus:
 
     # core NATS
 
-    async def publish(self, subject: str, msg: Message) -> None:
+    async def publish(self, subject: str, msg: Message, *, observed: bool = True) -> None:
+        """`observed=False`: not counted by `activity` (the clock protocol's own messages)."""
         await self._nc.publish(subjects.validate_subject(subject), msg.encode())
+        if observed and self.activity is not None:
+            self.activity.published += 1
 
-    async def subscribe(self, subject: str, handler: Handler) -> _CoreSubscription:
+    async def subscribe(self, subject: str, handler: Handler, *, observed: bool = True) -> _CoreSubscription:
+        """`observed=False`: neither its backlog nor its handler counts in `activity`."""
         subjects.validate_subject(subject, wildcards=True)
 
         async def on_message(raw: Msg) -> None:
@@ -300,14 +336,42 @@ class NatsBus:
                 log.warning("dropping undecodable message on %s: %s", raw.subject, exc)
                 return
             try:
-                await handler(message)
+                if observed and self.activity is not None:
+                    with self.activity.handling(raw.subject):
+                        await handler(message)
+                else:
+                    await handler(message)
             except Exception:  # one bad message must not end the subscription
                 log.exception("handler failed on %s", raw.subject)
 
-        sub = _CoreSubscription(await self._nc.subscribe(subject, cb=on_message))
+        sub = _CoreSubscription(await self._nc.subscribe(subject, cb=on_message), observed=observed)
         self._subscriptions.append(sub)
         await self._nc.flush()  # the server knows the subscription before we return
         return sub
+
+    # the clock protocol of the held day (sim mode only: `sarathi.common.clock_hold`)
+
+    async def flush(self) -> None:
+        """Until the server has processed everything this connection sent."""
+        await self._nc.flush()
+
+    def core_backlog(self) -> int:
+        """Messages received on observed core subscriptions and not yet handed to their handler."""
+        return sum(sub.pending for sub in self._subscriptions if sub.observed)
+
+    async def consumers_busy(
+        self, idle: Callable[[asyncio.Task[object]], bool], streams: Collection[str] = ("*",)
+    ) -> list[str]:
+        """ "STREAM/durable" of each consumer with a message not yet delivered or not yet acked,
+        except one whose task `idle` says is only waiting (for market time)."""
+        every = "*" in streams
+        consumers = [c for c in self._consumers if (every or c.stream in streams) and not idle(c.task)]
+        infos = await asyncio.gather(*(self._js.consumer_info(c.stream, c.durable) for c in consumers))
+        return [
+            f"{c.stream}/{c.durable}"
+            for c, info in zip(consumers, infos, strict=True)
+            if (info.num_pending or 0) + (info.num_ack_pending or 0)
+        ]
 
     async def request(self, subject: str, msg: Message, timeout_seconds: float) -> Message:
         try:
@@ -352,6 +416,9 @@ class NatsBus:
             )
         except nats.js.errors.NoStreamResponseError:
             raise NoStreamError(f"no stream stores {subject}") from None
+        if self.activity is not None:
+            self.activity.published += 1
+            self.activity.stored_to.add(ack.stream)
         return PublishResult(stream=ack.stream, sequence=ack.seq, duplicate=bool(ack.duplicate))
 
     async def consume(
@@ -415,7 +482,12 @@ class NatsBus:
         return self._kv[name]
 
     async def kv_put(self, key: str, value: bytes, *, bucket: str = CONTROL_BUCKET) -> int:
-        return int(await (await self._bucket(bucket)).put(key, value))
+        revision = int(await (await self._bucket(bucket)).put(key, value))
+        if self.activity is not None:
+            self.activity.published += 1
+            name = f"KV_{bucket}/{key}"
+            self.activity.kv_revisions[name] = max(revision, self.activity.kv_revisions.get(name, 0))
+        return revision
 
     async def kv_get(self, key: str, *, bucket: str = CONTROL_BUCKET) -> KvEntry | None:
         try:
@@ -426,13 +498,55 @@ class NatsBus:
 
     async def kv_watch(self, key: str, *, bucket: str = CONTROL_BUCKET) -> AsyncIterator[KvEntry]:
         watcher = await (await self._bucket(bucket)).watch(key, ignore_deletes=True)
+        watch = _Watch(bucket, key, watcher)
+        self._watches.append(watch)
         try:
             async for entry in watcher:
                 if entry is not None:  # None marks "initial values delivered"
+                    watch.revision = max(watch.revision, int(entry.revision or 0))
+                    watch.handling = True  # until the reader asks for the next entry
                     yield _entry(key, entry)
+                    watch.handling = False
+                    if self.activity is not None:
+                        self.activity.on_change()
         finally:
+            self._watches.remove(watch)
             with contextlib.suppress(nats.errors.Error):
                 await watcher.stop()  # type: ignore[no-untyped-call]
+
+    def watches_busy(self, ignore: Collection[str] = ()) -> list[str]:
+        """Each KV watch (bucket/key, of a key not in `ignore`) with an entry received and not
+        yet fully read."""
+        return [f"{w.bucket}/{w.key}" for w in self._watches if w.busy and w.key not in ignore]
+
+    async def watches_behind(
+        self, ignore: Collection[str] = (), streams: Collection[str] = ("*",)
+    ) -> list[str]:
+        """Each KV watch (bucket/key, of a key not in `ignore`) that has not yet received a
+        revision `streams` names: `KV_<bucket>/<key>@<revision>` (compared here), or the key's
+        latest (asked of JetStream) for `KV_<bucket>/<key>` or `*`."""
+        every = "*" in streams
+        wanted: dict[str, int] = {}
+        for name in streams:
+            key, _, revision = name.partition("@")
+            if revision:
+                wanted[key] = max(int(revision), wanted.get(key, 0))
+        behind, ask = [], []
+        for watch in self._watches:
+            name = f"KV_{watch.bucket}/{watch.key}"
+            if watch.key in ignore:
+                continue
+            if every or name in streams:
+                ask.append(watch)
+            elif name in wanted and watch.revision < wanted[name]:
+                behind.append(f"{watch.bucket}/{watch.key}")
+        latest = await asyncio.gather(*(self.kv_get(w.key, bucket=w.bucket) for w in ask))
+        behind += [
+            f"{w.bucket}/{w.key}"
+            for w, entry in zip(ask, latest, strict=True)
+            if entry is not None and entry.revision > w.revision
+        ]
+        return behind
 
 
 def _entry(key: str, entry: KeyValue.Entry) -> KvEntry:

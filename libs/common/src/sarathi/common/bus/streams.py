@@ -62,6 +62,7 @@ STREAMS: tuple[StreamSpec, ...] = (MD_BARS, SIGNALS, ORDER_CMD, ORDER_EVT, RISK_
 CONTROL_BUCKET = "control"
 TRADING_STATE_KEY = "trading_state"
 RECONCILIATION_KEY = "reconciliation"  # owned by orders: `ReconciliationStatus` and since when
+SIM_CLOCK_KEY = "sim_clock"  # owned by sim (sim mode): `SimClockState`, on every clock change
 DAILY_LOSS_BUDGET_KEY = "daily_loss_budget"  # owned by risk: `DailyLossBudget`, after every check
 CONTROL = KvBucketSpec(CONTROL_BUCKET, history=64)
 CREDENTIALS_BUCKET = "credentials"

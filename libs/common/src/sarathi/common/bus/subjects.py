@@ -30,6 +30,10 @@ ORDER_CMD_ALL = "order.cmd.>"
 ORDER_EVENTS_ALL = "order.evt.>"
 POSITION_EVENTS_ALL = "position.evt.>"
 RISK_EVENTS_ALL = "risk.evt.>"
+SIM_CLOCK = "sim.clock"  # every SimClockState, as the KV key `control/sim_clock` holds it
+# The clock protocol of the held simulated day (sim mode only, `sarathi.common.clock_hold`):
+SIM_CLOCK_HELD = "sim.clock.held"  # sim → participants: ClockHeld
+SIM_CLOCK_DONE = "sim.clock.done"  # participants → sim: ClockDone
 DEAD_LETTER_PREFIX = "dlq"
 DEAD_LETTERS_ALL = "dlq.>"
 

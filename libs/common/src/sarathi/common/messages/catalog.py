@@ -41,7 +41,7 @@ from sarathi.common.messages.risk import (
     TrailingArmed,
 )
 from sarathi.common.messages.signals import Signal
-from sarathi.common.messages.sim import SimClockState
+from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
 
 ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
     # market data
@@ -80,6 +80,8 @@ ALL_MESSAGE_TYPES: tuple[type[Message], ...] = (
     BrokerRefusedOrders,
     # simulation
     SimClockState,
+    ClockHeld,
+    ClockDone,
 )
 """Every concrete message type, in a stable order (by area)."""
 

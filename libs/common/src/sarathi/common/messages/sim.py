@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from sarathi.common.messages.base import Message, register
 from sarathi.common.messages.fields import PositiveDecimal
@@ -45,3 +45,50 @@ class SimClockState(Message):
     def stopped_at(self, market: datetime) -> bool:
         """Whether market time stands still at `market`: paused, or held at the barrier."""
         return self.paused or (self.run_until is not None and market >= self.run_until)
+
+
+ALL_STREAMS = "*"  # in `ClockHeld.check_streams`: ask about every consumer and watch
+
+
+@register
+class ClockHeld(Message):
+    """Sim → participants (sim mode only): market time stands at `at`; say when you are done.
+
+    `phase` is `clock` once every clock has reached `at` (the loops due at `at` run), then
+    `market` once the sim's market has stepped `at` (its ticks and fills are on the sockets).
+    `round` counts the questions about one phase. `frames` is how many frames the sim has sent
+    on each socket kind so far (`feed`, `order_update`): a participant reading one of them is
+    not done before it has handled that many. `clock` is the clock state standing at `at`.
+    `check_streams`: the streams (and `KV_<bucket>/<key>`s) something was stored to since the last
+    question; a participant asks JetStream about its consumers and watches of those only.
+    `lead`: the participant that answers this question first and then `relayed` it to the
+    others on the connection its own messages went out on, so they arrive before the question.
+    """
+
+    type: Literal["ClockHeld"] = "ClockHeld"
+    at: AwareDatetime
+    phase: Literal["clock", "market"]
+    round: int = Field(ge=1)
+    frames: dict[str, int]
+    clock: SimClockState
+    check_streams: list[str] = Field(default_factory=list)
+    lead: str | None = None
+    relayed: bool = False
+
+
+@register
+class ClockDone(Message):
+    """Participant → sim: done with `at` in `phase`/`round` (`busy` empty), or what still is
+    after the participant's own timeout. `published` counts every message it ever published,
+    `stored_to` names the streams it stored to since its previous answer, `sent_to_sim` counts
+    its requests on the sim's sockets (the feed's subscription frames)."""
+
+    type: Literal["ClockDone"] = "ClockDone"
+    at: AwareDatetime
+    phase: Literal["clock", "market"]
+    round: int = Field(ge=1)
+    service: str = Field(min_length=1, max_length=64)
+    published: int = Field(ge=0)
+    stored_to: list[str] = Field(default_factory=list)
+    sent_to_sim: int = Field(default=0, ge=0)
+    busy: str = ""

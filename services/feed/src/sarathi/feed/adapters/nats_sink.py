@@ -15,6 +15,8 @@ from nats.aio.client import Client
 class NatsTickSink:
     def __init__(self, client: Client) -> None:
         self._client = client
+        self.published = 0  # ticks handed to NATS (the held day's clock protocol)
+        self._flushed = 0
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "sarathi-feed-ticks") -> NatsTickSink:
@@ -29,6 +31,17 @@ class NatsTickSink:
         return cls(client)
 
     async def publish(self, subject: str, payload: bytes) -> None:
+        await self._client.publish(subject, payload)
+        self.published += 1
+
+    async def flush(self) -> None:
+        """Until the server has every tick published so far (a no-op when none since the last)."""
+        if self.published != self._flushed:
+            self._flushed = self.published
+            await self._client.flush()
+
+    async def relay(self, subject: str, payload: bytes) -> None:
+        """Publish behind every tick sent so far (the held day's clock protocol)."""
         await self._client.publish(subject, payload)
 
     async def close(self) -> None:

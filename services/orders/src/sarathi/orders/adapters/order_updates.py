@@ -15,8 +15,8 @@
 - `frames` counts the frames read, for the whole process (across reconnects), each once its
   handling has finished: every alert recorded (its events committed to the outbox), skipped as
   unmappable or, failing to record, left to the re-read; or the frame skipped as unparseable.
-  A frame whose handling is cancelled (the socket restarted under it) is not counted. The sim's
-  lockstep compares it with the frames the sim sent.
+  A frame whose handling is cancelled (the socket restarted under it) is not counted. In sim mode
+  the held day's clock protocol (and `sarathi chaos`) compare it with the frames the sim sent.
 """
 
 from __future__ import annotations

@@ -30,7 +30,13 @@ class OutboxPublisher:
         self._clock = clock
         self._poll = poll_seconds
         self._wake = asyncio.Event()
+        self._flushing = False
         self.published = 0
+
+    @property
+    def busy(self) -> bool:
+        """Woken and not yet done, or publishing now."""
+        return self._wake.is_set() or self._flushing
 
     def wake(self) -> None:
         self._wake.set()
@@ -41,6 +47,16 @@ class OutboxPublisher:
 
     async def flush(self) -> int:
         """Publish everything queued now; returns how many events went out."""
+        total = 0
+        self._flushing = True
+        try:
+            total = await self._flush()
+        finally:
+            self._flushing = False
+        self.published += total
+        return total
+
+    async def _flush(self) -> int:
         total = 0
         while batch := await self._store.unpublished():
             done: list[int] = []
@@ -55,7 +71,6 @@ class OutboxPublisher:
                 done.append(row_id)
             await self._store.mark_published(done, self._clock.now())
             total += len(done)
-        self.published += total
         return total
 
     async def run(self) -> None:

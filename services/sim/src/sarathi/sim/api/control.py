@@ -2,7 +2,7 @@
 
 | call | body | effect |
 |---|---|---|
-| `GET /sim/clock` | | the clock state, market time now, the engine's grid step |
+| `GET /sim/clock` | | the clock state, market time now, the engine's grid step, the held day's `holds` |
 | `GET /sim/progress` | | how far the engine has got and what could still move (cheap, for lockstep) |
 | `POST /sim/clock` | `{"start": ISO-8601 with offset, "speed": n, "paused": false}` | restart market time |
 | `POST /sim/clock/pause`, `/resume` | | pause / resume market time |
@@ -53,6 +53,7 @@ from sarathi.sim.broker.port import Broker
 from sarathi.sim.clock import MAX_SPEED, MIN_SPEED, ClockSettingError, SimClockController
 from sarathi.sim.engine import Engine
 from sarathi.sim.faults import AnyFault, FaultRequest, Faults, RenewToken
+from sarathi.sim.holds import ClockHolds
 from sarathi.sim.instruments import Universe
 from sarathi.sim.market.tick_market import ScenarioUnavailableError
 from sarathi.sim.ws.feed_hub import FeedHub
@@ -142,6 +143,7 @@ class ControlTargets:
     monotonic: Callable[[], float] = field(default=time.monotonic)
     clock_fixed: str | None = None  # why the clock may not be changed (paper mode), or None
     static_ip: StaticIpGate = field(default_factory=StaticIpGate)
+    holds: ClockHolds | None = None  # the held day's clock protocol (`sarathi.sim.holds`)
 
 
 def _check_clock_free(targets: ControlTargets) -> None:
@@ -160,6 +162,7 @@ def clock_view(targets: ControlTargets) -> dict[str, Any]:
         "now": targets.controller.now().isoformat(),
         "step_seconds": targets.engine.grid.step.total_seconds(),
         "next_step": targets.engine.next_instant.isoformat(),
+        "holds": None if targets.holds is None else targets.holds.stats.view(),
     }
 
 

@@ -91,6 +91,8 @@ class FeedHub:
         self._universe = universe
         self._market = market
         self._metrics = metrics
+        self.frames_sent = 0  # frames handed to the sockets (the held day's `ClockHeld.frames`)
+        self.requests_received = 0  # client frames handled (the held day's `ClockDone.sent_to_sim`)
         self._now = now
         self._max_connections = max_connections
         self._max_instruments = max_instruments
@@ -151,6 +153,7 @@ class FeedHub:
 
     def handle_request(self, connection: FeedConnection, text: str | bytes) -> None:
         """Apply one client frame (subscribe / unsubscribe / disconnect)."""
+        self.requests_received += 1
         try:
             request = parse_request(text)
         except FeedRequestError as exc:
@@ -214,6 +217,7 @@ class FeedHub:
 
     def _send(self, connection: FeedConnection, frame: bytes) -> None:
         if connection.outbox.put(frame):
+            self.frames_sent += 1
             self._metrics.feed_messages.inc()
 
     def broadcast(self, frame: bytes) -> None:
