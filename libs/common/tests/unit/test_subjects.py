@@ -37,6 +37,9 @@ def test_event_subjects_are_prefixed_by_their_family() -> None:
     assert subjects.order_event("OrderFilled") == "order.evt.OrderFilled"
     assert subjects.position_event("PositionOpened") == "position.evt.PositionOpened"
     assert subjects.risk_event("TrailingArmed") == "risk.evt.TrailingArmed"
+    assert subjects.feed_health("FeedStale") == subjects.FEED_STALE == "feed.health.FeedStale"
+    assert subjects.feed_health("FeedRecovered") == subjects.FEED_RECOVERED == "feed.health.FeedRecovered"
+    assert subjects.matches(subjects.FEED_HEALTH_ALL, subjects.FEED_STALE)
 
 
 def test_dead_letter_subject_prefixes_the_original() -> None:
@@ -92,6 +95,12 @@ def test_each_durable_subject_is_stored_by_exactly_one_stream() -> None:
     for subject, stream in durable.items():
         assert [s.name for s in streams.STREAMS if s.covers(subject)] == [stream], subject
     assert streams.stream_for(subjects.tick(ExchangeSegment.NSE_FNO, "1")) is None
+
+
+def test_the_feeds_health_events_are_stored_by_no_stream_and_are_not_risk_events() -> None:
+    for subject in (subjects.FEED_STALE, subjects.FEED_RECOVERED):
+        assert streams.stream_for(subject) is None, subject  # nobody consumes them
+        assert not subjects.matches(subjects.RISK_EVENTS_ALL, subject)
 
 
 def test_order_commands_are_deduplicated_for_a_whole_trading_day() -> None:

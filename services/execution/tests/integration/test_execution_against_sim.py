@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from sarathi.cli.__main__ import main as sarathi_cli
 from sarathi.common.bus import streams, subjects
 from sarathi.common.bus.nats import NatsBus
+from sarathi.common.bus.port import KvEntry
 from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY, TRADING_STATE_KEY
 from sarathi.common.clock import IST
 from sarathi.common.db import migrate
@@ -35,8 +36,9 @@ from sarathi.common.domain.control import ReconciliationRecord, ReconciliationSt
 from sarathi.common.domain.instruments import Exchange, ExchangeSegment, Underlying
 from sarathi.common.domain.money import Rounding, round_to_tick
 from sarathi.common.messages.base import Message, decode_as
-from sarathi.common.messages.orders import PositionOpened, SubmitEntry
+from sarathi.common.messages.orders import OptionContract, PositionOpened, SubmitEntry
 from sarathi.common.messages.risk import ControlState, DailyLossBudget
+from sarathi.execution.adapters.book_store import BOOK_KEY, load
 from sarathi.execution.app import build_app as build_execution
 from sarathi.execution.refdata.sync import SyncOptions, run_sync
 from sarathi.execution.settings import ExecutionSettings
@@ -50,8 +52,9 @@ from sarathi.risk.settings import RiskSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
 from sarathi.sim.testing.server import ServedSim
 
+from .waits import StreamTap, eventually, feed_has_index_ticks, kv_entry, watchers_were_sent
+
 START = datetime(2026, 9, 15, 10, 15, tzinfo=IST)
-WAIT_SECONDS = 30.0
 NIFTY = Underlying.NIFTY
 
 
@@ -95,17 +98,19 @@ def derivative_rows(database_url: str) -> list[tuple[str, str, str, object]]:
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def put_control(bus: NatsBus, state: TradingState, at: datetime) -> None:
+async def put_control(bus: NatsBus, state: TradingState, at: datetime) -> int:
+    """Write the operator's state; its KV revision."""
     value = ControlState(
         message_id=f"cs-{state}", correlation_id="test", event_time=at, state=state, reason="test",
         actor="tester", updated_at=at,
     )  # fmt: skip
-    await bus.kv_put(TRADING_STATE_KEY, value.encode())
+    return await bus.kv_put(TRADING_STATE_KEY, value.encode())
 
 
-async def put_budget(bus: NatsBus, at: datetime, net_pnl: Decimal = Decimal(0)) -> None:
-    """What risk writes after a check at `at` (today's net P&L against the ₹5,000 limit)."""
-    await bus.kv_put(DAILY_LOSS_BUDGET_KEY, a_loss_budget(at, net_pnl=net_pnl).encode())
+async def put_budget(bus: NatsBus, at: datetime, net_pnl: Decimal = Decimal(0)) -> int:
+    """What risk writes after a check at `at` (today's net P&L against the ₹5,000 limit); its KV
+    revision."""
+    return await bus.kv_put(DAILY_LOSS_BUDGET_KEY, a_loss_budget(at, net_pnl=net_pnl).encode())
 
 
 async def ready_to_trade(bus: NatsBus, sim: ServedSim) -> None:
@@ -120,18 +125,22 @@ async def ready_to_trade(bus: NatsBus, sim: ServedSim) -> None:
     await put_budget(bus, at)
 
 
-async def submits(bus: NatsBus, reader: str) -> list[SubmitEntry]:
-    """Every SubmitEntry stored, read by a new durable consumer named `reader`."""
-    found: list[SubmitEntry] = []
+async def submitted(commands: StreamTap, command_id: object) -> SubmitEntry:
+    """The `SubmitEntry` of a placed decision, once stored (the decision row is written first)."""
 
-    async def keep(message: Message) -> None:
-        if isinstance(message, SubmitEntry):
-            found.append(message)
+    def find(messages: list[Message]) -> SubmitEntry | None:
+        return next((m for m in submits_in(messages) if m.message_id == command_id), None)
 
-    consumer = await bus.consume(streams.ORDER_CMD.name, reader, subjects.ORDER_CMD_SUBMIT, keep)
-    await asyncio.sleep(0.5)  # let the reader drain what is stored (bounded, no state to wait on)
-    await consumer.stop()
-    return found
+    return await commands.wait_for(find, f"the SubmitEntry {command_id}")
+
+
+def submits_in(messages: list[Message]) -> list[SubmitEntry]:
+    return [m for m in messages if isinstance(m, SubmitEntry)]
+
+
+async def stored_submits(commands: StreamTap) -> list[SubmitEntry]:
+    """Every SubmitEntry `ORDER_CMD` holds now."""
+    return submits_in(await commands.caught_up())
 
 
 async def decisions(app: FastAPI, underlying: Underlying) -> list[dict[str, object]]:
@@ -144,14 +153,35 @@ async def decisions(app: FastAPI, underlying: Underlying) -> list[dict[str, obje
 
 
 async def wait_for_decisions(app: FastAPI, underlying: Underlying, count: int) -> list[dict[str, object]]:
-    async def poll() -> list[dict[str, object]]:
-        while True:
-            found = await decisions(app, underlying)
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.1)  # polling the API for a state, bounded by the wait below
+    """The decision rows (newest first) once there are `count` of them."""
 
-    return await asyncio.wait_for(poll(), WAIT_SECONDS)
+    async def rows() -> list[dict[str, object]] | None:
+        found = await decisions(app, underlying)
+        return found if len(found) >= count else None
+
+    return await eventually(rows, f"{count} decision(s) of {underlying}")
+
+
+async def execution_follows(nats_url: str, key: str, revision: int) -> None:
+    """Execution's watch of `key` has been sent `revision`: the next signal is decided with it."""
+    await watchers_were_sent(nats_url, key, revision)
+
+
+async def book_holds(bus: NatsBus, security_ids: set[str]) -> None:
+    """Execution's pyramiding book (its KV snapshot, written before it acks) holds these positions."""
+    await kv_entry(
+        bus, BOOK_KEY, lambda entry: security_ids <= set(load(entry.value).positions),
+        f"execution's book holding {sorted(security_ids)}",
+    )  # fmt: skip
+
+
+def listed_in_sim(sim: ServedSim, contract: OptionContract) -> str:
+    """The security id the sim lists (and its option chain shows) for the contract's strike and side."""
+    (option,) = (
+        o for o in runtime_of(sim).universe.options(NIFTY, contract.expiry)
+        if o.strike == contract.strike and o.option_type is contract.option_type
+    )  # fmt: skip
+    return str(option.security_id)
 
 
 def settings_for(sim: ServedSim, nats_url: str, database_url: str) -> ExecutionSettings:
@@ -187,32 +217,34 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
     try:
         await ready_to_trade(bus, sim)
         app = build_execution(settings_for(sim, jetstream_clean, fresh_database_url))
-        async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
-            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+        async with (
+            StreamTap.open(jetstream_clean, streams.ORDER_CMD) as commands,
+            lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))),
+            lifespan(app),
+        ):
+            await feed_has_index_ticks(bus, NIFTY)
             first_bar = START - timedelta(minutes=5)
             await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
             (placed,) = await wait_for_decisions(app, NIFTY, 1)
             assert placed["outcome"] == "PLACED", placed
 
-            (command,) = await submits(bus, "test-reader-1")
+            command = await submitted(commands, placed["command_id"])
+            assert await stored_submits(commands) == [command]
             contract = command.contract
             assert (contract.security_id, "CE", contract.expiry) in {(r[0], r[1], r[3]) for r in listed}
-            assert command.message_id == placed["command_id"]
-            await asyncio.sleep(3.1)  # Dhan's (and the sim's) 3 s chain spacing
-            chain = await chain_of(sim, contract.expiry.isoformat())
-            side = chain["oc"][f"{contract.strike:.6f}"]["ce"]
-            assert str(side["security_id"]) == contract.security_id
+            assert listed_in_sim(sim, contract) == contract.security_id
 
             others = [
                 r[0]
                 for r in listed
                 if r[1] == "CE" and r[3] == contract.expiry and r[0] != contract.security_id
             ]
-            for n, security_id in enumerate([contract.security_id, *others[:2]]):
+            held = [contract.security_id, *others[:2]]
+            for n, security_id in enumerate(held):
                 await bus.publish_durable(
                     subjects.position_event("PositionOpened"), position_opened(n, security_id, sim_now(sim))
                 )
-            await asyncio.sleep(0.5)  # events are consumed in order before the next signal is decided
+            await book_holds(bus, set(held))  # the events are in the book before the next signal
             await bus.publish_durable(
                 subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
             )
@@ -220,16 +252,17 @@ async def test_signals_to_one_submit_then_pyramid_limit_then_paused(
             assert (refused["outcome"], refused["gate"]) == ("REFUSED", "pyramiding"), refused
             assert "3 entries" in str(refused["reason"])
 
-            await put_budget(bus, sim_now(sim))
-            await put_control(bus, TradingState.PAUSED, sim_now(sim))
-            await asyncio.sleep(0.3)  # the KV watch delivers the new state
+            budget = await put_budget(bus, sim_now(sim))
+            paused_at = await put_control(bus, TradingState.PAUSED, sim_now(sim))
+            await execution_follows(jetstream_clean, DAILY_LOSS_BUDGET_KEY, budget)
+            await execution_follows(jetstream_clean, TRADING_STATE_KEY, paused_at)
             await bus.publish_durable(
                 subjects.signal(Underlying.BANKNIFTY), a_signal(Underlying.BANKNIFTY, first_bar)
             )
             paused = (await wait_for_decisions(app, Underlying.BANKNIFTY, 1))[0]
             assert (paused["outcome"], paused["gate"]) == ("REFUSED", "trading_state")
             assert "PAUSED" in str(paused["reason"])
-            assert len(await submits(bus, "test-reader-2")) == 1
+            assert await stored_submits(commands) == [command]  # read after the last decision row
     finally:
         await bus.close()
 
@@ -262,11 +295,12 @@ async def test_an_entry_dhan_rejects_frees_its_slot_and_shows_dhans_reason_in_th
             }
             (await http.post(f"{sim.http_url}/sim/faults", json=fault)).raise_for_status()
         async with (
+            StreamTap.open(jetstream_clean, streams.ORDER_CMD) as commands,
             lifespan(orders),
             lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))),
             lifespan(app),
         ):
-            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+            await feed_has_index_ticks(bus, NIFTY)
             first_bar = START - timedelta(minutes=5)
             await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
             rejected, placed = await wait_for_decisions(app, NIFTY, 2)
@@ -282,9 +316,7 @@ async def test_an_entry_dhan_rejects_frees_its_slot_and_shows_dhans_reason_in_th
             )
             again = (await wait_for_decisions(app, NIFTY, 3))[0]
             assert again["outcome"] == "PLACED", again
-            second = next(
-                c for c in await submits(bus, "test-reader-1") if c.message_id == again["command_id"]
-            )
+            second = await submitted(commands, again["command_id"])
             assert second.pyramid_level == 0  # a fresh campaign: the rejected entry never counted
     finally:
         await bus.close()
@@ -301,18 +333,13 @@ def loss_if_stopped_out(command: SubmitEntry, lots: int, slippage: Decimal = Dec
     return -trip.net_pnl
 
 
-async def risks_budget(bus: NatsBus, limit: Decimal) -> DailyLossBudget:
-    """The figure the real risk service wrote, once it has written one with `limit`."""
+async def risks_budget(bus: NatsBus, limit: Decimal) -> KvEntry:
+    """The first figure the real risk service wrote with `limit`."""
 
-    async def poll() -> DailyLossBudget:
-        while True:
-            entry = await bus.kv_get(DAILY_LOSS_BUDGET_KEY)
-            budget = decode_as(entry.value, DailyLossBudget) if entry is not None else None
-            if budget is not None and budget.loss_limit == limit:
-                return budget
-            await asyncio.sleep(0.1)  # polling KV for a state, bounded by the wait below
+    def by_risk(entry: KvEntry) -> bool:
+        return decode_as(entry.value, DailyLossBudget).loss_limit == limit
 
-    return await asyncio.wait_for(poll(), WAIT_SECONDS)
+    return await kv_entry(bus, DAILY_LOSS_BUDGET_KEY, by_risk, f"risk's loss budget with a ₹{limit} limit")
 
 
 async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refused_when_no_lot_fits(
@@ -327,13 +354,18 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
             update={"lots": 2, "risk_per_trade_inr": Decimal(5000), "max_lots": 2}
         )
         app = build_execution(settings)
-        async with lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))), lifespan(app):
-            await asyncio.sleep(1.0)  # the feed's first index ticks (bounded; the staleness gate would say)
+        async with (
+            StreamTap.open(jetstream_clean, streams.ORDER_CMD) as commands,
+            lifespan(build_feed(feed_settings(sim, jetstream_clean, tmp_path))),
+            lifespan(app),
+        ):
+            await feed_has_index_ticks(bus, NIFTY)
             first_bar = START - timedelta(minutes=5)
             await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, first_bar))
             (placed,) = await wait_for_decisions(app, NIFTY, 1)
             assert placed["outcome"] == "PLACED", placed
-            (first,) = await submits(bus, "test-reader-1")
+            first = await submitted(commands, placed["command_id"])
+            assert await stored_submits(commands) == [first]
             one_lot = loss_if_stopped_out(first, 1)
             assert first.lots == 2 or loss_if_stopped_out(first, 2) > Decimal(5000)
 
@@ -341,13 +373,14 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
             # test) plus 1.5 lots' worth: the same 2 lots are cut to one.
             pending = loss_if_stopped_out(first, first.lots)
             left = (one_lot * Decimal("1.5")).quantize(Decimal("0.01"))
-            await put_budget(bus, sim_now(sim), net_pnl=pending + left - Decimal(5000))
+            cut_budget = await put_budget(bus, sim_now(sim), net_pnl=pending + left - Decimal(5000))
+            await execution_follows(jetstream_clean, DAILY_LOSS_BUDGET_KEY, cut_budget)
             await bus.publish_durable(
                 subjects.signal(NIFTY), a_signal(NIFTY, first_bar + timedelta(minutes=1))
             )
             cut = (await wait_for_decisions(app, NIFTY, 2))[0]
             assert cut["outcome"] == "PLACED", cut
-            second = next(c for c in await submits(bus, "test-reader-2") if c.message_id == cut["command_id"])
+            second = await submitted(commands, cut["command_id"])
             assert second.lots == 1
             assert loss_if_stopped_out(second, 1) <= left < loss_if_stopped_out(second, 2)
             assert cut["details"]["pending_risk"] == str(pending)  # type: ignore[index]
@@ -360,26 +393,17 @@ async def test_fixed_lots_are_cut_to_what_the_loss_budget_left_allows_and_refuse
                 )
             )  # fmt: skip
             async with lifespan(risk):
-                budget = await risks_budget(bus, Decimal(500))
-                assert budget.remaining == Decimal(500)
+                entry = await risks_budget(bus, Decimal(500))
+                await execution_follows(jetstream_clean, DAILY_LOSS_BUDGET_KEY, entry.revision)
+                assert decode_as(entry.value, DailyLossBudget).remaining == Decimal(500)
                 bar = first_bar + timedelta(minutes=2)
                 await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, bar))
                 refused = (await wait_for_decisions(app, NIFTY, 3))[0]
             assert (refused["outcome"], refused["gate"]) == ("REFUSED", "loss_budget"), refused
             assert "₹500.00 of daily loss budget left" in str(refused["reason"])
-            assert len(await submits(bus, "test-reader-3")) == 2
+            assert await stored_submits(commands) == [first, second]  # read after the last decision row
     finally:
         await bus.close()
-
-
-async def chain_of(sim: ServedSim, expiry: str) -> dict[str, object]:
-    headers = {"access-token": TOKEN, "client-id": CLIENT_ID}
-    body = {"UnderlyingScrip": 13, "UnderlyingSeg": "IDX_I", "Expiry": expiry}
-    async with httpx.AsyncClient() as client:
-        reply = await client.post(f"{sim.http_url}/v2/optionchain", json=body, headers=headers)
-    reply.raise_for_status()
-    data: dict[str, object] = reply.json()["data"]
-    return data
 
 
 async def test_a_corrupt_master_is_rejected_and_the_old_tables_kept(

@@ -3,7 +3,6 @@ configured underlying; the instrument sync at start fills it and execution turns
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -18,6 +17,8 @@ from sarathi.execution.app import build_app
 from sarathi.execution.settings import ExecutionSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool
 from sarathi.sim.testing.server import ServedSim
+
+from .waits import eventually
 
 START = datetime(2026, 9, 15, 9, 0, tzinfo=IST)
 
@@ -71,11 +72,10 @@ async def test_execution_turns_ready_once_its_instrument_sync_at_start_listed_to
     settings = settings_for(sim, jetstream_clean, fresh_database_url, sync_on_start=True)
     async with running(build_app(settings)) as client:
 
-        async def ready() -> httpx.Response:
-            while (reply := await client.get("/readyz")).status_code != 200:  # noqa: ASYNC110 - HTTP state
-                await asyncio.sleep(0.1)  # polling an HTTP state, bounded below
-            return reply
+        async def ready() -> httpx.Response | None:
+            reply = await client.get("/readyz")
+            return reply if reply.status_code == 200 else None
 
-        reply = await asyncio.wait_for(ready(), 60)
+        reply = await eventually(ready, "execution ready after its instrument sync", within=60)
 
     assert reply.json()["checks"]["execution"] == "ok"

@@ -25,7 +25,13 @@ from pydantic import SecretStr
 
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
-from sarathi.common.bus.streams import RECONCILIATION_KEY, TRADING_STATE_KEY
+from sarathi.common.bus.port import KvEntry
+from sarathi.common.bus.streams import (
+    CREDENTIALS_BUCKET,
+    DHAN_ACCESS_TOKEN_KEY,
+    RECONCILIATION_KEY,
+    TRADING_STATE_KEY,
+)
 from sarathi.common.clock import IST
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_engine
@@ -50,9 +56,11 @@ from sarathi.orders.settings import OrdersSettings
 from sarathi.sim.testing.harness import CLIENT_ID, TOKEN, SimPool, runtime_of
 from sarathi.sim.testing.server import ServedSim
 
+from .waits import bounded, eventually, kv_entry
+
 START = datetime(2026, 9, 15, 10, 15, tzinfo=IST)
-WAIT_SECONDS = 30.0
 NIFTY = Underlying.NIFTY
+INDEX_TICK = subjects.tick(NIFTY.index_segment, NIFTY.spec.security_id)
 
 
 @pytest.fixture
@@ -84,28 +92,37 @@ def sim_token(sim: ServedSim) -> str:
     return str(runtime_of(sim).credentials.access_token)
 
 
-async def until(check: object, what: str, within: float = WAIT_SECONDS) -> None:
-    assert callable(check)
-
-    async def poll() -> None:
-        while not check():  # noqa: ASYNC110 - the services' state has no event to wait on
-            await asyncio.sleep(0.1)
-
-    try:
-        await asyncio.wait_for(poll(), within)
-    except TimeoutError:
-        raise AssertionError(f"not within {within:.0f}s: {what}") from None
-
-
 class Ticks:
+    """The subjects of the ticks published, in arrival order."""
+
     def __init__(self) -> None:
         self.subjects: list[str] = []
+        self._changed = asyncio.Event()
 
     async def on(self, message: Msg) -> None:
         self.subjects.append(message.subject)
+        self._changed.set()
 
-    def since(self, mark: int) -> set[str]:
-        return set(self.subjects[mark:])
+    async def wait_for(self, subject: str, after: int, what: str) -> None:
+        """Until a tick on `subject` arrives after the first `after` ticks."""
+
+        async def loop() -> None:
+            while subject not in self.subjects[after:]:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await bounded(loop(), what)
+
+
+class Positions:
+    """The position events orders publishes (a core subscription sees what JetStream stores)."""
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+
+    async def on(self, message: Msg) -> None:
+        if message.subject == subjects.position_event("PositionOpened"):
+            self.opened.set()
 
 
 async def ready_to_trade(bus: NatsBus, sim: ServedSim) -> None:
@@ -168,23 +185,27 @@ async def test_after_orders_renews_the_token_ticks_option_chains_and_orders_all_
     )  # fmt: skip
     bus = await NatsBus.connect(jetstream_clean, name="test")
     taps = await nats.connect(jetstream_clean)
-    ticks = Ticks()
-    await taps.subscribe("md.tick.>", cb=ticks.on)
+    ticks, positions = Ticks(), Positions()
+    await taps.subscribe(subjects.TICKS_ALL, cb=ticks.on)
+    await taps.subscribe(subjects.POSITION_EVENTS_ALL, cb=positions.on)
+    await taps.flush()
     try:
         await ready_to_trade(bus, sim)
         execution_app = build_execution(execution)
         async with lifespan(build_feed(feed)), lifespan(execution_app):
-            await until(lambda: "md.tick.IDX_I.13" in ticks.since(0), "index ticks with the first token")
+            await ticks.wait_for(INDEX_TICK, 0, "index ticks with the first token")
 
             async with lifespan(build_orders(orders)):
-                await until(lambda: sim_token(sim) != TOKEN, "orders renewed the token at the sim")
                 cipher = TokenCipher(SecretStr(SIM_TOKEN_KEY))
 
-                async def published() -> bool:  # the renewal reaches the sim a moment before the KV
-                    shared = await read_shared(bus, cipher)
-                    return shared is not None and shared.token.get_secret_value() == sim_token(sim)
+                def renewed(entry: KvEntry) -> bool:  # orders renews at the sim, then shares it
+                    return bool(entry.value) and cipher.open(entry.value).token.get_secret_value() != TOKEN
 
-                await until_async(published, "orders shared the renewed token")
+                await kv_entry(
+                    bus, DHAN_ACCESS_TOKEN_KEY, renewed, "orders shared a renewed token",
+                    bucket=CREDENTIALS_BUCKET,
+                )  # fmt: skip
+                assert sim_token(sim) != TOKEN, "orders renewed the token at the sim"
                 shared = await read_shared(bus, cipher)
                 assert shared is not None
                 assert shared.token.get_secret_value() == sim_token(sim)  # the live one, sealed
@@ -200,41 +221,24 @@ async def test_after_orders_renews_the_token_ticks_option_chains_and_orders_all_
                     reply = await http.post("/sim/faults", json={"kind": "drop_feed"})
                     assert reply.status_code == 200
                 mark = len(ticks.subjects)
-                await until(lambda: "md.tick.IDX_I.13" in ticks.since(mark), "ticks after the renewal")
+                await ticks.wait_for(INDEX_TICK, mark, "ticks after the renewal")
 
-                async def reconciled() -> bool:  # orders' books checked against the sim, new token
-                    entry = await bus.kv_get(RECONCILIATION_KEY)
-                    record = ReconciliationRecord.decode(entry.value) if entry is not None else None
-                    return record is not None and record.reason != "test" and is_reconciled(record)
+                def reconciled(entry: KvEntry) -> bool:  # orders' books checked against the sim, new token
+                    record = ReconciliationRecord.decode(entry.value)
+                    return record.reason != "test" and is_reconciled(record)
 
-                await until_async(reconciled, "orders reconciled with the new token")
+                await kv_entry(bus, RECONCILIATION_KEY, reconciled, "orders reconciled with the new token")
                 signal = a_signal(NIFTY, START - timedelta(minutes=5))
                 await bus.publish_durable(subjects.signal(NIFTY), signal)
 
-                async def decided() -> bool:
-                    return bool(await decisions(execution_app))
+                async def decided() -> list[dict[str, object]]:
+                    return await decisions(execution_app)
 
-                await until_async(decided, "execution decided on the signal")
-                (decision,) = await decisions(execution_app)
+                (decision,) = await eventually(decided, "execution decided on the signal")
                 assert decision["outcome"] == "PLACED", decision  # the option chain came with the new token
 
-                async def filled() -> bool:
-                    return await long_positions(sim) > 0
-
-                await until_async(filled, "the entry placed and filled with the new token")
+                await bounded(positions.opened.wait(), "the entry placed and filled with the new token")
+                assert await long_positions(sim) > 0  # the sim's book moves before its order update
     finally:
         await taps.close()
         await bus.close()
-
-
-async def until_async(check: object, what: str) -> None:
-    assert callable(check)
-
-    async def poll() -> None:
-        while not await check():  # noqa: ASYNC110 - polling another service's state, bounded below
-            await asyncio.sleep(0.1)
-
-    try:
-        await asyncio.wait_for(poll(), WAIT_SECONDS)
-    except TimeoutError:
-        raise AssertionError(f"not within {WAIT_SECONDS:.0f}s: {what}") from None

@@ -36,7 +36,7 @@ async def test_no_stale_alarm_at_eight_nor_at_the_open_and_an_unlisted_contract_
         alarms.append(msg)
 
     client = await nats.connect(jetstream_clean)
-    await client.subscribe(subjects.risk_event("FeedStale"), cb=on_stale)
+    await client.subscribe(subjects.FEED_STALE, cb=on_stale)
     try:
         async with running_feed(feed_settings(served, jetstream_clean, tmp_path)) as feed:
             assert feed.manager is not None

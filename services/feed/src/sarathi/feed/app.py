@@ -163,7 +163,7 @@ class FeedService:
         calendar = MarketCalendar()
 
         async def events(event: Message) -> None:
-            await bus.publish_durable(subjects.risk_event(event.type), event)
+            await bus.publish(subjects.feed_health(event.type), event)  # core NATS: no consumer
 
         manager = FeedManager(
             book=SubscriptionBook(

@@ -2,8 +2,9 @@
 
 Requests change the book; the book's changes go to the connection that owns each instrument
 (opened on first use, at most `max_connections`). Every `watchdog_interval` the staleness
-watchdog is checked: transitions become `FeedStale` / `FeedRecovered` risk events (JetStream,
-`risk.evt.<name>`) that execution and risk act on, plus a log line and the gauges.
+watchdog is checked: transitions become `FeedStale` / `FeedRecovered` on `feed.health.<name>`
+(core NATS; nobody consumes them: execution and risk judge prices by tick age), plus a log line
+and the gauges.
 """
 
 from __future__ import annotations

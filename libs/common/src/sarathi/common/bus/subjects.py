@@ -19,8 +19,10 @@ BARS_ALL = "md.bar.>"
 FEED_SUBSCRIBE = "feed.subscribe"
 FEED_UNSUBSCRIBE = "feed.unsubscribe"
 FEED_SNAPSHOT = "feed.snapshot"  # request/reply: the latest tick of each requested instrument
-FEED_STALE = "risk.evt.FeedStale"  # feed health events (stream RISK_EVT), what `risk_event` builds
-FEED_RECOVERED = "risk.evt.FeedRecovered"
+# The feed's health events, what `feed_health` builds: core NATS, stored by no stream (see there).
+FEED_STALE = "feed.health.FeedStale"
+FEED_RECOVERED = "feed.health.FeedRecovered"
+FEED_HEALTH_ALL = "feed.health.>"
 BROKER_REFUSED_ORDERS = "risk.evt.BrokerRefusedOrders"  # orders → risk (stream RISK_EVT): halt
 SIGNALS_ALL = "signal.>"
 ORDER_CMD_SUBMIT = "order.cmd.submit"
@@ -100,6 +102,17 @@ def bar(interval: str, underlying: str | Enum) -> str:
 def bar_wildcard(interval: str | None = None) -> str:
     """Every bar (`md.bar.>`) or every bar of one interval (`md.bar.<interval>.*`)."""
     return BARS_ALL if interval is None else f"md.bar.{token(interval)}.*"
+
+
+def feed_health(name: str) -> str:
+    """`feed.health.<name>`: `FeedStale` / `FeedRecovered` (core NATS, no stream).
+
+    No service consumes them: execution refuses entries on the underlying's tick age and risk
+    exits on a contract's tick age, each from the ticks themselves. Operators get the same
+    transitions as log lines and gauges (the SarathiFeedStale alert); the subject is for live
+    observers (`nats sub 'feed.health.>'`).
+    """
+    return f"feed.health.{token(name)}"
 
 
 def signal(underlying: str | Enum) -> str:
