@@ -10,6 +10,7 @@ from sarathi.common.bus.memory import InMemoryBroker
 from sarathi.common.bus.streams import TRADING_STATE_KEY
 from sarathi.common.clock import FakeClock
 from sarathi.common.domain.control import TradingState
+from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import ExitReason
 from sarathi.common.messages.base import decode_as
 from sarathi.common.messages.risk import ControlState
@@ -180,7 +181,7 @@ async def test_a_tick_is_handled_while_an_operator_exit_of_its_contract_awaits_i
         tick = a_tick("101", rig.clock.now())
         async with asyncio.timeout(1):
             await guardian.on_tick(tick)
-        latest = guardian.ltp((tick.segment, NIFTY_CALL))
+        latest = guardian.ltp(ContractKey(tick.segment, NIFTY_CALL))
         assert latest is not None
         assert latest.price == Decimal("101")
         unacked.set()
