@@ -22,7 +22,6 @@ from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
 from sarathi.common.domain.instruments import Underlying
 from sarathi.common.logging import configure_logging
-from sarathi.common.messages.base import Message
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.common.messages.risk import ControlState
 from sarathi.execution.adapters.book_store import BookStore
@@ -84,11 +83,12 @@ async def _latencies(count: int) -> list[float]:
     await service.start()
     arrived: asyncio.Queue[float] = asyncio.Queue()
 
-    async def on_submit(message: Message) -> None:
-        if isinstance(message, SubmitEntry):
-            arrived.put_nowait(time.perf_counter())
+    async def on_submit(_: SubmitEntry) -> None:
+        arrived.put_nowait(time.perf_counter())
 
-    await bus.consume(streams.ORDER_CMD.name, "bench", subjects.ORDER_CMD_SUBMIT, on_submit)
+    await bus.consume(
+        streams.ORDER_CMD.name, "bench", subjects.ORDER_CMD_SUBMIT, on_submit, accepts=SubmitEntry
+    )
     latencies = []
     try:
         for n in range(count):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from sarathi.common.bus.port import (
     ConsumerOptions,
     NoRespondersError,
     RequestFailedError,
+    one_of,
 )
 from sarathi.common.clock import IST
 from sarathi.common.domain.control import TradingState
@@ -37,6 +39,12 @@ FAST = ConsumerOptions(ack_wait_seconds=5.0, max_deliver=3, backoff_seconds=(0.0
 @register
 class ContractPing(Message):
     type: Literal["test.ContractPing"] = "test.ContractPing"
+    n: int
+
+
+@register
+class ContractPong(Message):
+    type: Literal["test.ContractPong"] = "test.ContractPong"
     n: int
 
 
@@ -93,7 +101,9 @@ async def nats_harness(jetstream_clean: str) -> AsyncIterator[Harness]:
 
     async def dead_letters() -> list[DeadLetter]:
         info = await js.stream_info(streams.DEAD_LETTER.name)
-        letters = []
+        letters: list[DeadLetter] = []
+        if not info.state.messages:
+            return letters
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(streams.DEAD_LETTER.name, seq)
             letters.append(DeadLetter(msg.subject or "", msg.data or b"", dict(msg.headers or {})))
@@ -123,22 +133,31 @@ async def next_item(queue: asyncio.Queue[T]) -> T:
     return await asyncio.wait_for(queue.get(), WAIT_SECONDS)
 
 
-def collector() -> tuple[asyncio.Queue[Message], Callable[[Message], Awaitable[None]]]:
-    queue: asyncio.Queue[Message] = asyncio.Queue()
+def collector() -> tuple[asyncio.Queue[ContractPing], Callable[[ContractPing], Awaitable[None]]]:
+    queue: asyncio.Queue[ContractPing] = asyncio.Queue()
 
-    async def handler(message: Message) -> None:
+    async def handler(message: ContractPing) -> None:
         queue.put_nowait(message)
 
     return queue, handler
 
 
-def numbers(messages: list[Message]) -> list[int]:
-    return [m.n for m in messages if isinstance(m, ContractPing)]
+def numbers(messages: list[ContractPing]) -> list[int]:
+    return [m.n for m in messages]
+
+
+def a_pong(n: int) -> ContractPong:
+    return ContractPong(
+        message_id=f"pong-{n}",
+        correlation_id="trade-1",
+        event_time=datetime(2025, 1, 6, 9, 20, tzinfo=IST),
+        n=n,
+    )
 
 
 async def test_core_publish_reaches_a_wildcard_subscriber(bus: Bus) -> None:
     received, handler = collector()
-    await bus.subscribe(subjects.tick_wildcard(ExchangeSegment.NSE_FNO), handler)
+    await bus.subscribe(subjects.tick_wildcard(ExchangeSegment.NSE_FNO), handler, accepts=ContractPing)
 
     await bus.publish(subjects.tick(ExchangeSegment.NSE_FNO, "35001"), a_ping(1))
 
@@ -146,11 +165,10 @@ async def test_core_publish_reaches_a_wildcard_subscriber(bus: Bus) -> None:
 
 
 async def test_request_is_answered_by_the_server_of_its_subject(bus: Bus) -> None:
-    async def answer(message: Message) -> Message:
-        assert isinstance(message, ContractPing)
+    async def answer(message: ContractPing) -> Message:
         return a_ping(message.n + 1, message_id="pong")
 
-    await bus.serve(subjects.FEED_SUBSCRIBE, answer)
+    await bus.serve(subjects.FEED_SUBSCRIBE, answer, accepts=ContractPing)
 
     reply = await bus.request(subjects.FEED_SUBSCRIBE, a_ping(41), timeout_seconds=WAIT_SECONDS)
 
@@ -163,10 +181,10 @@ async def test_request_without_a_server_fails_fast(bus: Bus) -> None:
 
 
 async def test_request_whose_handler_raises_gets_a_typed_failure(bus: Bus) -> None:
-    async def broken(_: Message) -> Message:
+    async def broken(_: ContractPing) -> Message:
         raise RuntimeError("feed is down")
 
-    await bus.serve(subjects.FEED_SUBSCRIBE, broken)
+    await bus.serve(subjects.FEED_SUBSCRIBE, broken, accepts=ContractPing)
 
     with pytest.raises(RequestFailedError, match="feed is down"):
         await bus.request(subjects.FEED_SUBSCRIBE, a_ping(1), timeout_seconds=WAIT_SECONDS)
@@ -178,7 +196,7 @@ async def test_durable_publish_with_the_same_message_id_is_stored_once(bus: Bus)
     other = await bus.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(2, message_id="cmd-2"))
     received, handler = collector()
 
-    await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handler, FAST)
+    await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handler, FAST, accepts=ContractPing)
 
     assert (first.stream, first.duplicate) == ("ORDER_CMD", False)
     assert (again.sequence, again.duplicate) == (first.sequence, True)
@@ -191,14 +209,13 @@ async def test_a_failing_handler_gets_the_message_again_until_it_succeeds(bus: B
     attempts: dict[int, int] = {}
     done: asyncio.Queue[int] = asyncio.Queue()
 
-    async def flaky(message: Message) -> None:
-        assert isinstance(message, ContractPing)
+    async def flaky(message: ContractPing) -> None:
         attempts[message.n] = attempts.get(message.n, 0) + 1
         if message.n == 1 and attempts[1] < 3:
             raise RuntimeError("database briefly unavailable")
         done.put_nowait(message.n)
 
-    await bus.consume("SIGNALS", "execution", subjects.SIGNALS_ALL, flaky, FAST)
+    await bus.consume("SIGNALS", "execution", subjects.SIGNALS_ALL, flaky, FAST, accepts=ContractPing)
     await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_ping(1))
     await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_ping(2))
 
@@ -210,7 +227,7 @@ async def test_an_undecodable_payload_is_dead_lettered_and_the_next_message_flow
     bus = harness.bus
     await bus.ensure_streams()
     received, handler = collector()
-    await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handler, FAST)
+    await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handler, FAST, accepts=ContractPing)
 
     await harness.publish_raw_durable(subjects.ORDER_CMD_SUBMIT, b"{not json")
     await bus.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(7))
@@ -229,14 +246,15 @@ async def test_a_message_failing_max_deliver_times_is_dead_lettered(harness: Har
     attempts: list[int] = []
     received: asyncio.Queue[int] = asyncio.Queue()
 
-    async def poisoned_by_one(message: Message) -> None:
-        assert isinstance(message, ContractPing)
+    async def poisoned_by_one(message: ContractPing) -> None:
         if message.n == 1:
             attempts.append(1)
             raise ValueError("cannot handle this one")
         received.put_nowait(message.n)
 
-    await bus.consume("RISK_EVT", "risk-audit", subjects.RISK_EVENTS_ALL, poisoned_by_one, FAST)
+    await bus.consume(
+        "RISK_EVT", "risk-audit", subjects.RISK_EVENTS_ALL, poisoned_by_one, FAST, accepts=ContractPing
+    )
     await bus.publish_durable(subjects.risk_event("ExitTriggered"), a_ping(1))
     await bus.publish_durable(subjects.risk_event("ExitTriggered"), a_ping(2))
 
@@ -249,13 +267,15 @@ async def test_a_message_failing_max_deliver_times_is_dead_lettered(harness: Har
 
 async def test_a_durable_consumer_resumes_after_the_last_acked_message(bus: Bus) -> None:
     received, handler = collector()
-    consumer = await bus.consume("ORDER_EVT", "risk", subjects.ORDER_EVENTS_ALL, handler, FAST)
+    consumer = await bus.consume(
+        "ORDER_EVT", "risk", subjects.ORDER_EVENTS_ALL, handler, FAST, accepts=ContractPing
+    )
     await bus.publish_durable(subjects.order_event("OrderFilled"), a_ping(1))
     assert numbers([await next_item(received)]) == [1]
     await consumer.stop()
 
     await bus.publish_durable(subjects.order_event("OrderFilled"), a_ping(2))
-    await bus.consume("ORDER_EVT", "risk", subjects.ORDER_EVENTS_ALL, handler, FAST)
+    await bus.consume("ORDER_EVT", "risk", subjects.ORDER_EVENTS_ALL, handler, FAST, accepts=ContractPing)
 
     assert numbers([await next_item(received)]) == [2]
 
@@ -264,18 +284,17 @@ async def test_a_message_interrupted_mid_handler_is_delivered_again_on_resume(bu
     started: asyncio.Queue[int] = asyncio.Queue()
     never = asyncio.Event()
 
-    async def stuck(message: Message) -> None:
-        assert isinstance(message, ContractPing)
+    async def stuck(message: ContractPing) -> None:
         started.put_nowait(message.n)
         await never.wait()
 
-    consumer = await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, stuck, FAST)
+    consumer = await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, stuck, FAST, accepts=ContractPing)
     await bus.publish_durable(subjects.bar("5m", Underlying.NIFTY), a_ping(1))
     assert await next_item(started) == 1
     await consumer.stop()
     received, handler = collector()
 
-    await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, handler, FAST)
+    await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, handler, FAST, accepts=ContractPing)
 
     assert numbers([await next_item(received)]) == [1]
 
@@ -302,3 +321,77 @@ async def test_a_control_change_is_seen_by_a_watcher(bus: Bus) -> None:
     assert current is not None
     assert (current.value, current.revision) == (b"HALTED", revision)
     assert await bus.kv_get("no_such_key") is None
+
+
+async def test_a_message_of_another_type_is_dead_lettered_and_the_handler_never_sees_it(
+    harness: Harness,
+) -> None:
+    bus = harness.bus
+    await bus.ensure_streams()
+    seen: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def pings_only(message: ContractPing) -> None:
+        seen.put_nowait(message)
+
+    await bus.consume("SIGNALS", "execution", subjects.SIGNALS_ALL, pings_only, FAST, accepts=ContractPing)
+    await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_pong(1))
+    await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_ping(2))
+
+    assert await next_item(seen) == a_ping(2)
+    assert seen.empty()
+    [letter] = await harness.dead_letters()
+    assert letter.subject == "dlq.signal.NIFTY"
+    assert letter.data == a_pong(1).encode()
+    assert letter.headers[delivery.DLQ_REASON] == (
+        "unexpected type: expected test.ContractPing, got test.ContractPong"
+    )
+
+
+async def test_a_handler_of_several_types_gets_each_of_them(harness: Harness) -> None:
+    bus = harness.bus
+    await bus.ensure_streams()
+    seen: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def both(message: ContractPing | ContractPong) -> None:
+        seen.put_nowait(message)
+
+    await bus.consume(
+        "SIGNALS", "execution", subjects.SIGNALS_ALL, both, FAST, accepts=one_of(ContractPing, ContractPong)
+    )
+    await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_pong(1))
+    await bus.publish_durable(subjects.signal(Underlying.NIFTY), a_ping(2))
+
+    assert [await next_item(seen), await next_item(seen)] == [a_pong(1), a_ping(2)]
+    assert await harness.dead_letters() == []
+
+
+async def test_a_core_message_of_another_type_is_dropped_with_a_warning_not_handled(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def pings_only(message: ContractPing) -> None:
+        seen.put_nowait(message)
+
+    await bus.subscribe(subjects.tick_wildcard(ExchangeSegment.NSE_FNO), pings_only, accepts=ContractPing)
+    await bus.publish(subjects.tick(ExchangeSegment.NSE_FNO, "35001"), a_pong(1))
+    await bus.publish(subjects.tick(ExchangeSegment.NSE_FNO, "35001"), a_ping(2))
+
+    assert await next_item(seen) == a_ping(2)
+    assert seen.empty()
+    assert "expected test.ContractPing, got test.ContractPong" in caplog.text
+
+
+async def test_a_request_of_another_type_gets_a_typed_failure_naming_both_types(bus: Bus) -> None:
+    called: list[Message] = []
+
+    async def answer(message: ContractPing) -> Message:
+        called.append(message)
+        return a_ping(message.n + 1, message_id="pong")
+
+    await bus.serve(subjects.FEED_SUBSCRIBE, answer, accepts=ContractPing)
+
+    expected = re.escape("unexpected request: expected test.ContractPing, got test.ContractPong")
+    with pytest.raises(RequestFailedError, match=expected):
+        await bus.request(subjects.FEED_SUBSCRIBE, a_pong(1), timeout_seconds=WAIT_SECONDS)
+    assert called == []

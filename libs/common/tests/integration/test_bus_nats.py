@@ -119,12 +119,13 @@ async def test_new_client_gets_the_unacked_message_again_then_the_one_published_
     first = await NatsBus.connect(proxy.url, name="orders-1", reconnect_wait_seconds=1)
     taken: asyncio.Queue[int] = asyncio.Queue()
 
-    async def dies_holding(message: Message) -> None:
-        assert isinstance(message, NatsPing)
+    async def dies_holding(message: NatsPing) -> None:
         taken.put_nowait(message.n)
         await asyncio.Event().wait()  # never acks
 
-    await first.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, dies_holding, OPTIONS)
+    await first.consume(
+        "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, dies_holding, OPTIONS, accepts=NatsPing
+    )
     await publisher.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(1))
     assert await next_item(taken) == 1
     await proxy.stop()  # the process is gone: it can neither ack nor nak
@@ -135,19 +136,22 @@ async def test_new_client_gets_the_unacked_message_again_then_the_one_published_
     received: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
     deliveries: dict[int, int] = {}
 
-    async def handles(message: Message) -> None:
-        assert isinstance(message, NatsPing)
+    async def handles(message: NatsPing) -> None:
         deliveries[message.n] = deliveries.get(message.n, 0) + 1
         received.put_nowait((message.n, deliveries[message.n]))
 
     try:
-        consumer = await second.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handles, OPTIONS)
+        consumer = await second.consume(
+            "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handles, OPTIONS, accepts=NatsPing
+        )
         assert [await next_item(received), await next_item(received)] == [(1, 1), (2, 1)]
         await consumer.stop()
 
         # Acked messages are not delivered again: a third process resumes after B.
         await publisher.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(3))
-        await second.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handles, OPTIONS)
+        await second.consume(
+            "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handles, OPTIONS, accepts=NatsPing
+        )
         assert await next_item(received) == (3, 1)
         assert deliveries == {1: 1, 2: 1, 3: 1}
     finally:
@@ -161,12 +165,11 @@ async def test_a_consumer_keeps_consuming_across_a_dropped_connection(
     bus = await NatsBus.connect(proxy.url, name="signals", reconnect_wait_seconds=1)
     received: asyncio.Queue[int] = asyncio.Queue()
 
-    async def handles(message: Message) -> None:
-        assert isinstance(message, NatsPing)
+    async def handles(message: NatsPing) -> None:
         received.put_nowait(message.n)
 
     try:
-        await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, handles, OPTIONS)
+        await bus.consume("MD_BARS", "signals", subjects.BARS_ALL, handles, OPTIONS, accepts=NatsPing)
         await publisher.publish_durable(subjects.bar("5m", Underlying.NIFTY), a_ping(1))
         assert await next_item(received) == 1
 

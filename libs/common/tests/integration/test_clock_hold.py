@@ -79,11 +79,10 @@ async def the_sim(url: str) -> AsyncIterator[tuple[NatsBus, asyncio.Queue[ClockD
     bus = await NatsBus.connect(url, name="sim")
     answers: asyncio.Queue[ClockDone] = asyncio.Queue()
 
-    async def collect(message: Message) -> None:
-        if isinstance(message, ClockDone):
-            answers.put_nowait(message)
+    async def collect(message: ClockDone) -> None:
+        answers.put_nowait(message)
 
-    await bus.subscribe(subjects.SIM_CLOCK_DONE, collect)
+    await bus.subscribe(subjects.SIM_CLOCK_DONE, collect, accepts=ClockDone)
     try:
         yield bus, answers
     finally:
@@ -96,13 +95,14 @@ async def test_done_comes_only_after_the_durable_message_stored_before_the_quest
     clock = SimClock(state_at(T0))
     handled: list[int] = []
 
-    async def slow(message: Message) -> None:
+    async def slow(message: HoldPing) -> None:
         await asyncio.sleep(0.3)  # a handler at work (wall time: it is not waiting for the market)
-        assert isinstance(message, HoldPing)
         handled.append(message.n)
 
     async with the_sim(jetstream_clean) as (sim, answers), a_participant(jetstream_clean, clock) as bus:
-        await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, slow, ConsumerOptions())
+        await bus.consume(
+            "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, slow, ConsumerOptions(), accepts=HoldPing
+        )
         await sim.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(1))
         await sim.publish(subjects.SIM_CLOCK_HELD, held_at(T))
         done = await asyncio.wait_for(answers.get(), 5)
@@ -140,11 +140,13 @@ async def test_done_waits_for_a_market_time_loop_due_at_t(jetstream_clean: str) 
 async def test_a_handler_asleep_on_the_clock_until_after_t_does_not_hold_t(jetstream_clean: str) -> None:
     clock = SimClock(state_at(T0))
 
-    async def waits_for_market_time(_: Message) -> None:
+    async def waits_for_market_time(_: HoldPing) -> None:
         await clock.sleep_until(T + timedelta(seconds=3))  # e.g. a rate limit counting market time
 
     async with the_sim(jetstream_clean) as (sim, answers), a_participant(jetstream_clean, clock) as bus:
-        await bus.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, waits_for_market_time)
+        await bus.consume(
+            "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, waits_for_market_time, accepts=HoldPing
+        )
         await sim.publish_durable(subjects.ORDER_CMD_SUBMIT, a_ping(1))
         await asyncio.sleep(0.2)  # delivered: the handler sleeps on the clock
         await sim.publish(subjects.SIM_CLOCK_HELD, held_at(T))
@@ -212,9 +214,8 @@ async def test_the_others_answer_the_lead_s_relay_behind_what_the_lead_sent_and_
     lead_clock, other_clock = SimClock(state_at(T0)), SimClock(state_at(T0))
     handled: list[int] = []
 
-    async def handle(message: Message) -> None:
+    async def handle(message: HoldPing) -> None:
         await asyncio.sleep(0.2)
-        assert isinstance(message, HoldPing)
         handled.append(message.n)
 
     async with (
@@ -222,7 +223,9 @@ async def test_the_others_answer_the_lead_s_relay_behind_what_the_lead_sent_and_
         a_participant(jetstream_clean, lead_clock, "risk") as lead,
         a_participant(jetstream_clean, other_clock, "orders") as other,
     ):
-        await other.consume("ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handle, ConsumerOptions())
+        await other.consume(
+            "ORDER_CMD", "orders", subjects.ORDER_CMD_ALL, handle, ConsumerOptions(), accepts=HoldPing
+        )
 
         async def check_at_t() -> None:  # the lead's loop: an exit at T
             track_loop(lead_clock)

@@ -31,14 +31,14 @@ async def test_a_failed_message_is_redelivered_only_after_its_backoff_in_clock_t
     await bus.ensure_streams()
     attempts: list[int] = []
 
-    async def flaky(message: Message) -> None:
-        attempts.append(message.n if isinstance(message, MemoryPing) else -1)
+    async def flaky(message: MemoryPing) -> None:
+        attempts.append(message.n)
         if len(attempts) == 1:
             raise RuntimeError("first delivery fails")
 
     subject = subjects.signal(Underlying.NIFTY)
     options = ConsumerOptions(ack_wait_seconds=30, max_deliver=3, backoff_seconds=(10,))
-    await bus.consume(streams.SIGNALS.name, "flaky", subject, flaky, options)
+    await bus.consume(streams.SIGNALS.name, "flaky", subject, flaky, options, accepts=MemoryPing)
     await bus.publish_durable(subject, a_ping(1))
     await bus.settle()
     assert attempts == [1]
@@ -62,11 +62,11 @@ async def test_settle_returns_once_every_published_message_is_handled() -> None:
     await bus.ensure_streams()
     seen: list[int] = []
 
-    async def record(message: Message) -> None:
-        seen.append(message.n if isinstance(message, MemoryPing) else -1)
+    async def record(message: MemoryPing) -> None:
+        seen.append(message.n)
 
     subject = subjects.signal(Underlying.BANKNIFTY)
-    await bus.consume(streams.SIGNALS.name, "recorder", subject, record)
+    await bus.consume(streams.SIGNALS.name, "recorder", subject, record, accepts=MemoryPing)
     for n in range(5):
         await bus.publish_durable(subject, a_ping(n))
     await bus.settle()

@@ -20,6 +20,7 @@ from sarathi.common.bus.port import Bus, KvEntry
 from sarathi.common.clock import LiveClock
 from sarathi.common.domain.instruments import ContractKey, ExchangeSegment, Underlying
 from sarathi.common.messages.base import Message, decode
+from sarathi.common.messages.market import Tick
 from sarathi.execution.adapters.prices import FeedPrices
 
 T = TypeVar("T")
@@ -152,10 +153,10 @@ async def feed_has_index_ticks(bus: Bus, *underlyings: Underlying) -> None:
     prices = FeedPrices(bus, LiveClock(), timeout_seconds=2.0)
     ticked = asyncio.Event()
 
-    async def on_tick(_: Message) -> None:
+    async def on_tick(_: Tick) -> None:
         ticked.set()
 
-    subscription = await bus.subscribe(subjects.tick_wildcard(ExchangeSegment.IDX_I), on_tick)
+    subscription = await bus.subscribe(subjects.tick_wildcard(ExchangeSegment.IDX_I), on_tick, accepts=Tick)
 
     async def loop() -> None:
         while True:

@@ -254,7 +254,7 @@ async def orders_running(
             ("test-order-evt", subjects.ORDER_EVENTS_ALL),
             ("test-pos-evt", subjects.POSITION_EVENTS_ALL),
         ):
-            await bus.consume(ORDER_EVT.name, name, wildcard, log.handle, options)
+            await bus.consume(ORDER_EVT.name, name, wildcard, log.handle, options, accepts=Message)
         service = OrdersService(settings, bus, engine, sim.clock(), ServiceMetrics("orders"))
         await stack.enter_async_context(service.running())
         yield Orders(service, settings, bus, log)

@@ -208,7 +208,14 @@ async def _event_log(nats_url: str, events: EventLog) -> NatsBus:
     bus = await NatsBus.connect(nats_url, name="risk-stand-in")
     await bus.ensure_streams()
     for name, wildcard in (("t-order", subjects.ORDER_EVENTS_ALL), ("t-pos", subjects.POSITION_EVENTS_ALL)):
-        await bus.consume(ORDER_EVT.name, name, wildcard, events.handle, ConsumerOptions(ack_wait_seconds=10))
+        await bus.consume(
+            ORDER_EVT.name,
+            name,
+            wildcard,
+            events.handle,
+            ConsumerOptions(ack_wait_seconds=10),
+            accepts=Message,
+        )
     return bus
 
 

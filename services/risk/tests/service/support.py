@@ -26,6 +26,7 @@ from sarathi.common.messages.market import (
     SubscribeReply,
     SubscribeRequest,
     TickSnapshot,
+    TickSnapshotRequest,
     UnsubscribeReply,
     UnsubscribeRequest,
 )
@@ -48,23 +49,21 @@ class FakeFeed:
     held: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
 
-    async def subscribe(self, message: Message) -> Message:
-        assert isinstance(message, SubscribeRequest)
+    async def subscribe(self, message: SubscribeRequest) -> Message:
         self.held |= {i.security_id for i in message.instruments}
         self.requests.append("subscribe")
         return SubscribeReply(
             **envelope(correlation_id="feed", event_time=message.event_time), subscribed=message.instruments
         )
 
-    async def unsubscribe(self, message: Message) -> Message:
-        assert isinstance(message, UnsubscribeRequest)
+    async def unsubscribe(self, message: UnsubscribeRequest) -> Message:
         self.held -= {i.security_id for i in message.instruments}
         self.requests.append("unsubscribe")
         return UnsubscribeReply(
             **envelope(correlation_id="feed", event_time=message.event_time), unsubscribed=message.instruments
         )
 
-    async def snapshot(self, message: Message) -> Message:
+    async def snapshot(self, message: TickSnapshotRequest) -> Message:
         return TickSnapshot(**envelope(correlation_id="feed", event_time=message.event_time))
 
 
@@ -139,9 +138,9 @@ async def risk_running(
     bus = bus_type(broker or InMemoryBroker(clock))
     await bus.ensure_streams()
     feed = FakeFeed()
-    await bus.serve(subjects.FEED_SUBSCRIBE, feed.subscribe)
-    await bus.serve(subjects.FEED_UNSUBSCRIBE, feed.unsubscribe)
-    await bus.serve(subjects.FEED_SNAPSHOT, feed.snapshot)
+    await bus.serve(subjects.FEED_SUBSCRIBE, feed.subscribe, accepts=SubscribeRequest)
+    await bus.serve(subjects.FEED_UNSUBSCRIBE, feed.unsubscribe, accepts=UnsubscribeRequest)
+    await bus.serve(subjects.FEED_SNAPSHOT, feed.snapshot, accepts=TickSnapshotRequest)
     store = store if store is not None else MemoryStore()
     service = RiskService(settings(**overrides), bus, clock, store, RiskMetrics(), names=names)
     try:

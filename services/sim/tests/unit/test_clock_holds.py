@@ -15,7 +15,7 @@ import pytest
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.domain.calendar import IST
-from sarathi.common.messages.base import Message, envelope
+from sarathi.common.messages.base import envelope
 from sarathi.common.messages.sim import ClockDone, ClockHeld
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.holds import ClockHolds
@@ -52,8 +52,7 @@ async def buses(jetstream_clean: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
 
 
 async def answering(bus: NatsBus, service: str, delay: float, seen: Callable[[ClockHeld], None]) -> None:
-    async def on_held(message: Message) -> None:
-        assert isinstance(message, ClockHeld)
+    async def on_held(message: ClockHeld) -> None:
         seen(message)
         await asyncio.sleep(delay)  # at work
         done = ClockDone(
@@ -62,7 +61,7 @@ async def answering(bus: NatsBus, service: str, delay: float, seen: Callable[[Cl
         )  # fmt: skip
         await bus.publish(subjects.SIM_CLOCK_DONE, done)
 
-    await bus.subscribe(subjects.SIM_CLOCK_HELD, on_held)
+    await bus.subscribe(subjects.SIM_CLOCK_HELD, on_held, accepts=ClockHeld)
 
 
 async def test_market_time_moves_to_the_next_step_only_once_the_participant_is_done(

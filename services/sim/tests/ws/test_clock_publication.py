@@ -11,7 +11,7 @@ import nats
 from nats.aio.msg import Msg
 
 from sarathi.common.bus.memory import InMemoryBus
-from sarathi.common.messages.base import Message, decode
+from sarathi.common.messages.base import decode
 from sarathi.common.messages.sim import SimClockState
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.sim.clock import SimClockController
@@ -31,12 +31,12 @@ TIMEOUT = 10.0
 async def test_every_clock_change_reaches_the_kv_key_and_the_subject_in_order() -> None:
     bus = InMemoryBus()
     await bus.ensure_streams()
-    seen: list[Message] = []
+    seen: list[SimClockState] = []
 
-    async def on_state(message: Message) -> None:
+    async def on_state(message: SimClockState) -> None:
         seen.append(message)
 
-    await bus.subscribe(SIM_CLOCK_SUBJECT, on_state)
+    await bus.subscribe(SIM_CLOCK_SUBJECT, on_state, accepts=SimClockState)
     controller = SimClockController(OPEN, Decimal(1))
     publisher = ClockPublisher(SimMetrics(ServiceMetrics("sim")))
     controller.subscribe(publisher.offer)
@@ -47,7 +47,7 @@ async def test_every_clock_change_reaches_the_kv_key_and_the_subject_in_order() 
     await bus.settle()
     await publisher.stop()
 
-    assert [(m.market_start, m.paused) for m in seen if isinstance(m, SimClockState)][:2] == [
+    assert [(m.market_start, m.paused) for m in seen][:2] == [
         (OPEN, False),
         (OPEN + timedelta(hours=1), False),
     ]

@@ -38,7 +38,7 @@ from sarathi.common.bus.port import Subscription
 from sarathi.common.bus.streams import SIM_CLOCK_KEY
 from sarathi.common.clock import Clock, SimClock
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.base import Message, envelope, new_message_id
+from sarathi.common.messages.base import envelope, new_message_id
 from sarathi.common.messages.sim import ClockDone, ClockHeld, SimClockState
 
 log = get_logger(__name__)
@@ -67,7 +67,9 @@ class HoldParticipant:
         self._activity.on_change = clock.hooks.stir
 
     async def start(self) -> Subscription:
-        return await self._bus.subscribe(subjects.SIM_CLOCK_HELD, self._on_held, observed=False)
+        return await self._bus.subscribe(
+            subjects.SIM_CLOCK_HELD, self._on_held, accepts=ClockHeld, observed=False
+        )
 
     def published(self) -> int:
         return self._activity.published + sum(count() for count in self._clock.hooks.published)
@@ -105,9 +107,7 @@ class HoldParticipant:
             if part
         )
 
-    async def _on_held(self, message: Message) -> None:
-        if not isinstance(message, ClockHeld):
-            return
+    async def _on_held(self, message: ClockHeld) -> None:
         if message.lead is not None and message.relayed == (message.lead == self.service):
             return  # the lead answers the sim's question, the others the lead's relay of it
         follow(self._clock, message.clock)

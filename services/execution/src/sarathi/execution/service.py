@@ -17,17 +17,18 @@ import time
 from datetime import timedelta
 
 from sarathi.common.bus import streams, subjects
-from sarathi.common.bus.port import Bus, Subscription
+from sarathi.common.bus.port import Bus, Subscription, one_of
 from sarathi.common.clock import Clock
 from sarathi.common.db.models.execution import DecisionOutcome
 from sarathi.common.domain.instruments import OptionType
 from sarathi.common.domain.trading import Leg, Side
 from sarathi.common.logging import bound, get_logger
-from sarathi.common.messages.base import Message, decode_as
+from sarathi.common.messages.base import decode_as
 from sarathi.common.messages.orders import (
     OrderRejected,
     PositionChanged,
     PositionClosed,
+    PositionEvent,
     PositionOpened,
     SubmitEntry,
 )
@@ -84,11 +85,31 @@ class ExecutionService:
         self._book = await self._books.load()
         consume = self._bus.consume
         self._subscriptions = [
-            await consume(streams.ORDER_EVT.name, POSITIONS_CONSUMER, POSITIONS, self.on_position_event),
-            await consume(streams.ORDER_EVT.name, REJECTIONS_CONSUMER, REJECTIONS, self.on_order_rejected),
-            await consume(streams.RISK_EVT.name, RISK_CONSUMER, DAILY_LOSS, self.on_risk_event),
-            await consume(streams.SIGNALS.name, SIGNALS_CONSUMER, subjects.SIGNALS_ALL, self.on_signal),
-        ]  # fmt: skip
+            await consume(
+                streams.ORDER_EVT.name,
+                POSITIONS_CONSUMER,
+                POSITIONS,
+                self.on_position_event,
+                accepts=one_of(PositionOpened, PositionChanged, PositionClosed),
+            ),
+            await consume(
+                streams.ORDER_EVT.name,
+                REJECTIONS_CONSUMER,
+                REJECTIONS,
+                self.on_order_rejected,
+                accepts=OrderRejected,
+            ),
+            await consume(
+                streams.RISK_EVT.name,
+                RISK_CONSUMER,
+                DAILY_LOSS,
+                self.on_risk_event,
+                accepts=DailyLossBreached,
+            ),
+            await consume(
+                streams.SIGNALS.name, SIGNALS_CONSUMER, subjects.SIGNALS_ALL, self.on_signal, accepts=Signal
+            ),
+        ]
 
     async def stop(self) -> None:
         for subscription in self._subscriptions:
@@ -97,9 +118,7 @@ class ExecutionService:
 
     # --- signals -------------------------------------------------------------------------------
 
-    async def on_signal(self, message: Message) -> None:
-        if not isinstance(message, Signal):
-            return
+    async def on_signal(self, message: Signal) -> None:
         started = time.perf_counter()
         with bound(correlation_id=message.signal_id, message_id=message.message_id):
             async with self._lock:
@@ -164,32 +183,27 @@ class ExecutionService:
 
     # --- position and risk events ------------------------------------------------------------
 
-    async def on_position_event(self, message: Message) -> None:
+    async def on_position_event(self, message: PositionEvent) -> None:
         async with self._lock:
-            if isinstance(message, PositionOpened | PositionChanged):
-                option_type = await self._option_type(message)
-                held = HeldPosition(
-                    message.security_id, message.segment.wire, message.underlying, option_type,
-                    message.net_quantity, message.average_price,
-                )  # fmt: skip
-                self._book.position_opened_or_grew(message.message_id, held)
-            elif isinstance(message, PositionClosed):
-                self._book.position_closed(message.message_id, message.security_id, message.underlying)
-            else:
-                return
+            match message:
+                case PositionOpened() | PositionChanged():
+                    option_type = await self._option_type(message)
+                    held = HeldPosition(
+                        message.security_id, message.segment.wire, message.underlying, option_type,
+                        message.net_quantity, message.average_price,
+                    )  # fmt: skip
+                    self._book.position_opened_or_grew(message.message_id, held)
+                case PositionClosed():
+                    self._book.position_closed(message.message_id, message.security_id, message.underlying)
             await self._books.save(self._book)
             self._metrics.open_entries.labels(message.underlying.value).set(
                 self._book.campaign(message.underlying).entries
             )
 
-    async def on_order_rejected(self, message: Message) -> None:
+    async def on_order_rejected(self, message: OrderRejected) -> None:
         """Our entry (the BUY of a super order's entry leg) refused by the broker: free its slot
         and record the refusal beside its decision. Anything else rejected is not ours to count."""
-        if (
-            not isinstance(message, OrderRejected)
-            or message.leg is not Leg.ENTRY
-            or message.side is not Side.BUY
-        ):
+        if message.leg is not Leg.ENTRY or message.side is not Side.BUY:
             return
         command_id = str(message.client_order_id)
         with bound(correlation_id=message.correlation_id, message_id=message.message_id):
@@ -225,12 +239,11 @@ class ExecutionService:
         listed = await self._derivatives.by_security_id(message.underlying, message.security_id)
         return listed.contract.option_type if listed is not None else None
 
-    async def on_risk_event(self, message: Message) -> None:
-        if isinstance(message, DailyLossBreached):
-            async with self._lock:
-                self._book.daily_loss_breached(message.trading_day)
-                await self._books.save(self._book)
-            log.warning("daily_loss_breached", trading_day=message.trading_day.isoformat())
+    async def on_risk_event(self, message: DailyLossBreached) -> None:
+        async with self._lock:
+            self._book.daily_loss_breached(message.trading_day)
+            await self._books.save(self._book)
+        log.warning("daily_loss_breached", trading_day=message.trading_day.isoformat())
 
 
 def _dhan_reason(message: OrderRejected) -> str:

@@ -179,8 +179,7 @@ class SnapshotServer:
     def put(self, tick: Tick) -> None:
         self.ticks[ContractKey(tick.segment, tick.security_id)] = tick
 
-    async def answer(self, message: Message) -> Message:
-        assert isinstance(message, TickSnapshotRequest)
+    async def answer(self, message: TickSnapshotRequest) -> Message:
         found = [self.ticks[ContractKey(i.segment, i.security_id)] for i in message.instruments
                  if ContractKey(i.segment, i.security_id) in self.ticks]  # fmt: skip
         missing = tuple(
@@ -192,7 +191,7 @@ class SnapshotServer:
         )  # fmt: skip
 
     async def serve(self, bus: Bus) -> Subscription:
-        return await bus.serve(subjects.FEED_SNAPSHOT, self.answer)
+        return await bus.serve(subjects.FEED_SNAPSHOT, self.answer, accepts=TickSnapshotRequest)
 
 
 class MemoryDecisionStore:

@@ -27,6 +27,7 @@ from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment
 from sarathi.common.logging import get_logger
 from sarathi.common.messages.base import Message
+from sarathi.common.messages.market import SubscribeRequest, TickSnapshotRequest, UnsubscribeRequest
 from sarathi.common.messages.sim import ClockHeld
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
@@ -179,9 +180,9 @@ class FeedService:
             join_clock_holds(self.clock.hooks, sink, manager)
         handlers = FeedHandlers(manager, self.clock)
         served = [
-            await bus.serve(subjects.FEED_SUBSCRIBE, handlers.subscribe),
-            await bus.serve(subjects.FEED_UNSUBSCRIBE, handlers.unsubscribe),
-            await bus.serve(subjects.FEED_SNAPSHOT, handlers.snapshot),
+            await bus.serve(subjects.FEED_SUBSCRIBE, handlers.subscribe, accepts=SubscribeRequest),
+            await bus.serve(subjects.FEED_UNSUBSCRIBE, handlers.unsubscribe, accepts=UnsubscribeRequest),
+            await bus.serve(subjects.FEED_SNAPSHOT, handlers.snapshot, accepts=TickSnapshotRequest),
         ]
         manager.subscribe(FEED_REQUESTER, settings.indices)
         self.tasks.start("watchdog", manager.watch(settings.feed_watchdog_interval_seconds))

@@ -42,9 +42,7 @@ class FeedHandlers:
             event_time=self._clock.now(),
         )
 
-    async def subscribe(self, message: Message) -> Message:
-        if not isinstance(message, SubscribeRequest):
-            raise TypeError(f"feed.subscribe takes SubscribeRequest, not {message.type}")
+    async def subscribe(self, message: SubscribeRequest) -> Message:
         outcome = self._manager.subscribe(message.requester, map(_instrument, message.instruments))
         log.info(
             "subscribe", requester=message.requester, correlation_id=message.correlation_id,
@@ -59,18 +57,14 @@ class FeedHandlers:
             ),
         )
 
-    async def unsubscribe(self, message: Message) -> Message:
-        if not isinstance(message, UnsubscribeRequest):
-            raise TypeError(f"feed.unsubscribe takes UnsubscribeRequest, not {message.type}")
+    async def unsubscribe(self, message: UnsubscribeRequest) -> Message:
         outcome = self._manager.unsubscribe(message.requester, map(_instrument, message.instruments))
         log.info("unsubscribe", requester=message.requester, released=len(outcome.accepted))
         return UnsubscribeReply(
             **self._reply_envelope(message), unsubscribed=tuple(map(_ref, outcome.accepted))
         )
 
-    async def snapshot(self, message: Message) -> Message:
-        if not isinstance(message, TickSnapshotRequest):
-            raise TypeError(f"feed.snapshot takes TickSnapshotRequest, not {message.type}")
+    async def snapshot(self, message: TickSnapshotRequest) -> Message:
         cache = self._manager.processor.cache
         ticks: list[Tick] = []
         missing: list[InstrumentRef] = []

@@ -17,7 +17,7 @@ from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import Leg
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.base import Message
-from sarathi.common.messages.orders import CancelOrder, ExitPosition, SubmitEntry
+from sarathi.common.messages.orders import CancelOrder, ExitPosition, OrderCommand, SubmitEntry
 from sarathi.orders.adapters.broker import is_nothing_to_cancel
 from sarathi.orders.adapters.store import Store
 from sarathi.orders.domain import ids
@@ -58,16 +58,15 @@ class CommandHandler:
         self._reconciled = reconciled
         self._wait_reconciled = wait_reconciled_seconds
 
-    async def handle(self, message: Message) -> None:
+    async def handle(self, message: OrderCommand) -> None:
         with bound(correlation_id=message.correlation_id, message_id=message.message_id):
-            if isinstance(message, SubmitEntry):
-                await self.submit(message)
-            elif isinstance(message, ExitPosition):
-                await self.exit(message)
-            elif isinstance(message, CancelOrder):
-                await self.cancel(message)
-            else:
-                log.warning("command_ignored", type=message.type)
+            match message:
+                case SubmitEntry():
+                    await self.submit(message)
+                case ExitPosition():
+                    await self.exit(message)
+                case CancelOrder():
+                    await self.cancel(message)
 
     async def _store_command(self, message: Message, kind: CommandKind) -> CommandStatus:
         async with self._store.transaction() as tx:

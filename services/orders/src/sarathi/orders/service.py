@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from sarathi.common.backoff import Backoff
 from sarathi.common.bus import subjects
-from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
+from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription, one_of
 from sarathi.common.bus.streams import ORDER_CMD
 from sarathi.common.clock import Clock
 from sarathi.common.clock_source import rate_limit_pacing
@@ -23,6 +23,7 @@ from sarathi.common.dhan.token_share import TokenCipher, TokenPublisher
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.logging import get_logger
+from sarathi.common.messages.orders import CancelOrder, ExitPosition, SubmitEntry
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.tasks import BackgroundTasks
 from sarathi.common.web import NotReadyError
@@ -259,7 +260,12 @@ class OrdersService:
         consumer: Subscription | None = None
         try:
             consumer = await self.bus.consume(
-                ORDER_CMD.name, COMMAND_CONSUMER, subjects.ORDER_CMD_ALL, self.handler.handle, COMMAND_OPTIONS
+                ORDER_CMD.name,
+                COMMAND_CONSUMER,
+                subjects.ORDER_CMD_ALL,
+                self.handler.handle,
+                COMMAND_OPTIONS,
+                accepts=one_of(SubmitEntry, ExitPosition, CancelOrder),
             )
             yield self
         finally:

@@ -17,13 +17,12 @@ from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.pnl import TradeFill
 from sarathi.common.domain.trading import Side
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
+from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionEvent, PositionOpened
 from sarathi.risk.domain import position as rules
 from sarathi.risk.domain.daily import counts_today
 from sarathi.risk.domain.position import TrackedPosition
 
 log = get_logger(__name__)
-PositionEvent = PositionOpened | PositionChanged | PositionClosed
 EXTERNAL_CAUSATION = "external"  # orders' command id for orders placed outside Sarathi
 
 

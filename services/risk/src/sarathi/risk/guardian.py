@@ -26,9 +26,8 @@ from sarathi.common.domain.control import TradingState
 from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import bound, get_logger
-from sarathi.common.messages.base import Message
 from sarathi.common.messages.market import Tick
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
+from sarathi.common.messages.orders import PositionEvent
 from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.book import PositionBook
 from sarathi.risk.control import ControlKeeper
@@ -136,9 +135,7 @@ class Guardian:
             self._ltps[contract] = Ltp(tick.ltp, tick.received_at)
         return contract
 
-    async def on_tick(self, message: Message) -> None:
-        if not isinstance(message, Tick):
-            return
+    async def on_tick(self, message: Tick) -> None:
         self._metrics.ticks.inc()
         contract = self._note(message)
         if self._on_tick:
@@ -146,9 +143,7 @@ class Guardian:
             if position is not None and position.status is Status.OPEN:
                 await self.check(position, self._clock.now(), trigger="tick")
 
-    async def on_position_event(self, message: Message) -> None:
-        if not isinstance(message, PositionOpened | PositionChanged | PositionClosed):
-            return
+    async def on_position_event(self, message: PositionEvent) -> None:
         with bound(correlation_id=message.correlation_id, message_id=message.message_id):
             change = self.book.apply(message)
             if change is None:

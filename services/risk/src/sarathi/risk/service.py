@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sarathi.common.bus import subjects
-from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription
+from sarathi.common.bus.port import Bus, ConsumerOptions, Subscription, one_of
 from sarathi.common.bus.streams import ORDER_EVT, RISK_EVT
 from sarathi.common.clock import Clock
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.base import Message
+from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
 from sarathi.common.messages.risk import BrokerRefusedOrders
 from sarathi.common.tasks import BackgroundTasks
 from sarathi.risk.adapters.feed import FeedLink
@@ -115,6 +115,7 @@ class RiskService:
                     subjects.POSITION_EVENTS_ALL,
                     self.guardian.on_position_event,
                     POSITION_OPTIONS,
+                    accepts=one_of(PositionOpened, PositionChanged, PositionClosed),
                 )
             )
             consumers.append(
@@ -124,6 +125,7 @@ class RiskService:
                     subjects.BROKER_REFUSED_ORDERS,
                     self.on_broker_refused,
                     POSITION_OPTIONS,
+                    accepts=BrokerRefusedOrders,
                 )
             )
             self.tasks.start("loop", self.loop.run())
@@ -140,12 +142,9 @@ class RiskService:
                 await self.writer.flush()
             await self.control.stop()
 
-    async def on_broker_refused(self, message: Message) -> None:
+    async def on_broker_refused(self, message: BrokerRefusedOrders) -> None:
         """Dhan refuses our order calls (orders' `BrokerRefusedOrders`): HALTED with the reason,
         once; a refusal of an earlier trading day (a consumer created late) changes nothing."""
-        if not isinstance(message, BrokerRefusedOrders):
-            log.warning("risk_event_ignored", type=message.type)
-            return
         today = self.clock.now().astimezone(IST).date()
         if message.event_time.astimezone(IST).date() != today:
             log.info("broker_refusal_of_another_day", at=message.event_time.isoformat())

@@ -9,12 +9,13 @@ from __future__ import annotations
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus, Handler, Subscription
 from sarathi.common.domain.instruments import ContractKey
+from sarathi.common.messages.market import Tick
 from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.metrics import RiskMetrics
 
 
 class TickSubscriptions:
-    def __init__(self, bus: Bus, feed: FeedLink, on_tick: Handler, metrics: RiskMetrics) -> None:
+    def __init__(self, bus: Bus, feed: FeedLink, on_tick: Handler[Tick], metrics: RiskMetrics) -> None:
         self._bus = bus
         self._feed = feed
         self._on_tick = on_tick
@@ -29,7 +30,7 @@ class TickSubscriptions:
     async def hold(self, contract: ContractKey) -> None:
         if contract not in self._subscriptions:
             subject = subjects.tick(contract.segment, contract.security_id)
-            self._subscriptions[contract] = await self._bus.subscribe(subject, self._on_tick)
+            self._subscriptions[contract] = await self._bus.subscribe(subject, self._on_tick, accepts=Tick)
         await self._hold_at_feed(contract)
 
     async def _hold_at_feed(self, contract: ContractKey) -> None:

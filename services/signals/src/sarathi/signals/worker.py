@@ -27,7 +27,6 @@ from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.domain.signal_ids import signal_id
 from sarathi.common.domain.trading import Direction
 from sarathi.common.logging import bound, get_logger
-from sarathi.common.messages.base import Message
 from sarathi.common.messages.market import Bar, Tick
 from sarathi.common.messages.signals import Signal
 from sarathi.common.tasks import BackgroundTasks
@@ -91,7 +90,7 @@ class SignalsWorker:
             await self._warm_up(entry, now)
         for security_id in self._by_index_id:
             subject = subjects.tick(ExchangeSegment.IDX_I, security_id)
-            self._subscriptions.append(await self._bus.subscribe(subject, self.on_tick))
+            self._subscriptions.append(await self._bus.subscribe(subject, self.on_tick, accepts=Tick))
         self.tasks.start("bar-loop", self._run())
 
     async def stop(self) -> None:
@@ -131,9 +130,7 @@ class SignalsWorker:
         self._metrics.warm_up.labels(name).set(1 if ready else 0)
         log.info("warmed_up", underlying=name, bars=len(history), ready=ready)
 
-    async def on_tick(self, message: Message) -> None:
-        if not isinstance(message, Tick):
-            return
+    async def on_tick(self, message: Tick) -> None:
         entry = self._by_index_id.get(message.security_id)
         if entry is None:
             return

@@ -27,7 +27,7 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.bus.port import Subscription
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.base import Message, envelope, new_message_id
+from sarathi.common.messages.base import envelope, new_message_id
 from sarathi.common.messages.sim import ALL_STREAMS, ClockDone, ClockHeld
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.engine import Engine
@@ -91,7 +91,9 @@ class ClockHolds:
         self.stats = HoldStats()
 
     async def start(self, bus: NatsBus) -> None:
-        self._subscription = await bus.subscribe(subjects.SIM_CLOCK_DONE, self._on_done, observed=False)
+        self._subscription = await bus.subscribe(
+            subjects.SIM_CLOCK_DONE, self._on_done, accepts=ClockDone, observed=False
+        )
         self._bus = bus
 
     async def stop(self) -> None:
@@ -168,8 +170,8 @@ class ClockHolds:
             await asyncio.wait_for(self._all_in.wait(), self._timeout)
         return dict(self._answers)
 
-    async def _on_done(self, message: Message) -> None:
-        if not isinstance(message, ClockDone) or message.service not in self.participants:
+    async def _on_done(self, message: ClockDone) -> None:
+        if message.service not in self.participants:
             return
         if (message.at, message.phase, message.round) != self._question:
             return  # an answer to a question already let go

@@ -6,8 +6,8 @@ folds each `Tick` into the `TickMarket` the paper broker quotes from. Handlers r
 loop, as the engine does, so a tick lands between two broker steps, never during one.
 
 Core NATS is at-most-once: a tick lost while NATS is away is simply not seen, and the market
-holds the last one it had (as a Dhan feed gap would). Other message types on those subjects
-are ignored and undecodable ones dropped by the bus.
+holds the last one it had (as a Dhan feed gap would). Undecodable payloads and other message
+types on those subjects are dropped by the bus with a warning.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.base import Message
 from sarathi.common.messages.market import Tick
 from sarathi.sim.market.tick_market import TickMarket
 from sarathi.sim.telemetry import SimMetrics
@@ -33,15 +32,14 @@ class PaperTicks:
         self._market = market
         self._metrics = metrics
 
-    async def on_message(self, message: Message) -> None:
-        if isinstance(message, Tick):
-            self._market.apply_tick(message)
-            self._metrics.paper_ticks.inc()
+    async def on_tick(self, message: Tick) -> None:
+        self._market.apply_tick(message)
+        self._metrics.paper_ticks.inc()
 
     @asynccontextmanager
     async def subscribed(self, bus: Bus) -> AsyncIterator[None]:
         """Take every tick from `bus` until the block ends."""
-        subscription = await bus.subscribe(subjects.tick_wildcard(), self.on_message)
+        subscription = await bus.subscribe(subjects.tick_wildcard(), self.on_tick, accepts=Tick)
         log.info("paper_ticks_subscribed", subject=subjects.tick_wildcard())
         try:
             yield

@@ -1,17 +1,18 @@
 """What to do with one durable delivery: the ack / nak / dead-letter policy both buses share.
 
-`dispose` decodes and runs the handler and answers with a `Disposition`; each adapter then acks,
-naks with a delay, or dead-letters and terminates. Keeping the decision here is what makes the
-in-memory bus behave like NATS.
+`dispose` decodes, checks the type the handler accepts, runs it and answers with a `Disposition`;
+each adapter then acks, naks with a delay, or dead-letters and terminates. Keeping the decision
+here is what makes the in-memory bus behave like NATS.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sarathi.common.bus.port import ConsumerOptions, Handler
-from sarathi.common.messages.base import MessageDecodeError, decode
+from sarathi.common.messages.base import Message, MessageDecodeError, UnexpectedMessageError, decode_one_of
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +73,25 @@ class Delivery:
         return f"{self.stream}:{self.consumer}:{self.sequence}"
 
 
-async def dispose(delivery: Delivery, handler: Handler, options: ConsumerOptions) -> Disposition:
-    """Decode, run the handler, and decide. Never raises except on cancellation."""
+async def dispose(
+    delivery: Delivery,
+    handler: Handler[Any],
+    options: ConsumerOptions,
+    accepted: tuple[type[Message], ...],
+) -> Disposition:
+    """Decode, check the type is `accepted`, run the handler, and decide. Never raises except on
+    cancellation."""
     context = {"stream": delivery.stream, "consumer": delivery.consumer, "seq": delivery.sequence}
     if delivery.attempt > options.max_deliver:
         # Only reachable when earlier deliveries never finished (crash, shutdown mid-handler).
         return DeadLetter(f"not handled after {options.max_deliver} deliveries")
     try:
-        message = decode(delivery.data)
+        message = decode_one_of(delivery.data, accepted)
+    except UnexpectedMessageError as exc:
+        log.warning(
+            "dead-lettering a message of another type on %s: %s", delivery.subject, exc, extra=context
+        )
+        return DeadLetter(f"unexpected type: {exc}")
     except MessageDecodeError as exc:
         log.warning("dead-lettering undecodable message on %s: %s", delivery.subject, exc, extra=context)
         return DeadLetter(f"undecodable: {exc}")

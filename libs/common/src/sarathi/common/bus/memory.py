@@ -3,7 +3,8 @@
 An `InMemoryBroker` plays the server (streams, durable consumer positions, KV, subscribers); one
 or more `InMemoryBus` clients share it, as services share one NATS. Semantics follow NATS:
 
-- every message goes through `encode`/`decode`, as it would over the wire;
+- every message goes through `encode`/`decode`, as it would over the wire, and is checked against
+  the handler's `accepts` as `NatsBus` does;
 - core subscribers get messages in publish order on their own task; no subscriber → dropped;
 - durable publishes need `ensure_streams` first and are de-duplicated by message id within the
   stream's duplicate window (measured on the broker's clock, or the loop's monotonic time);
@@ -25,13 +26,16 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sarathi.common.bus import delivery, subjects
 from sarathi.common.bus.port import (
+    Accepts,
     BusError,
     ConsumerOptions,
     Handler,
     KvEntry,
+    M,
     NoBucketError,
     NoRespondersError,
     NoStreamError,
@@ -39,10 +43,17 @@ from sarathi.common.bus.port import (
     ReplyHandler,
     RequestFailedError,
     RequestTimeoutError,
+    accepted_types,
 )
 from sarathi.common.bus.streams import CONTROL_BUCKET, KV_BUCKETS, STREAMS, StreamSpec, stream_named
 from sarathi.common.clock import Clock
-from sarathi.common.messages.base import Message, MessageDecodeError, decode
+from sarathi.common.messages.base import (
+    Message,
+    MessageDecodeError,
+    UnexpectedMessageError,
+    decode,
+    decode_one_of,
+)
 
 _SETTLE_ROUNDS = 10_000
 
@@ -96,7 +107,7 @@ class InMemoryBroker:
         self._kv_revisions: dict[str, itertools.count[int]] = {}
         self._watchers: dict[tuple[str, str], list[asyncio.Queue[KvEntry]]] = {}
         self.core: list[_CoreSubscriber] = []
-        self.servers: list[tuple[str, ReplyHandler]] = []
+        self.servers: list[_Served] = []
         self.running: list[_Consumer] = []
 
     def now(self) -> float:
@@ -186,10 +197,13 @@ class InMemoryBroker:
 class _CoreSubscriber:
     """A core subscription: its own queue and task, like a nats-py subscription callback."""
 
-    def __init__(self, broker: InMemoryBroker, pattern: str, handler: Handler) -> None:
+    def __init__(
+        self, broker: InMemoryBroker, pattern: str, handler: Handler[Any], accepted: tuple[type[Message], ...]
+    ) -> None:
         self._broker = broker
         self.pattern = pattern
         self._handler = handler
+        self._accepted = accepted
         self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._busy = False
         self._task = asyncio.create_task(self._run(), name=f"memory-sub-{pattern}")
@@ -206,9 +220,9 @@ class _CoreSubscriber:
             subject, data = await self._queue.get()
             self._busy = True
             try:
-                await self._handler(decode(data))
-            except MessageDecodeError as exc:
-                log.warning("dropping undecodable message on %s: %s", subject, exc)
+                await self._handler(decode_one_of(data, self._accepted))
+            except MessageDecodeError as exc:  # undecodable, or of a type it does not accept
+                log.warning("dropping message on %s: %s", subject, exc)
             except Exception:  # one bad message must not end the subscription
                 log.exception("handler failed on %s", subject)
             finally:
@@ -222,8 +236,15 @@ class _CoreSubscriber:
             await self._task
 
 
+@dataclass(frozen=True, eq=False)
+class _Served:
+    pattern: str
+    handler: ReplyHandler[Any]
+    accepted: tuple[type[Message], ...]
+
+
 class _Server:
-    def __init__(self, broker: InMemoryBroker, entry: tuple[str, ReplyHandler]) -> None:
+    def __init__(self, broker: InMemoryBroker, entry: _Served) -> None:
         self._broker = broker
         self._entry = entry
 
@@ -240,14 +261,17 @@ class _Consumer:
         broker: InMemoryBroker,
         state: _ConsumerState,
         name: str,
-        handler: Handler,
+        handler: Handler[Any],
+        *,
         options: ConsumerOptions,
+        accepted: tuple[type[Message], ...],
     ) -> None:
         self._broker = broker
         self._state = state
         self._name = name
         self._handler = handler
         self._options = options
+        self._accepted = accepted
         self._busy = False
         self._task = asyncio.create_task(self._run(), name=f"memory-consume-{name}")
 
@@ -280,7 +304,7 @@ class _Consumer:
         )
         self._busy = True
         try:
-            outcome = await delivery.dispose(item, self._handler, self._options)
+            outcome = await delivery.dispose(item, self._handler, self._options, self._accepted)
         finally:
             self._busy = False  # cancelled mid-handler: position unchanged, redelivered on resume
         if isinstance(outcome, delivery.Nak):
@@ -342,9 +366,10 @@ class InMemoryBus:
         for subscriber in list(self.broker.core):
             subscriber.offer(subject, data)
 
-    async def subscribe(self, subject: str, handler: Handler) -> _CoreSubscriber:
+    async def subscribe(self, subject: str, handler: Handler[M], *, accepts: Accepts[M]) -> _CoreSubscriber:
         self._check_open()
-        subscriber = _CoreSubscriber(self.broker, subjects.validate_subject(subject, wildcards=True), handler)
+        pattern = subjects.validate_subject(subject, wildcards=True)
+        subscriber = _CoreSubscriber(self.broker, pattern, handler, accepted_types(accepts))
         self.broker.core.append(subscriber)
         self._mine.append(subscriber)
         return subscriber
@@ -352,15 +377,17 @@ class InMemoryBus:
     async def request(self, subject: str, msg: Message, timeout_seconds: float) -> Message:
         self._check_open()
         subjects.validate_subject(subject)
-        handler = next((h for pattern, h in self.broker.servers if subjects.matches(pattern, subject)), None)
-        if handler is None:
+        served = next((s for s in self.broker.servers if subjects.matches(s.pattern, subject)), None)
+        if served is None:
             raise NoRespondersError(subject)
         try:
-            request = decode(msg.encode())
+            request = decode_one_of(msg.encode(), served.accepted)
+        except UnexpectedMessageError as exc:
+            raise RequestFailedError(f"unexpected request: {exc}") from exc
         except MessageDecodeError as exc:
             raise RequestFailedError(f"undecodable request: {exc}") from exc
         try:
-            reply = await asyncio.wait_for(handler(request), timeout_seconds)
+            reply = await asyncio.wait_for(served.handler(request), timeout_seconds)
         except TimeoutError:
             raise RequestTimeoutError(f"no reply on {subject} within {timeout_seconds}s") from None
         except Exception as exc:
@@ -368,9 +395,9 @@ class InMemoryBus:
             raise RequestFailedError(f"handler failed: {exc!r}") from exc
         return decode(reply.encode())
 
-    async def serve(self, subject: str, handler: ReplyHandler) -> _Server:
+    async def serve(self, subject: str, handler: ReplyHandler[M], *, accepts: Accepts[M]) -> _Server:
         self._check_open()
-        entry = (subjects.validate_subject(subject, wildcards=True), handler)
+        entry = _Served(subjects.validate_subject(subject, wildcards=True), handler, accepted_types(accepts))
         self.broker.servers.append(entry)
         server = _Server(self.broker, entry)
         self._mine.append(server)
@@ -387,8 +414,10 @@ class InMemoryBus:
         stream: str,
         durable_name: str,
         filter_subject: str,
-        handler: Handler,
+        handler: Handler[M],
         options: ConsumerOptions | None = None,
+        *,
+        accepts: Accepts[M],
     ) -> _Consumer:
         self._check_open()
         subjects.token(durable_name)
@@ -396,7 +425,14 @@ class InMemoryBus:
         state = self.broker.consumer_state(
             stream, durable_name, subjects.validate_subject(filter_subject, wildcards=True)
         )
-        consumer = _Consumer(self.broker, state, durable_name, handler, options or ConsumerOptions())
+        consumer = _Consumer(
+            self.broker,
+            state,
+            durable_name,
+            handler,
+            options=options or ConsumerOptions(),
+            accepted=accepted_types(accepts),
+        )
         self.broker.running.append(consumer)
         self._mine.append(consumer)
         return consumer

@@ -37,9 +37,11 @@ from nats.js.kv import KeyValue
 from sarathi.common.bus import delivery, subjects
 from sarathi.common.bus.activity import BusActivity
 from sarathi.common.bus.port import (
+    Accepts,
     ConsumerOptions,
     Handler,
     KvEntry,
+    M,
     NoBucketError,
     NoRespondersError,
     NoStreamError,
@@ -47,9 +49,16 @@ from sarathi.common.bus.port import (
     ReplyHandler,
     RequestFailedError,
     RequestTimeoutError,
+    accepted_types,
 )
 from sarathi.common.bus.streams import CONTROL_BUCKET, KV_BUCKETS, STREAMS, StreamSpec
-from sarathi.common.messages.base import Message, MessageDecodeError, decode
+from sarathi.common.messages.base import (
+    Message,
+    MessageDecodeError,
+    UnexpectedMessageError,
+    decode,
+    decode_one_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +122,9 @@ class _PullConsumer:
         psub: JetStreamContext.PullSubscription,
         stream: str,
         durable_name: str,
-        handler: Handler,
+        handler: Handler[Any],
         options: ConsumerOptions,
+        accepted: tuple[type[Message], ...],
     ) -> None:
         self._bus = bus
         self._psub = psub
@@ -122,6 +132,7 @@ class _PullConsumer:
         self.durable = self._durable = durable_name
         self._handler = handler
         self._options = options
+        self._accepted = accepted
         self.task: asyncio.Task[None] = asyncio.create_task(
             self._run(), name=f"consume-{stream}-{durable_name}"
         )
@@ -174,9 +185,9 @@ class _PullConsumer:
         try:
             if activity is not None:
                 with activity.handling(item.subject):
-                    outcome = await delivery.dispose(item, self._handler, self._options)
+                    outcome = await delivery.dispose(item, self._handler, self._options, self._accepted)
             else:
-                outcome = await delivery.dispose(item, self._handler, self._options)
+                outcome = await delivery.dispose(item, self._handler, self._options, self._accepted)
         except asyncio.CancelledError:
             with contextlib.suppress(nats.errors.Error):
                 await msg.nak()  # interrupted: let another consumer have it now, not after ack_wait
@@ -325,22 +336,26 @@ class NatsBus:
         if observed and self.activity is not None:
             self.activity.published += 1
 
-    async def subscribe(self, subject: str, handler: Handler, *, observed: bool = True) -> _CoreSubscription:
+    async def subscribe(
+        self, subject: str, handler: Handler[M], *, accepts: Accepts[M], observed: bool = True
+    ) -> _CoreSubscription:
         """`observed=False`: neither its backlog nor its handler counts in `activity`."""
         subjects.validate_subject(subject, wildcards=True)
+        accepted = accepted_types(accepts)
+        typed: Handler[Any] = handler  # it gets only what `decode_one_of` checked is accepted
 
         async def on_message(raw: Msg) -> None:
             try:
-                message = decode(raw.data)
-            except MessageDecodeError as exc:
-                log.warning("dropping undecodable message on %s: %s", raw.subject, exc)
+                message = decode_one_of(raw.data, accepted)
+            except MessageDecodeError as exc:  # undecodable, or of a type it does not accept
+                log.warning("dropping message on %s: %s", raw.subject, exc)
                 return
             try:
                 if observed and self.activity is not None:
                     with self.activity.handling(raw.subject):
-                        await handler(message)
+                        await typed(message)
                 else:
-                    await handler(message)
+                    await typed(message)
             except Exception:  # one bad message must not end the subscription
                 log.exception("handler failed on %s", raw.subject)
 
@@ -386,15 +401,22 @@ class NatsBus:
             raise RequestFailedError(reply.headers[ERROR_HEADER])
         return decode(reply.data)
 
-    async def serve(self, subject: str, handler: ReplyHandler) -> _CoreSubscription:
+    async def serve(
+        self, subject: str, handler: ReplyHandler[M], *, accepts: Accepts[M]
+    ) -> _CoreSubscription:
         subjects.validate_subject(subject, wildcards=True)
+        accepted = accepted_types(accepts)
+        typed: ReplyHandler[Any] = handler  # it gets only what `decode_one_of` checked is accepted
 
         async def on_request(raw: Msg) -> None:
             if not raw.reply:
                 return
             try:
-                answer = (await handler(decode(raw.data))).encode()
+                request = decode_one_of(raw.data, accepted)
+                answer = (await typed(request)).encode()
                 headers: dict[str, str] | None = None
+            except UnexpectedMessageError as exc:
+                answer, headers = b"", {ERROR_HEADER: f"unexpected request: {exc}"[:512]}
             except MessageDecodeError as exc:
                 answer, headers = b"", {ERROR_HEADER: f"undecodable request: {exc}"[:512]}
             except Exception as exc:  # the requester gets a typed failure instead of a timeout
@@ -426,8 +448,10 @@ class NatsBus:
         stream: str,
         durable_name: str,
         filter_subject: str,
-        handler: Handler,
+        handler: Handler[M],
         options: ConsumerOptions | None = None,
+        *,
+        accepts: Accepts[M],
     ) -> _PullConsumer:
         opts = options or ConsumerOptions()
         subjects.token(durable_name)
@@ -447,8 +471,9 @@ class NatsBus:
         await self._js.add_consumer(stream, config=config)  # create or update
         psub = await self._js.pull_subscribe_bind(durable=durable_name, stream=stream)
         consumer = _PullConsumer(
-            bus=self, psub=psub, stream=stream, durable_name=durable_name, handler=handler, options=opts
-        )
+            bus=self, psub=psub, stream=stream, durable_name=durable_name, handler=handler, options=opts,
+            accepted=accepted_types(accepts),
+        )  # fmt: skip
         self._consumers.append(consumer)
         return consumer
 

@@ -7,22 +7,60 @@ Two transports behind one interface (ARCHITECTURE §3):
   `message_id`, consumed by durable consumers that ack only after the handler returns.
 
 Plus the `control` KV bucket (`kv_put`, `kv_get`, `kv_watch`). Adapters: `NatsBus`, `InMemoryBus`.
+
+Handlers are typed by message: `subscribe`, `serve` and `consume` take `accepts=` (a message class,
+or `one_of(A, B, ...)` for a handler of their union), the bus decodes and checks the type once,
+and the handler gets only what it accepts. Another type is dead-lettered by a durable consumer,
+dropped with a warning by a core subscription, answered with `RequestFailedError` by a server.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from sarathi.common.bus.streams import CONTROL_BUCKET
 from sarathi.common.messages.base import Message
 
-Handler = Callable[[Message], Awaitable[None]]
-"""Receives one decoded message; raising means "not handled" (durable: redelivered later)."""
+M = TypeVar("M", bound=Message)
+M1 = TypeVar("M1", bound=Message)
+M2 = TypeVar("M2", bound=Message)
+M3 = TypeVar("M3", bound=Message)
+M4 = TypeVar("M4", bound=Message)
 
-ReplyHandler = Callable[[Message], Awaitable[Message]]
-"""Answers one decoded request with a reply message."""
+Handler: TypeAlias = Callable[[M], Awaitable[None]]
+"""Receives one decoded message of its type; raising means "not handled" (durable: redelivered)."""
+
+ReplyHandler: TypeAlias = Callable[[M], Awaitable[Message]]
+"""Answers one decoded request of its type with a reply message."""
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf(Generic[M]):
+    """The message classes a handler of their union `M` accepts; build it with `one_of`."""
+
+    types: tuple[type[Message], ...]
+
+
+@overload
+def one_of(a: type[M1], b: type[M2], /) -> OneOf[M1 | M2]: ...
+@overload
+def one_of(a: type[M1], b: type[M2], c: type[M3], /) -> OneOf[M1 | M2 | M3]: ...
+@overload
+def one_of(a: type[M1], b: type[M2], c: type[M3], d: type[M4], /) -> OneOf[M1 | M2 | M3 | M4]: ...
+def one_of(*types: type[Message]) -> OneOf[Any]:
+    """`accepts=one_of(A, B)` for a handler taking `A | B` (mypy checks the handler covers them)."""
+    return OneOf(types)
+
+
+Accepts: TypeAlias = type[M] | OneOf[M]
+"""What a handler of `M` accepts: one message class, or `one_of(...)` several."""
+
+
+def accepted_types(accepts: Accepts[Any]) -> tuple[type[Message], ...]:
+    """The classes `accepts` names, for the bus's check (`messages.base.decode_one_of`)."""
+    return accepts.types if isinstance(accepts, OneOf) else (accepts,)
 
 
 class BusError(Exception):
@@ -113,8 +151,9 @@ class Bus(Protocol):
         """Core, fire-and-forget publish (ticks). No subscriber → the message is gone."""
         ...
 
-    async def subscribe(self, subject: str, handler: Handler) -> Subscription:
-        """Core subscription (wildcards allowed); undecodable payloads are logged and dropped."""
+    async def subscribe(self, subject: str, handler: Handler[M], *, accepts: Accepts[M]) -> Subscription:
+        """Core subscription (wildcards allowed); undecodable payloads and messages of a type
+        not in `accepts` are logged (expected and got) and dropped: core NATS is at-most-once."""
         ...
 
     async def request(self, subject: str, msg: Message, timeout_seconds: float) -> Message:
@@ -124,8 +163,9 @@ class Bus(Protocol):
         """
         ...
 
-    async def serve(self, subject: str, handler: ReplyHandler) -> Subscription:
-        """Answer requests on `subject` with `handler`'s reply."""
+    async def serve(self, subject: str, handler: ReplyHandler[M], *, accepts: Accepts[M]) -> Subscription:
+        """Answer requests on `subject` with `handler`'s reply; a request that is undecodable or
+        of a type not in `accepts` gets `RequestFailedError` and never reaches `handler`."""
         ...
 
     async def publish_durable(self, subject: str, msg: Message) -> PublishResult:
@@ -137,14 +177,17 @@ class Bus(Protocol):
         stream: str,
         durable_name: str,
         filter_subject: str,
-        handler: Handler,
+        handler: Handler[M],
         options: ConsumerOptions | None = None,
+        *,
+        accepts: Accepts[M],
     ) -> Subscription:
         """Run a durable consumer until stopped; it resumes where `durable_name` left off.
 
-        Ack only after `handler` returns. Undecodable payload → dead-lettered to
-        `dlq.<subject>` and terminated. Handler error → redelivered after a backoff; after
-        `max_deliver` failures → dead-lettered.
+        Ack only after `handler` returns. Undecodable payload, or a message of a type not in
+        `accepts` → dead-lettered to `dlq.<subject>` (the handler never sees it) and
+        terminated. Handler error → redelivered after a backoff; after `max_deliver` failures
+        → dead-lettered.
         """
         ...
 

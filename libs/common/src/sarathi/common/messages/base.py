@@ -28,6 +28,10 @@ class MessageDecodeError(ValueError):
     """Bytes that are not a valid message: dead-letter them, never crash on them."""
 
 
+class UnexpectedMessageError(MessageDecodeError):
+    """A valid message of a type its receiver does not take: dead-letter it, like undecodable bytes."""
+
+
 class Message(BaseModel):
     """Base of every bus message: an immutable envelope plus the payload fields of the subclass."""
 
@@ -89,6 +93,21 @@ def decode_as(data: bytes | str, expected: type[M]) -> M:
     message = decode(data, expected)
     if not isinstance(message, expected):  # pragma: no cover - model_validate_json returns expected
         raise MessageDecodeError(f"expected {expected.__name__}, got {type(message).__name__}")
+    return message
+
+
+def type_name(cls: type[Message]) -> str:
+    """The wire name of a message class (its `type` literal)."""
+    name = cls.model_fields["type"].default
+    return name if isinstance(name, str) else cls.__name__
+
+
+def decode_one_of(data: bytes | str, expected: tuple[type[Message], ...]) -> Message:
+    """Decode a message that must be one of `expected`; `UnexpectedMessageError` names both sides."""
+    message = decode(data)
+    if not isinstance(message, expected):
+        wanted = " | ".join(type_name(cls) for cls in expected)
+        raise UnexpectedMessageError(f"expected {wanted}, got {message.type}")
     return message
 
 

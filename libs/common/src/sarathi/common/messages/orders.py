@@ -157,6 +157,10 @@ class CancelOrder(_Command):
     requested_by: Name
 
 
+OrderCommand = SubmitEntry | ExitPosition | CancelOrder
+"""What `order.cmd.>` carries."""
+
+
 class _OrderEvent(Message):
     """What every order event names: our command id, the contract, the side and the leg."""
 
@@ -302,3 +306,7 @@ class PositionClosed(_PositionEvent):
         if self.net_quantity != 0:
             raise ValueError(f"a closed position is flat, got net quantity {self.net_quantity}")
         return self
+
+
+PositionEvent = PositionOpened | PositionChanged | PositionClosed
+"""What `position.evt.>` carries."""
