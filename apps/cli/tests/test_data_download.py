@@ -18,7 +18,8 @@ from fastapi import Request, Response
 
 from sarathi.cli import __main__ as cli
 from sarathi.cli.datastore import MonthFile
-from sarathi.cli.download import download as download_with, plan, rolling_keys
+from sarathi.cli.download import download as download_with
+from sarathi.cli.download import plan, rolling_keys
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.instruments import Underlying
 from sarathi.sim.app import build_app
