@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ class OptionBar:
     spot: Decimal
 
 
-CHAIN_COLUMNS = ("expiry", "ts", "option_type", "strike", "close", "oi", "day_volume", "spot", "iv")
+CHAIN_COLUMNS = ("option_type", "strike", "close", "oi", "day_volume", "spot", "iv")
+EPOCH_DAY = date(1970, 1, 1)
 SeriesKey = tuple[date, OptionType, Decimal]  # expiry, side, strike: one rebuilt per-strike series
 
 
@@ -60,7 +61,7 @@ class DayData:
     options: pl.DataFrame  # the day's rolling rows with an `expiry` column
     _series: dict[SeriesKey, dict[datetime, OptionBar]] = field(default_factory=dict)
     _expiries: list[date] | None = None
-    _minutes: dict[tuple[date, datetime], list[dict[str, Any]]] | None = None
+    _minutes: dict[tuple[int, int], list[int]] | None = None
 
     @property
     def expiries(self) -> list[date]:
@@ -85,14 +86,19 @@ class DayData:
 
     def minute_rows(self, expiry: date, minute: datetime) -> list[dict[str, Any]]:
         """Rows of `expiry` stamped `minute` (a chain is built from the last minute's), in the
-        day's order: the day is read into (expiry, minute) buckets once, on first use."""
+        day's order. The day's (expiry, minute) → row numbers are found once, on first use;
+        only the rows asked for become Python values."""
         if self._minutes is None:
+            keys = self.options.select(
+                (pl.col("expiry") - EPOCH_DAY).dt.total_days(), pl.col("ts").dt.epoch("us")
+            )
             self._minutes = {}
-            names = [n for n in CHAIN_COLUMNS if n in self.options.columns]
-            for values in self.options.select(names).iter_rows():
-                row = dict(zip(names, values, strict=True))
-                self._minutes.setdefault((row["expiry"], row["ts"]), []).append(row)
-        return self._minutes.get((expiry, minute.astimezone(UTC)), [])
+            for n, key in enumerate(keys.iter_rows()):
+                self._minutes.setdefault(key, []).append(n)
+        found = self._minutes.get(((expiry - EPOCH_DAY).days, int(minute.timestamp()) * 1_000_000))
+        if not found:
+            return []
+        return self.options.select(CHAIN_COLUMNS)[found].rows(named=True)
 
 
 def _bars(rows: pl.DataFrame) -> Iterator[OptionBar]:
