@@ -38,8 +38,9 @@ Issue #9:
 
 Issue #21:
 - backtest.year: a year of sim minute data (NIFTY, BANKNIFTY, SENSEX; cached as Parquet under
-  `.bench/data`, downloaded on the first run) through `sarathi backtest`'s engine: wall time and
-  trading days per second (`scripts/bench_backtest.py`). Target: under 60 s (a bar at 180 s).
+  `.bench/data`, prepared on the first run from the sim's model in process) through `sarathi
+  backtest`'s engine: wall time and trading days per second, beside a read-only loop over the
+  same days (`scripts/bench_backtest.py`). Target: under 60 s (a bar at 180 s).
 """
 
 from __future__ import annotations

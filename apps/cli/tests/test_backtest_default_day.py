@@ -112,3 +112,18 @@ def test_a_config_file_with_a_foreign_name_is_refused_before_any_data_is_read(
 
     assert code == 2
     assert "not a Sarathi setting: LOTS" in capsys.readouterr().err
+
+
+def test_a_day_read_twice_has_its_option_rows_in_the_same_order(minute_data: Path) -> None:
+    """Contract ids follow the order of the day's rows: the same history, the same ids."""
+    from sarathi.common.domain.instruments import Underlying
+
+    first = History(minute_data / SOURCE, MarketCalendar())
+    second = History(minute_data / SOURCE, MarketCalendar())
+    for underlying in Underlying:
+        for _ in range(5):
+            one, two = first.day(underlying, DAY), second.day(underlying, DAY)
+            assert one is not None
+            assert two is not None
+            assert one.options.height > 0
+            assert one.options.equals(two.options), underlying

@@ -4,6 +4,7 @@ answers, Dhan's limits, bad input in one line."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,8 +18,12 @@ from fastapi import Request, Response
 
 from sarathi.cli import __main__ as cli
 from sarathi.cli.datastore import MonthFile
-from sarathi.common.domain.calendar import IST
+from sarathi.cli.download import download as download_with
+from sarathi.cli.download import plan, rolling_keys
+from sarathi.common.domain.calendar import IST, MarketCalendar
+from sarathi.common.domain.instruments import Underlying
 from sarathi.sim.app import build_app
+from sarathi.sim.model_history import ModelHistory
 from sarathi.sim.ratelimit import RateLimiter
 from sarathi.sim.settings import SimSettings
 
@@ -40,13 +45,16 @@ class RunningSim:
         return sum(n for path, n in self.counts.items() if path.startswith("/v2/charts/"))
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[RunningSim]:
-    settings = SimSettings(
+def sim_settings() -> SimSettings:
+    return SimSettings(
         sim_start=SIM_NOW, sim_start_paused=True, sim_publish_clock=False,
         sim_rate_limit_time="wall", sim_anchor_day=date(2026, 9, 16),
     )  # fmt: skip
-    app = build_app(settings)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSim]:
+    app = build_app(sim_settings())
     counts: Counter[str] = Counter()
 
     @app.middleware("http")
@@ -103,6 +111,32 @@ def test_a_second_download_of_the_same_range_asks_the_sim_nothing(
     assert download(tmp_path, "--from", "2026-06-01", "--to", "2026-06-04") == 0  # one new day
     assert use_sim.charts() == 13
     assert pl.read_parquet(tmp_path / "sim-seed20260915/NIFTY/index/2026-06.parquet").height == 4 * 375
+
+
+def test_the_model_in_process_writes_the_files_the_http_download_writes(
+    use_sim: RunningSim, tmp_path: Path
+) -> None:
+    # Across a month's end, a NIFTY weekly expiry (Tue 30 Jun) and the monthly series.
+    first, last = date(2026, 6, 29), date(2026, 7, 1)
+    argv = ["--from", f"{first}", "--to", f"{last}", "--strikes", "1", "--data-dir", str(tmp_path / "http")]
+    assert cli.main(["data", "download", "--underlyings", "NIFTY", *argv]) == 0
+    root = tmp_path / "local" / "sim-seed20260915"
+    plans = plan(root, [Underlying.NIFTY], first, last, rolling_keys(("WEEK", "MONTH"), (1,), 1),
+                 MarketCalendar())  # fmt: skip
+    stats = asyncio.run(download_with(ModelHistory(sim_settings()), plans, lambda _text, _milestone: None))
+
+    assert stats.requests == use_sim.charts() == 2 * (1 + 3 * 2 * 2)  # two months
+    written = sorted(p.relative_to(root) for p in root.rglob("*.*"))
+    assert written == sorted(p.relative_to(tmp_path / "http" / "sim-seed20260915")
+                             for p in (tmp_path / "http" / "sim-seed20260915").rglob("*.*"))  # fmt: skip
+    assert len(written) == 8
+    for name in written:
+        over_http = tmp_path / "http" / "sim-seed20260915" / name
+        if name.suffix == ".parquet":
+            assert pl.read_parquet(root / name).equals(pl.read_parquet(over_http)), name
+            assert pl.read_parquet(root / name).height > 0
+        else:
+            assert (root / name).read_text() == over_http.read_text()
 
 
 def test_holidays_and_weekends_are_not_asked_and_empty_answers_are_not_asked_again(

@@ -26,7 +26,7 @@ from sarathi.common.dhan.errors import DhanRateLimitedError, DhanTransientError
 from sarathi.common.dhan.history import (
     INTRADAY_MAX_DAYS,
     ROLLING_MAX_DAYS,
-    DhanHistory,
+    HistorySource,
     IntradayBars,
     RollingKey,
     RollingSeries,
@@ -196,7 +196,7 @@ def options_frame(series: RollingSeries, key: RollingKey) -> pl.DataFrame:
     return frame.select(list(OPTIONS_SCHEMA))
 
 
-async def _fetch(history: DhanHistory, request: Request, stats: Stats) -> pl.DataFrame:
+async def _fetch(history: HistorySource, request: Request, stats: Stats) -> pl.DataFrame:
     for attempt in range(1, RETRIES + 1):
         try:
             if request.key is None:
@@ -213,7 +213,9 @@ async def _fetch(history: DhanHistory, request: Request, stats: Stats) -> pl.Dat
     raise AssertionError("unreachable")
 
 
-async def download(history: DhanHistory, plans: list[MonthPlan], show: Callable[[str, bool], None]) -> Stats:
+async def download(
+    history: HistorySource, plans: list[MonthPlan], show: Callable[[str, bool], None]
+) -> Stats:
     """Run the plans in order; `show(text, milestone)` is told what is being fetched."""
     stats = Stats()
     total = sum(len(p.requests) for p in plans)

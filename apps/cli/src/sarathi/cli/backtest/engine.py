@@ -153,9 +153,9 @@ class Engine:
     def _five_minute(self, underlying: Underlying, day: date) -> list[ClosedBar]:
         key = (underlying, day)
         if key not in self._bars5:
-            data = self.history.day(underlying, day)
+            minutes = self.history.minutes(underlying, day)
             grid = SessionGrid(self.calendar, underlying.spec.exchange, self.config.signals.bar_minutes)
-            self._bars5[key] = roll_up(data.minutes, grid) if data is not None and data.minutes else []
+            self._bars5[key] = roll_up(minutes, grid) if minutes else []
             if len(self._bars5) > 64:
                 self._bars5.pop(next(iter(self._bars5)))
         return self._bars5[key]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -47,6 +48,8 @@ class OptionBar:
     spot: Decimal
 
 
+CHAIN_COLUMNS = ("option_type", "strike", "close", "oi", "day_volume", "spot", "iv")
+EPOCH_DAY = date(1970, 1, 1)
 SeriesKey = tuple[date, OptionType, Decimal]  # expiry, side, strike: one rebuilt per-strike series
 
 
@@ -57,12 +60,15 @@ class DayData:
     minutes: list[ClosedBar]  # the index, 1-minute bars, in order
     options: pl.DataFrame  # the day's rolling rows with an `expiry` column
     _series: dict[SeriesKey, dict[datetime, OptionBar]] = field(default_factory=dict)
+    _expiries: list[date] | None = None
+    _minutes: dict[tuple[int, int], list[int]] | None = None
 
     @property
     def expiries(self) -> list[date]:
-        if self.options.height == 0:
-            return []
-        return sorted(self.options.get_column("expiry").unique().to_list())
+        if self._expiries is None:
+            found = self.options.get_column("expiry").unique().to_list() if self.options.height else []
+            self._expiries = sorted(found)
+        return list(self._expiries)
 
     def series(self, key: SeriesKey) -> dict[datetime, OptionBar]:
         """The minutes of one contract (built on first use: most contracts are never traded)."""
@@ -78,11 +84,21 @@ class DayData:
             self._series[key] = found
         return found
 
-    def minute_rows(self, expiry: date, start: datetime, until: datetime) -> pl.DataFrame:
-        """Rows of `expiry` with `start <= ts < until` (a chain is built from the last minute's)."""
-        return self.options.filter(
-            (pl.col("expiry") == expiry) & (pl.col("ts") >= start) & (pl.col("ts") < until)
-        )
+    def minute_rows(self, expiry: date, minute: datetime) -> list[dict[str, Any]]:
+        """Rows of `expiry` stamped `minute` (a chain is built from the last minute's), in the
+        day's order. The day's (expiry, minute) → row numbers are found once, on first use;
+        only the rows asked for become Python values."""
+        if self._minutes is None:
+            keys = self.options.select(
+                (pl.col("expiry") - EPOCH_DAY).dt.total_days(), pl.col("ts").dt.epoch("us")
+            )
+            self._minutes = {}
+            for n, key in enumerate(keys.iter_rows()):
+                self._minutes.setdefault(key, []).append(n)
+        found = self._minutes.get(((expiry - EPOCH_DAY).days, int(minute.timestamp()) * 1_000_000))
+        if not found:
+            return []
+        return self.options.select(CHAIN_COLUMNS)[found].rows(named=True)
 
 
 def _bars(rows: pl.DataFrame) -> Iterator[OptionBar]:
@@ -130,6 +146,11 @@ class History:
             self._months[key] = (_by_day(index), _by_day(options))
         return self._months[key]
 
+    def minutes(self, underlying: Underlying, day: date) -> list[ClosedBar]:
+        """The index's 1-minute bars of the day (none when the cache has none)."""
+        index = self._month(underlying, month_of(day))[0].get(day)
+        return list(_minutes(underlying, index)) if index is not None else []
+
     def has_index(self, underlying: Underlying, day: date) -> bool:
         return day in self._month(underlying, month_of(day))[0]
 
@@ -153,8 +174,8 @@ class History:
             options = (
                 options.join(mapping, on=["expiry_flag", "expiry_code"])
                 .filter(pl.col("expiry").is_not_null())
-                .unique(subset=["expiry", "option_type", "strike", "ts"], keep="first")
-                .sort("ts")
+                .unique(subset=["expiry", "option_type", "strike", "ts"], keep="first", maintain_order=True)
+                .sort("ts", maintain_order=True)  # a stable order: contract ids follow it
                 .with_columns(  # the strike's volume so far today (the chain's `volume`)
                     pl.col("volume")
                     .fill_null(0)

@@ -123,8 +123,8 @@ class HistoryMarket:
         day = self.days.get(underlying)
         if day is None:
             raise ChainUnavailableError(f"no {underlying} history on {now.date()}")
-        rows = day.minute_rows(expiry, now - timedelta(minutes=1), now)
-        if rows.height == 0:
+        rows = day.minute_rows(expiry, now - timedelta(minutes=1))
+        if not rows:
             raise ChainUnavailableError(
                 f"no {underlying} {expiry} option rows in the minute before {now:%H:%M}"
             )
@@ -134,7 +134,7 @@ class HistoryMarket:
         )
         quotes = []
         seen: set[tuple[str, Decimal]] = set()
-        for r in rows.iter_rows(named=True):
+        for r in rows:
             side = OptionType(r["option_type"])
             if (side.value, r["strike"]) in seen or r["close"] is None or r["close"] <= 0:
                 continue
@@ -149,7 +149,7 @@ class HistoryMarket:
                     delta=bs_delta(side, float(r["spot"]), float(r["strike"]), float(r["iv"] or 0.0), years),
                 )
             )  # fmt: skip
-        spot = rows.get_column("spot").to_list()[0]
+        spot = rows[0]["spot"]
         return OptionChain(underlying, expiry, spot, tuple(quotes), now)
 
     # --- latest ticks ------------------------------------------------------------------------------

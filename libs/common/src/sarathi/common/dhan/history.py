@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -83,6 +83,18 @@ class RollingKey:
     @property
     def label(self) -> str:
         return "ATM" if self.offset == 0 else f"ATM{self.offset:+d}"
+
+
+class HistorySource(Protocol):
+    """What a history download asks: `DhanHistory`, or the sim's model in process (`ModelHistory`)."""
+
+    async def intraday(
+        self, underlying: Underlying, first: date, last: date, interval: int = 1
+    ) -> IntradayBars: ...
+
+    async def rolling_option(
+        self, underlying: Underlying, key: RollingKey, first: date, last: date, interval: int = 1
+    ) -> RollingSeries: ...
 
 
 class DhanHistory:

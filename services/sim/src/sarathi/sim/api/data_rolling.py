@@ -31,7 +31,7 @@ from sarathi.common.domain.instruments import OptionType, Underlying, underlying
 from sarathi.sim.api.data_bodies import IntradayBody, interval_minutes
 from sarathi.sim.api.errors import DhanApiError, trading_error
 from sarathi.sim.instruments import SimInstrument
-from sarathi.sim.market.bars import Candle, intraday_candles
+from sarathi.sim.market.bars import CandleCutter, intraday_candles
 from sarathi.sim.market.model import MarketModel
 from sarathi.sim.universe_builder import option_instrument, upcoming_expiries
 
@@ -160,17 +160,17 @@ def rolling_series(
         if expiry is None:
             continue
         spots = intraday_candles(market.day_series(index, day), request.interval, until, True)
-        contracts: dict[Decimal, tuple[SimInstrument, dict[int, Candle]]] = {}
+        contracts: dict[Decimal, tuple[SimInstrument, CandleCutter]] = {}
         for bar in spots:
             strike = (bar.close / step).to_integral_value() * step + request.offset * step
             if strike <= 0:
                 continue
             if strike not in contracts:
                 contract = option_instrument(underlying, expiry, strike, request.option_type)
-                cut = intraday_candles(market.day_series(contract, day), request.interval, until, False)
-                contracts[strike] = (contract, {c.start_epoch: c for c in cut})
-            contract, by_start = contracts[strike]
-            candle = by_start[bar.start_epoch]
+                cut = CandleCutter(market.day_series(contract, day), request.interval, until, False)
+                contracts[strike] = (contract, cut)
+            contract, cut = contracts[strike]
+            candle = cut.starting_at(bar.start_epoch)
             values = {
                 "open": float(candle.open), "high": float(candle.high), "low": float(candle.low),
                 "close": float(candle.close), "volume": candle.volume, "oi": candle.oi,

@@ -31,42 +31,70 @@ class Candle:
     oi: int  # open interest at the bar's last second
 
 
+_OPTION_PRICES: dict[float, Decimal] = {}  # float → its tick price, once (premiums repeat a lot)
+
+
 def _to_decimal(value: float, index: bool) -> Decimal:
-    return Decimal(f"{value:.2f}") if index else price_from_float(value)
+    if index:
+        return Decimal(f"{value:.2f}")
+    found = _OPTION_PRICES.get(value)
+    if found is None:
+        found = _OPTION_PRICES[value] = price_from_float(value)
+        if len(_OPTION_PRICES) > 1_000_000:
+            _OPTION_PRICES.clear()
+    return found
+
+
+class CandleCutter:
+    """The bars of `series` whose start is at or before grid second `until_index` (inclusive),
+    each made a `Candle` only when asked for (most contracts are read for a few minutes)."""
+
+    def __init__(self, series: DaySeries, interval_minutes: int, until_index: int, index: bool) -> None:
+        if interval_minutes not in INTERVALS_MINUTES:
+            raise ValueError(f"unsupported interval {interval_minutes}")
+        self._series, self._index = series, index
+        limit = min(until_index, series.prices.size - 1) + 1  # grid points known so far
+        self.starts: list[int] = []
+        if limit <= 0:
+            return
+        step = interval_minutes * 60
+        starts = np.arange(0, limit, step)
+        if starts[-1] == series.prices.size - 1 and starts.size > 1:
+            starts = starts[:-1]  # the 15:30:00 point belongs to the last bar, not a bar of its own
+        prices = series.prices[:limit]
+        self._highs: list[float] = np.maximum.reduceat(prices, starts).tolist()
+        self._lows: list[float] = np.minimum.reduceat(prices, starts).tolist()
+        self.starts = starts.tolist()
+        self._ends: list[int] = np.append(starts[1:], limit).tolist()  # exclusive
+        self._position = {series.open_epoch + start: n for n, start in enumerate(self.starts)}
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def candle(self, n: int) -> Candle:
+        """The `n`-th bar of the day."""
+        series, index = self._series, self._index
+        start, end = self.starts[n], self._ends[n]
+        traded_before = int(series.volume[start - 1]) if start > 0 else 0
+        return Candle(
+            start_epoch=series.open_epoch + start,
+            open=_to_decimal(float(series.prices[start]), index),
+            high=_to_decimal(self._highs[n], index),
+            low=_to_decimal(self._lows[n], index),
+            close=_to_decimal(float(series.prices[end - 1]), index),
+            volume=int(series.volume[end - 1]) - traded_before,
+            oi=int(series.oi[end - 1]),
+        )
+
+    def starting_at(self, epoch: int) -> Candle:
+        """The bar that starts at UTC `epoch` (KeyError when there is none)."""
+        return self.candle(self._position[epoch])
 
 
 def intraday_candles(series: DaySeries, interval_minutes: int, until_index: int, index: bool) -> list[Candle]:
     """Bars of `series` whose start is at or before grid second `until_index` (inclusive)."""
-    if interval_minutes not in INTERVALS_MINUTES:
-        raise ValueError(f"unsupported interval {interval_minutes}")
-    limit = min(until_index, series.prices.size - 1) + 1  # grid points known so far
-    if limit <= 0:
-        return []
-    step = interval_minutes * 60
-    starts = np.arange(0, limit, step)
-    if starts[-1] == series.prices.size - 1 and starts.size > 1:
-        starts = starts[:-1]  # the 15:30:00 point belongs to the last bar, not a bar of its own
-    prices = series.prices[:limit]
-    highs = np.maximum.reduceat(prices, starts)
-    lows = np.minimum.reduceat(prices, starts)
-    ends = np.append(starts[1:], limit)  # exclusive
-    candles: list[Candle] = []
-    for start, end, high, low in zip(
-        starts.tolist(), ends.tolist(), highs.tolist(), lows.tolist(), strict=True
-    ):
-        traded_before = int(series.volume[start - 1]) if start > 0 else 0
-        candles.append(
-            Candle(
-                start_epoch=series.open_epoch + start,
-                open=_to_decimal(float(prices[start]), index),
-                high=_to_decimal(high, index),
-                low=_to_decimal(low, index),
-                close=_to_decimal(float(prices[end - 1]), index),
-                volume=int(series.volume[end - 1]) - traded_before,
-                oi=int(series.oi[end - 1]),
-            )
-        )
-    return candles
+    cutter = CandleCutter(series, interval_minutes, until_index, index)
+    return [cutter.candle(n) for n in range(len(cutter))]
 
 
 def daily_candle(series: DaySeries, day_epoch: int, until_index: int, index: bool) -> Candle:
