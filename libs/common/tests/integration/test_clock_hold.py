@@ -128,8 +128,11 @@ async def test_done_waits_for_a_market_time_loop_due_at_t(jetstream_clean: str) 
     async with the_sim(jetstream_clean) as (sim, answers), a_participant(jetstream_clean, clock) as bus:
         loop = asyncio.create_task(every_five_seconds(bus), name="risk-loop")
         try:
+            async with asyncio.timeout(5):  # the loop has started and sleeps until T before T is asked
+                while not clock.waiting_past(loop, T0):  # noqa: ASYNC110 - no event for "asleep"
+                    await asyncio.sleep(0.01)
             await sim.publish(subjects.SIM_CLOCK_HELD, held_at(T))
-            done = await asyncio.wait_for(answers.get(), 5)
+            done = await asyncio.wait_for(answers.get(), 30)  # bounded, generous on a loaded machine
             assert ran == [T]
             assert done.busy == ""
             assert done.published == 1  # what it caused is counted: the sim asks once more
