@@ -1,4 +1,4 @@
-"""The clock protocol of the held simulated day (ARCHITECTURE §11; sim mode only).
+"""The clock protocol of the held simulated day (docs/architecture.md §5; sim mode only).
 
 The sim holds market time at each step T (`sarathi.sim.holds`) and asks every participant, on
 `sim.clock.held`, whether it is done with T: once every clock stands at T (phase `clock`: the

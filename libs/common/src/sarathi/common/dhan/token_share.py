@@ -1,4 +1,4 @@
-"""One Dhan access token for every service (ARCHITECTURE §11 "The token").
+"""One Dhan access token for every service (docs/architecture.md §11 "The token").
 
 Dhan's RenewToken expires the token it replaces (REFERENCE §1.8), so exactly one owner renews
 (orders' `TokenKeeper`) and publishes the token here; every service that talks to Dhan follows it
