@@ -96,11 +96,6 @@ class FeedToken:
         return self._token
 
 
-def current_token(settings: FeedSettings) -> str:
-    """The token file's first line, else `SARATHI_DHAN_ACCESS_TOKEN` (blocking)."""
-    return FeedToken(settings).current()
-
-
 def connection_config(settings: FeedSettings, token: FeedToken | None = None) -> ConnectionConfig:
     auth_initial = settings.feed_auth_retry_initial_seconds
     source = token or FeedToken(settings)
