@@ -116,10 +116,6 @@ class Tx:
             raise LookupError(f"no command {command_id} to move to {status}")
         commands.check(command_id, current.status, status)  # raises: `current` is not a source
 
-    async def commands_in(self, statuses: Sequence[CommandStatus]) -> list[CommandRow]:
-        rows = await self.c.execute(select(COMMAND).where(COMMAND.c.status.in_([s.value for s in statuses])))
-        return [CommandRow.of(row) for row in rows.mappings()]
-
     # orders ---------------------------------------------------------------------------------------
 
     async def order_by_broker_id(self, broker_order_id: str) -> OrderRow | None:
