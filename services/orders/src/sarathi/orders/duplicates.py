@@ -127,6 +127,6 @@ class DuplicateCloser:
                 attempt += 1
                 log.exception("duplicate_close_failed", attempt=attempt)
                 self._wanted.set()
-                await self._wall_sleep(self._backoff.delay(min(attempt, 6), random.random()))  # noqa: S311
+                await self._wall_sleep(self._backoff.delay(attempt, random.random()))  # noqa: S311
             else:
                 attempt = 0

@@ -148,7 +148,7 @@ class Reconciler:
                 self._metrics.reconciliation_failures.inc()
                 log.exception("startup_reconciliation_failed", attempt=attempt)
                 await self._publish(ReconciliationStatus.RECONCILING, f"start-up pass failed: {exc}")
-                await self._wall_sleep(self._backoff.delay(min(attempt, 6), random.random()))  # noqa: S311
+                await self._wall_sleep(self._backoff.delay(attempt, random.random()))  # noqa: S311
                 continue
             self.reconciled.set()
             await self._publish(ReconciliationStatus.DONE, "start-up reconciliation succeeded")

@@ -73,4 +73,4 @@ class Resolver:
                     return None
             if self._monotonic() - start >= self._budget:
                 raise ResolutionPendingError(f"fate of {command_id} unknown after {self._budget:.0f}s")
-            await self._sleep(self._backoff.delay(min(attempt, 5), self._jitter()))
+            await self._sleep(self._backoff.delay(attempt, self._jitter()))
