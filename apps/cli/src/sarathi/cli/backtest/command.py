@@ -136,7 +136,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
     )  # fmt: skip
     paths = write_report(document, args.out)
-    print(summary(results, source=source, wall_seconds=wall, not_applied=NOT_APPLIED))
+    print(summary(results, document, wall_seconds=wall, not_applied=NOT_APPLIED))
     print(f"Report: {paths.html}")
     print(f"Trades: {paths.json} (and {paths.csv.name})")
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,11 +18,6 @@ TRADE_KEYS = (
     "contract", "underlying", "security_id", "lots", "quantity", "entries", "entry_at", "entry_price",
     "exit_at", "exit_price", "exit_reason", "gross", "charges",
 )  # fmt: skip
-
-
-def where_prices_came_from(source: str) -> str:
-    """The summary's first line (the reports' own sentence): `source` is the cache's name."""
-    return prices_line(PriceSource.of(source), source)
 
 
 def _value(v: object) -> object:
@@ -57,7 +52,7 @@ def trades_json(
         "from": first.isoformat(),
         "to": last.isoformat(),
         "source": source,
-        "prices": where_prices_came_from(source),
+        "prices": prices_line(PriceSource.of(source), source),  # the reports' first line
         "underlyings": list(underlyings),
         "daily_loss_limit_inr": f"{daily_loss_limit:.2f}",
         "trades": [trade_row(t) for r in results for t in r.trades],
@@ -78,28 +73,28 @@ def daily_row(result: DayResult) -> dict[str, Any]:
 
 
 def summary(
-    results: Sequence[DayResult], *, source: str, wall_seconds: float, not_applied: Sequence[str]
+    results: Sequence[DayResult],
+    document: Mapping[str, Any],
+    *,
+    wall_seconds: float,
+    not_applied: Sequence[str],
 ) -> str:
-    trades = [t for r in results for t in r.trades]
-    net = sum((t.net for t in trades), Decimal(0))
-    charges = sum((t.charges for t in trades), Decimal(0))
-    wins = sum(t.net > 0 for t in trades)
+    """The printed summary: its figures are the report's (`backtest_report.statistics`), counted once."""
+    from sarathi.cli.backtest_report import read_document, statistics
+
+    stats = statistics(read_document(document))
     traded = [r for r in results if not r.missing or len(r.missing) < 3]
     refused: Counter[str] = Counter()
     for r in results:
         refused.update(r.refused)
     gates = ", ".join(f"{gate} {n}" for gate, n in refused.most_common())
-    equity, peak, drawdown = Decimal(0), Decimal(0), Decimal(0)
-    for r in results:
-        equity += r.net
-        peak = max(peak, equity)
-        drawdown = max(drawdown, peak - equity)
     lines = [
-        where_prices_came_from(source),
+        str(document["prices"]),
         f"Days {len(results)} ({len(traded)} with data), {wall_seconds:.1f}s wall, "
         f"{len(results) / wall_seconds if wall_seconds > 0 else 0:.1f} days/s",
-        f"Trades {len(trades)}: {wins} won, net {format_inr(net)} after {format_inr(charges)} of charges, "
-        f"max drawdown (daily) {format_inr(drawdown)}",
+        f"Trades {stats.trades}: {stats.won} won, net {format_inr(stats.net)} after "
+        f"{format_inr(stats.charges)} of charges, "
+        f"max drawdown (daily) {format_inr(stats.max_drawdown.amount)}",
         f"Signals {sum(r.signals for r in results)}: {sum(r.placed for r in results)} placed, "
         f"{sum(refused.values())} refused ({gates or 'none'}), "
         f"{sum(r.unfilled for r in results)} entries never filled",
