@@ -12,6 +12,7 @@ rate-limited or transient failure is tried again after a pause, five times at mo
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from sarathi.cli.datastore import INDEX_SCHEMA, OPTIONS_SCHEMA, MonthFile, month_of
+from sarathi.common.backoff import Backoff
 from sarathi.common.dhan.errors import DhanRateLimitedError, DhanTransientError
 from sarathi.common.dhan.history import (
     INTRADAY_MAX_DAYS,
@@ -35,8 +37,7 @@ from sarathi.common.dhan.history import (
 from sarathi.common.domain.calendar import CalendarCoverageError, MarketCalendar
 from sarathi.common.domain.instruments import OptionType, Underlying
 
-RETRIES = 5
-RETRY_PAUSE_SECONDS = 1.0
+RETRY = Backoff(initial_seconds=1.0, cap_seconds=8.0, max_attempts=5)  # a 429 or a transient failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,8 @@ def options_frame(series: RollingSeries, key: RollingKey) -> pl.DataFrame:
 
 
 async def _fetch(history: HistorySource, request: Request, stats: Stats) -> pl.DataFrame:
-    for attempt in range(1, RETRIES + 1):
+    failures = 0
+    while True:
         try:
             if request.key is None:
                 return index_frame(await history.intraday(request.underlying, request.first, request.last))
@@ -206,11 +208,12 @@ async def _fetch(history: HistorySource, request: Request, stats: Stats) -> pl.D
             )
             return options_frame(series, request.key)
         except (DhanRateLimitedError, DhanTransientError):
-            if attempt == RETRIES:
+            failures += 1
+            if RETRY.exhausted(failures, 0.0):
                 raise
             stats.retries += 1
-            await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)  # a wall-clock pause of a CLI tool
-    raise AssertionError("unreachable")
+            # a wall-clock pause of a CLI tool
+            await asyncio.sleep(RETRY.delay(failures, random.random()))  # noqa: S311 - jitter, not secrecy
 
 
 async def download(
