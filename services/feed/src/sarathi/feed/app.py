@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -21,7 +20,7 @@ from sarathi.common.bus import subjects
 from sarathi.common.bus.port import Bus
 from sarathi.common.clock import Clock, HoldHooks, LiveClock, SimClock
 from sarathi.common.clock_source import running_clock
-from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode
+from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, feed_connect_url
 from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
 from sarathi.common.domain.instruments import ExchangeSegment
@@ -48,16 +47,9 @@ log = get_logger(__name__)
 
 
 def feed_url(settings: FeedSettings, token: str | None = None) -> str:
-    """Dhan's v2 feed URL with the credentials in the query (REFERENCE §6.1): never log it raw."""
-    query = urlencode(
-        {
-            "version": 2,
-            "token": settings.dhan_access_token.get_secret_value() if token is None else token,
-            "clientId": settings.dhan_client_id,
-            "authType": 2,
-        }
-    )
-    return f"{settings.dhan_feed_url}?{query}"
+    """Dhan's v2 feed URL with the settings' credentials (or `token`): never log it raw."""
+    secret = settings.dhan_access_token.get_secret_value() if token is None else token
+    return feed_connect_url(settings.dhan_feed_url, settings.dhan_client_id, secret)
 
 
 def _token_file_line(settings: FeedSettings) -> str | None:

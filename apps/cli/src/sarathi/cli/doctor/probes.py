@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from pydantic import SecretStr
@@ -19,7 +18,7 @@ from sarathi.cli.doctor import verdicts as v
 from sarathi.common.clock import wall_clock
 from sarathi.common.dhan.errors import DhanError
 from sarathi.common.dhan.feed_codec import Disconnect, FeedDecoder, PrevClose, Ticker
-from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, build_requests
+from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, build_requests, feed_connect_url
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import IST, MarketCalendar
@@ -159,15 +158,13 @@ async def market_feed(target: Target) -> FeedFacts:
     from websockets.asyncio.client import connect
     from websockets.exceptions import WebSocketException
 
-    query = urlencode(
-        {"version": 2, "token": target.token.get_secret_value(), "clientId": target.client_id, "authType": 2}
-    )
     index = FEED_INDEX.spec
     instrument = FeedInstrument(ExchangeSegment.IDX_I, str(index.security_id))
     decoder = FeedDecoder()
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
-            async with connect(f"{target.feed_url}?{query}", open_timeout=TIMEOUT_SECONDS) as socket:
+            url = feed_connect_url(target.feed_url, target.client_id, target.token.get_secret_value())
+            async with connect(url, open_timeout=TIMEOUT_SECONDS) as socket:
                 for frame in build_requests(FeedMode.TICKER, [instrument]):
                     await socket.send(frame)
                 async for message in socket:

@@ -11,12 +11,19 @@ import json
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from sarathi.common.domain.instruments import ExchangeSegment
 
 MAX_INSTRUMENTS_PER_MESSAGE = 100
 MAX_INSTRUMENTS_PER_CONNECTION = 5000
 MAX_CONNECTIONS = 5
+
+
+def feed_connect_url(base_url: str, client_id: str, token: str) -> str:
+    """The v2 feed's URL: the credentials ride in the query (REFERENCE §6.1), so never log it raw."""
+    query = urlencode({"version": 2, "token": token, "clientId": client_id, "authType": 2})
+    return f"{base_url}?{query}"
 
 
 class FeedMode(IntEnum):
