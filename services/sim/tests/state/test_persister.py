@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.sim.broker.config import StatusCase
 from sarathi.sim.clock import SimClockController
 from sarathi.sim.faults import Faults
 from sarathi.sim.persistence import StatePersister, read_state
-from sarathi.sim.settings import SimSettings, StatusCase
+from sarathi.sim.settings import SimSettings
 from sarathi.sim.state_store import StateStore
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.ws.order_updates import OrderUpdateHub

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from sarathi.common.metrics import ServiceMetrics
+from sarathi.sim.broker.config import StatusCase
 from sarathi.sim.faults import Faults
-from sarathi.sim.settings import StatusCase
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.ws.order_updates import OrderUpdateHub
 from sarathi.sim.ws.outbox import Outbox

@@ -27,18 +27,12 @@ from sarathi.common.settings import SIM_ACCESS_TOKEN, Mode, SarathiSettings, Ser
 from sarathi.sim.api.auth import BadTokenStyle, RenewTokenReply
 from sarathi.sim.api.static_ip import StaticIpRefusal, normalized
 from sarathi.sim.api.trading import SuperCancelReply
+from sarathi.sim.broker.config import StatusCase
 from sarathi.sim.ratelimit import RateLimitTime
 from sarathi.sim.ws.feed import FeedAuthRefusal
 from sarathi.sim.ws.feed_hub import StatusOnSubscribe
 
 _DEFAULT_CLIENT_ID = SarathiSettings.model_fields["dhan_client_id"].default
-
-
-class StatusCase(StrEnum):
-    """How the order-update WebSocket spells `Status` (REFERENCE §5.3, casing UNVERIFIED)."""
-
-    TITLE = "title"  # `Traded`, `Part_Traded` (the docs' sample, dhan-rs)
-    UPPER = "upper"  # `TRADED` (the docs' enum column)
 
 
 class OrderUpdateKeys(StrEnum):

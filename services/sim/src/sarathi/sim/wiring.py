@@ -22,7 +22,6 @@ from sarathi.sim.api.control import apply_fault
 from sarathi.sim.api.data import DataContext, build_data_router
 from sarathi.sim.api.trading import TradingContext, build_trading_router
 from sarathi.sim.broker.config import BrokerConfig
-from sarathi.sim.broker.config import StatusCase as BrokerStatusCase
 from sarathi.sim.broker.engine import PaperBroker
 from sarathi.sim.faults import RenewToken
 from sarathi.sim.instruments import Universe
@@ -44,7 +43,7 @@ def real_broker(
 ) -> PaperBroker:
     config = BrokerConfig(
         client_id=settings.sim_client_id,
-        status_case=BrokerStatusCase(settings.sim_order_update_status_case.value),
+        status_case=settings.sim_order_update_status_case,
         sod_limit=settings.sim_funds_inr,
     )
     return PaperBroker(universe, market, now, config)

@@ -36,9 +36,10 @@ from fastapi import APIRouter, WebSocket
 
 from sarathi.common.logging import get_logger
 from sarathi.sim.api.auth import Credentials
+from sarathi.sim.broker.config import StatusCase
 from sarathi.sim.broker.port import OrderAlert
 from sarathi.sim.faults import Faults
-from sarathi.sim.settings import OrderUpdateKeys, StatusCase
+from sarathi.sim.settings import OrderUpdateKeys
 from sarathi.sim.telemetry import SimMetrics
 from sarathi.sim.ws.outbox import POLICY_VIOLATION, Outbox, pump
 
