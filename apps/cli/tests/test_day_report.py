@@ -342,3 +342,10 @@ def test_the_day_knows_its_recording_from_the_environment_the_sim_is_given() -> 
     assert sim_recording({}, environ=replay) == "/data/a.jsonl"  # the shell's, passed on by the supervisor
     assert sim_recording({"SARATHI_SIM_REPLAY_FILE": "/data/b.jsonl"}, environ=replay) == "/data/b.jsonl"
     assert sim_recording({"SARATHI_SIM_SEED": "7"}, environ={}) is None
+
+
+def test_the_books_checks_write_rupees_as_a_trader_reads_them() -> None:
+    books, broker = a_trailed_day()
+    (pnl,) = [c for c in build_report(books, broker, INFO).checks if c.name == "realised P&L"]
+
+    assert pnl.detail == "realised gross ₹1,300.00 (broker ₹1,300.00)"
