@@ -169,9 +169,10 @@ def test_the_html_has_every_section_and_is_self_contained() -> None:
                     "Exit reasons", "Trades (6)"):  # fmt: skip
         assert f"<h2>{section}</h2>" in html
     worst = "-₹500.00 on 2026-01-06: 100.0% of the daily loss limit ₹500.00"
+    text = re.sub(r"<[^>]+>", "", html)  # an amount may sit in a span that keeps it on one line
     for figure in ("₹500.00", "₹240.00", "33.3%", "1.36", "₹83.33", "₹1,000.00", "2.49", "5.02",
                    "4 trades, 1 day", worst):  # fmt: skip
-        assert figure in html
+        assert figure in text
     assert not re.search(r"https?://", html)
     assert "<script" not in html
     assert "<link" not in html
@@ -239,3 +240,25 @@ def test_a_wrong_document_is_refused_by_name_and_nothing_is_written(
     with pytest.raises(DocumentError, match=re.escape(names)):
         write_report(document, tmp_path / "reports")
     assert not (tmp_path / "reports").exists()
+
+
+def test_money_in_the_backtest_tables_is_signed_in_rupees_and_coloured() -> None:
+    backtest = read_document(a_week())
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    # the month: net +500, charges 240, worst day -500
+    assert (
+        '<td class="r gain">+₹500.00</td><td class="r">₹240.00</td><td class="r loss">-₹500.00</td>' in html
+    )
+    # a trade entered at 09:00 and out at 09:30 the same day: the exit says only its time
+    assert '<td class="r">05 Jan 09:00</td><td class="r">100.00</td><td class="r">09:30</td>' in html
+    assert '<span class="n">+₹500.00</span> (0.5% of capital)' in html  # the summary's net P&L
+
+
+def test_the_backtest_fits_a_phone_wide_tables_and_charts_scroll_in_their_own_box() -> None:
+    backtest = read_document(a_week())
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    assert '<meta name="viewport" content="width=device-width,initial-scale=1">' in html
+    assert html.count('<div class="scroll"><table>') == html.count("<table>")  # the months' are class="month"
+    assert html.count('<div class="scroll"><svg') == 2

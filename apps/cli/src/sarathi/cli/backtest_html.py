@@ -3,7 +3,7 @@
 First where the prices came from, then the summary (the statistics of `backtest_report`), the
 equity curve and its drawdown, the daily P&L as a calendar (a cell per trading day, coloured by
 its net; weekends and holidays blank), the months, the underlyings, the exit reasons, the trades.
-The style, chart scale and axes and tables are the day's report's (`report_html`).
+The page, style, chart scale and axes and tables are the day's report's (`report_html`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from html import escape
 from sarathi.cli.backtest_report import Backtest, Day, Group, Statistics
 from sarathi.cli.report import REASON_WORDS
 from sarathi.cli.report_html import (
-    HEIGHT,
-    LEFT,
-    PAD,
     STYLE,
-    WIDTH,
+    Pnl,
     Scale,
     axes,
+    chart,
     html_table,
+    page,
     prices_paragraph,
+    signed_inr,
     trades_table,
+    zero_line,
 )
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
@@ -44,9 +45,9 @@ WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a special session can f
 
 def render_backtest_html(backtest: Backtest, stats: Statistics) -> str:
     title = f"Sarathi — backtest {backtest.first:%d %b %Y} to {backtest.last:%d %b %Y}"
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}{CALENDAR_STYLE}</style></head><body>"
+    return page(
+        title,
+        STYLE + CALENDAR_STYLE,
         f"{prices_paragraph(backtest.prices)}<h1>{escape(title)}</h1>"
         f"<p>{len(backtest.days)} trading days; {escape(', '.join(backtest.underlyings))}.</p>"
         f"<h2>Summary</h2>{_summary(backtest, stats)}"
@@ -55,8 +56,7 @@ def render_backtest_html(backtest: Backtest, stats: Statistics) -> str:
         f"<h2>Months</h2>{_months(stats)}"
         f"<h2>Underlyings</h2>{_groups(stats.by_underlying, 'underlying', lambda n: n)}"
         f"<h2>Exit reasons</h2>{_groups(stats.by_exit_reason, 'exit reason', _reason)}"
-        f"<h2>Trades ({stats.trades})</h2>{trades_table(backtest.trades, _when)}"
-        "</body></html>\n"
+        f"<h2>Trades ({stats.trades})</h2>{trades_table(backtest.trades, _when, _exit_when)}",
     )
 
 
@@ -70,17 +70,17 @@ def _summary(backtest: Backtest, s: Statistics) -> str:
             drawdown += f", {_percent(dd.amount / capital)} of capital"
     worst = "-"
     if s.worst_day is not None:
-        worst = f"{format_inr(s.worst_day.net)} on {s.worst_day.day}"
+        worst = f"{signed_inr(s.worst_day.net)} on {s.worst_day.day}"
         if limit:
             worst += f": {_percent(-s.worst_day.net / limit)} of the daily loss limit {format_inr(limit)}"
     rows: list[list[object]] = [
-        ["net P&L", format_inr(s.net) + (f" ({_percent(s.net / capital)} of capital)" if capital else "")],
-        ["gross P&L", format_inr(s.gross)],
+        ["net P&L", signed_inr(s.net) + (f" ({_percent(s.net / capital)} of capital)" if capital else "")],
+        ["gross P&L", signed_inr(s.gross)],
         ["charges paid", format_inr(s.charges)],
         ["trades", f"{s.trades} ({s.closed} closed: {s.won} won, {s.lost} lost)"],
         ["win rate", "-" if s.win_rate is None else _percent(s.win_rate)],
         ["profit factor", _profit_factor(s)],
-        ["expectancy per trade", "-" if s.expectancy is None else format_inr(s.expectancy)],
+        ["expectancy per trade", "-" if s.expectancy is None else signed_inr(s.expectancy)],
         ["max drawdown (daily, net)", drawdown],
         ["Sharpe (daily, √252)", _ratio(s.sharpe, "no variance")],
         ["Sortino (daily, √252)", _ratio(s.sortino, "no losing day")],
@@ -95,7 +95,7 @@ def _summary(backtest: Backtest, s: Statistics) -> str:
         rows.append([f"days losing {format_inr(limit)} or more", at])
     if capital:
         rows.append(["capital", format_inr(capital)])
-    return html_table(rows, ("", ""))
+    return html_table(rows, ("", ""), "lw")
 
 
 def _profit_factor(s: Statistics) -> str:
@@ -120,8 +120,19 @@ def _reason(code: str) -> str:
     return REASON_WORDS.get(code, code)
 
 
+def _clock(at: datetime) -> str:
+    """`09:20`: the backtest fills on minute bars; seconds only when there are any."""
+    return at.astimezone(IST).strftime("%H:%M" if at.second == 0 else "%H:%M:%S")
+
+
 def _when(at: datetime) -> str:
-    return at.astimezone(IST).strftime("%d %b %H:%M:%S")
+    return f"{at.astimezone(IST):%d %b} {_clock(at)}"
+
+
+def _exit_when(exit_at: datetime, entry_at: datetime) -> str:
+    """The exit's time, and its day only when that is not the entry's (the table stays narrow)."""
+    same_day = exit_at.astimezone(IST).date() == entry_at.astimezone(IST).date()
+    return _clock(exit_at) if same_day else _when(exit_at)
 
 
 def _groups(groups: Sequence[Group], head: str, words: Callable[[str], str]) -> str:
@@ -133,13 +144,13 @@ def _groups(groups: Sequence[Group], head: str, words: Callable[[str], str]) -> 
             g.trades,
             g.won,
             "-" if g.win_rate is None else _percent(g.win_rate),
-            f"{g.gross:.2f}",
-            f"{g.charges:.2f}",
-            f"{g.net:.2f}",
+            Pnl(g.gross),
+            format_inr(g.charges),
+            Pnl(g.net),
         ]
         for g in groups
     ]
-    return html_table(rows, (head, "trades", "won", "win rate", "gross ₹", "charges ₹", "net ₹"))
+    return html_table(rows, (head, "trades", "won", "win rate", "gross", "charges", "net"), "n")
 
 
 def _months(s: Statistics) -> str:
@@ -149,13 +160,13 @@ def _months(s: Statistics) -> str:
             m.days,
             m.trades,
             m.won,
-            f"{m.net:.2f}",
-            f"{m.charges:.2f}",
-            f"{m.worst_day:.2f}",
+            Pnl(m.net),
+            format_inr(m.charges),
+            Pnl(m.worst_day),
         ]
         for m in s.by_month
     ]
-    return html_table(rows, ("month", "days", "trades", "won", "net ₹", "charges ₹", "worst day ₹"))
+    return html_table(rows, ("month", "days", "trades", "won", "net", "charges", "worst day"), "n")
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -190,13 +201,7 @@ def _curve(stats: Statistics, values: Sequence[Decimal], colour: str, title: str
         if fill
         else f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{line}"/>'
     )
-    return (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}">'
-        f"{axes(scale, date_ticks(days))}"
-        f'<line x1="{LEFT}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
-        'stroke="#bbb" stroke-dasharray="4 3"/>'
-        f'{shape}<text x="{LEFT}" y="{PAD - 14}" font-weight="600">{escape(title)}</text></svg>'
-    )
+    return chart(title, title, f"{axes(scale, date_ticks(days))}{zero_line(scale)}{shape}")
 
 
 def equity_chart(stats: Statistics) -> str:
