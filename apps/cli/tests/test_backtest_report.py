@@ -187,7 +187,8 @@ def test_the_calendar_has_one_coloured_cell_per_trading_day() -> None:
     assert cells == {"2026-01-05": "600.00", "2026-01-06": "-500.00", "2026-01-07": "0.00",
                      "2026-01-08": "-500.00", "2026-01-09": "900.00"}  # fmt: skip
     assert re.search(r'data-day="2026-01-09"[^>]*background:rgba\(26,127,55,0\.90\)', html)  # the best: green
-    assert re.search(r'data-day="2026-01-06"[^>]*background:rgba\(207,34,46,', html)  # a loss: red
+    assert re.search(r'data-day="2026-01-06"[^>]*background:rgba\(207,34,46,0\.90\)', html)  # the worst: red
+    assert re.search(r'data-day="2026-01-05"[^>]*background:rgba\(26,127,55,0\.65\)', html)  # 600 of 900
     assert "<caption>Jan 2026</caption>" in html
 
 
@@ -240,6 +241,36 @@ def test_a_wrong_document_is_refused_by_name_and_nothing_is_written(
     with pytest.raises(DocumentError, match=re.escape(names)):
         write_report(document, tmp_path / "reports")
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_calendar_has_a_legend_from_the_worst_day_to_the_best() -> None:
+    backtest = read_document(a_week())  # the days net 600, -500, 0, -500, 900
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    legend = html.split('<div class="legend">', 1)[1].split("</div>", 1)[0]
+    ramp = (
+        '<span class="n">worst day -₹500.00</span><span class="ramp"></span><span class="n">best day +₹900.00'
+    )
+    assert ramp in legend
+    for words in ("₹0 or no trade", "weekend", "holiday, no session", "outside the backtest"):
+        assert words in legend
+
+
+def test_the_calendar_tells_weekends_holidays_and_days_outside_the_range_apart() -> None:
+    fri, tue = date(2026, 1, 23), date(2026, 1, 27)  # Monday 26 January 2026: Republic Day
+    backtest = read_document(a_document([a_trade(fri, "100.00"), a_trade(tue, "-50.00")], [fri, tue]))
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    def cell(day: int) -> str:
+        [found] = re.findall(rf'<td class="([a-z]+)"[^>]*title="[^"]* {day:02} Jan 2026[^"]*"', html)
+        return str(found)
+
+    assert [cell(d) for d in (22, 23, 24, 25, 26, 27, 28)] == [
+        "outside", "day", "weekend", "weekend", "holiday", "day", "outside",
+    ]  # fmt: skip
+    assert 'title="Mon 26 Jan 2026: holiday, Republic Day">26</td>' in html
+    assert html.count("<caption>Jan 2026</caption>") == 1
+    assert "<th>Mo</th><th>Tu</th><th>We</th><th>Th</th><th>Fr</th><th>Sa</th><th>Su</th>" in html
 
 
 def test_money_in_the_backtest_tables_is_signed_in_rupees_and_coloured() -> None:
