@@ -83,6 +83,7 @@ class SuperOrder:
     fill_price: Decimal | None = None
     open_quantity: int = 0  # filled and not yet sold by a leg
     done: bool = False  # legs fired or cancelled, or never filled and ended
+    unpriced_from: datetime | None = None  # the broker had the order but the data no price of it
 
     @property
     def security_id(self) -> str:
@@ -135,6 +136,7 @@ class _Holding:
     order_type_of_exit: ExitReason | None = None  # our market exit, sold at the next price after
     exit_placed_at: datetime | None = None
     buys: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 class Fills(Protocol):
@@ -319,6 +321,9 @@ class _DayState:
         model = self.engine.fills
         point = self.market.point(order.security_id, at)
         if point is None:
+            waiting = order.filled_at is None and order.unpriced_from is None
+            if waiting and model.can_fill(order.placed_at, at):
+                order.unpriced_from = at  # the broker has it; the data has no price of the contract
             return
         if order.filled_at is None:
             command = order.command
@@ -364,6 +369,11 @@ class _DayState:
                 fill=fill,
             )
         holding.buys += 1
+        if order.unpriced_from is not None:
+            holding.notes.append(
+                f"entry filled at {minute:%H:%M:%S}, the contract's first price in the data; the broker "
+                f"had the order from {order.unpriced_from:%H:%M:%S}"
+            )
         self.market.marks.setdefault(sid, (price, minute))
         p = holding.position
         held = HeldPosition(sid, command.contract.segment.wire, p.underlying, command.contract.option_type,
@@ -416,7 +426,8 @@ class _DayState:
         del self.holdings[position.security_id]
         self.market.marks.pop(position.security_id, None)
         self.book.position_closed(self._event_id(), position.security_id, position.underlying)
-        self.result.trades.append(self._trade(position, holding.buys, note))
+        notes = [*holding.notes, *([note] if note else [])]
+        self.result.trades.append(self._trade(position, holding.buys, "; ".join(notes)))
         self.closed.append(position)
 
     def _trade(self, position: TrackedPosition, buys: int, note: str) -> BacktestTrade:

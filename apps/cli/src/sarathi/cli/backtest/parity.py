@@ -58,10 +58,10 @@ class Comparison:
         minute = _net([*(p.minute for p in self.pairs), *self.minute_only])
         return minute - tick
 
-    def lines(self, left: str = "tick", right: str = "minute") -> list[str]:
+    def lines(self, left: str = "tick", right: str = "minute backtest") -> list[str]:
         total = len(self.pairs) + len(self.tick_only)
         out = [
-            f"{self.matched} of {total} {left} trades matched by the {right} backtest; "
+            f"{self.matched} of {total} {left} trades matched by the {right}; "
             f"net P&L difference ₹{self.net_difference:.2f} ({right} − {left})"
         ]
         for p in self.pairs:

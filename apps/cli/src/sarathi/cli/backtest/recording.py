@@ -231,26 +231,23 @@ class RecordedMarket:
 class _Index:
     underlying: Underlying
     builder: BarBuilder
-    warm_bars: int = 0
+    listening_from: datetime | None = None  # signals' warm-up reply: its ticks come after
     notes: list[str] = field(default_factory=list)
 
 
-def _warm_up(index: _Index, replies: list[RecordedReply], minutes: int, start: datetime) -> None:
-    """Seed the builder from the last `intraday` reply of the underlying before the first frame,
-    as signals did at its start."""
+def _warm_up(index: _Index, replies: list[RecordedReply], minutes: int) -> None:
+    """Seed the builder from the underlying's first `intraday` reply, as signals did at its start
+    (it listens to ticks only after that: earlier ticks were not its)."""
     name = index.underlying.value
-    found = [
-        r for r in replies if r.kind == "intraday" and r.request.get("underlying") == name and r.at <= start
-    ]
+    found = [r for r in replies if r.kind == "intraday" and r.request.get("underlying") == name]
     if not found:
         index.notes.append(f"{name}: no warm-up history in the recording (signals was warming up)")
         return
-    reply = found[-1]
-    bars: list[ClosedBar] = to_closed_bars(
-        parse(IntradayBars, reply.body), index.underlying, minutes, reply.at
-    )
+    reply = found[0]
+    candles = parse(IntradayBars, reply.body)
+    bars: list[ClosedBar] = to_closed_bars(candles, index.underlying, minutes, reply.at)
     index.builder.seed(bars)
-    index.warm_bars = len(bars)
+    index.listening_from = reply.at
 
 
 async def run_recording(
@@ -278,7 +275,7 @@ async def run_recording(
         for u in config.underlyings
     }
     for index in indices.values():
-        _warm_up(index, recording.replies, signals.bar_minutes, first)
+        _warm_up(index, recording.replies, signals.bar_minutes)
         result.notes.extend(index.notes)
     state = _DayState(engine, result, market, recording.day)
     decider = EntryDecider(
@@ -309,6 +306,8 @@ async def run_recording(
             ticked = indices.get(tick.security_id)
             if ticked is None or tick.segment is not ExchangeSegment.IDX_I:
                 continue
+            if ticked.listening_from is not None and at < ticked.listening_from:
+                continue  # signals was still warming up
             ticked.builder.on_tick(tick.ltp, tick.exchange_time, tick.received_at)
             if tick.exchange_time <= at + FUTURE_TICK_TOLERANCE:
                 await close(ticked, ticked.builder.close_through(tick.exchange_time), at)
