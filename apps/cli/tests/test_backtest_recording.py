@@ -37,7 +37,9 @@ def test_the_recorded_default_day_replays_to_the_services_trades(
 ) -> None:
     recording, trades = recorded_day
 
-    code = cli.main(["backtest", "--recording", str(recording), "--compare", str(trades), "--out", str(tmp_path)])
+    code = cli.main(
+        ["backtest", "--recording", str(recording), "--compare", str(trades), "--out", str(tmp_path)]
+    )
 
     out = capsys.readouterr().out
     with capsys.disabled():  # the figures, for whoever runs the test
@@ -67,7 +69,9 @@ def test_a_trade_the_backtest_did_not_make_is_listed_and_exits_1(
     altered = tmp_path / "altered-trades.json"
     altered.write_text(json.dumps(document))
 
-    code = cli.main(["backtest", "--recording", str(recording), "--compare", str(altered), "--out", str(tmp_path)])
+    code = cli.main(
+        ["backtest", "--recording", str(recording), "--compare", str(altered), "--out", str(tmp_path)]
+    )
 
     out = capsys.readouterr().out
     assert code == 1
@@ -78,8 +82,8 @@ def test_a_trade_the_backtest_did_not_make_is_listed_and_exits_1(
     ("argv", "says"),
     [
         (["--recording", "/nonexistent/recording"], "no such directory"),
-        (["--recording", "/tmp", "--from", "2026-09-16"], "--from/--to do not go with --recording"),
-        (["--from", "2026-09-16", "--to", "2026-09-16", "--day", "2026-09-16"], "--day and --compare go with"),
+        (["--recording", ".", "--from", "2026-09-16"], "--from/--to do not go with --recording"),
+        (["--from", "2026-09-16", "--to", "2026-09-16", "--day", "2026-09-16"], "--day and --compare go"),
         (["--to", "2026-09-16"], "--from and --to are required (or --recording DIR)"),
     ],
 )

@@ -220,7 +220,8 @@ def _backtest_recording(args: argparse.Namespace) -> int:
     )
     wall = time.perf_counter() - started
     line.clear()
-    name = args.recording.resolve().name or "recording"
+    where = args.recording.resolve()
+    name = where.parent.name if where.name == "recording" else where.name  # .run/latest/recording: "latest"
     document = trades_json(
         [result], source=f"recording-{name}", first=recording.day, last=recording.day,
         underlyings=[u.value for u in config.underlyings],
