@@ -41,6 +41,9 @@ Issue #21:
   `.bench/data`, prepared on the first run from the sim's model in process) through `sarathi
   backtest`'s engine: wall time and trading days per second, beside a read-only loop over the
   same days (`scripts/bench_backtest.py`). Target: under 60 s (a bar at 180 s).
+- backtest.recording: the recording day.end_to_end made (kept in `.bench/day-recording`)
+  replayed by `sarathi backtest --recording`, against that day's own session wall time (the
+  reference): wall seconds, how many times faster, and whether the trades are the services'.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from __future__ import annotations
 import importlib
 import json
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -229,12 +233,14 @@ def _day_helpers() -> Any:
 
 
 _DAY_RUNS: list[dict[str, Any]] = []
+_RECORDING = Path(".bench/day-recording")  # the end-to-end day's recording, for backtest.recording
 
 
 def bench_day_end_to_end() -> dict[str, Any]:
     from sarathi.cli.day import DayPlan
 
-    run = _day_helpers().run_day(DayPlan())
+    shutil.rmtree(_RECORDING, ignore_errors=True)
+    run = _day_helpers().run_day(DayPlan(), keep_recording=_RECORDING)
     _DAY_RUNS.append(run)
     figures: dict[str, Any] = run["figures"]
     return figures | {"target_total_wall_seconds": 45}
@@ -262,6 +268,43 @@ def bench_backtest_year() -> dict[str, Any]:
     return result
 
 
+def bench_backtest_recording() -> dict[str, Any]:
+    """The end-to-end day's recording replayed by `sarathi backtest --recording`, against the
+    services' own session (the reference, same run): wall time, and whether the trades agree."""
+    import asyncio
+
+    from sarathi.cli.backtest.command import build_config
+    from sarathi.cli.backtest.parity import compare
+    from sarathi.cli.backtest.recording import open_recording, run_recording
+    from sarathi.cli.backtest.result import trades_json
+    from sarathi.cli.day import DayPlan
+
+    if not _DAY_RUNS:
+        shutil.rmtree(_RECORDING, ignore_errors=True)
+        _DAY_RUNS.append(_day_helpers().run_day(DayPlan(), keep_recording=_RECORDING))
+    day = _DAY_RUNS[0]
+    config = build_config(None, 0)
+    recording = open_recording(_RECORDING)
+    started = time.perf_counter()
+    result = asyncio.run(run_recording(config, recording))
+    wall = time.perf_counter() - started
+    document = trades_json(
+        [result], source="recording-bench", first=recording.day, last=recording.day,
+        underlyings=[u.value for u in config.underlyings],
+        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
+    )  # fmt: skip
+    comparison = compare(day["trades"], document["trades"], exact=True)
+    session = day["figures"]["session_wall_seconds"]
+    return {
+        "replay_wall_seconds": round(wall, 2),
+        "services_session_wall_seconds": session,
+        "replay_speedup": round(session / wall, 1) if wall > 0 else None,
+        "trades": len(document["trades"]),
+        "trades_same_as_services": comparison.same,
+        "net_difference_inr": f"{comparison.net_difference:.2f}",
+    }
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "feed.decode": bench_feed_decode,
     "feed.ws_client": bench_feed_ws_client,
@@ -272,6 +315,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "day.end_to_end": bench_day_end_to_end,
     "day.determinism": bench_day_determinism,
     "backtest.year": bench_backtest_year,
+    "backtest.recording": bench_backtest_recording,
 }
 
 

@@ -12,6 +12,7 @@ second run).
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from sarathi.cli.run import trades_json
 from sarathi.common.db import migrate
 
 
-def run_day(plan: days.DayPlan) -> dict[str, Any]:
+def run_day(plan: days.DayPlan, keep_recording: Path | None = None) -> dict[str, Any]:
+    """The day's figures, trades, signals and decisions; its recording copied to `keep_recording`."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sarathi-bench-day-") as tmp:
         run_dir = Path(tmp)
@@ -43,6 +45,8 @@ def run_day(plan: days.DayPlan) -> dict[str, Any]:
                 holds = running.holds or {}
                 books, state = days.settle(running)
             wall_timeouts = _count_in_logs(run_dir / "logs", WALL_TIMEOUTS)
+            if keep_recording is not None:
+                shutil.copytree(days.recording_dir(run_dir), keep_recording, dirs_exist_ok=True)
     total = time.monotonic() - started
     report = build_report(
         books, state["broker"], RunInfo(plan.day, plan.seed, plan.speed, session, plan.market_seconds)

@@ -41,6 +41,14 @@ def test_the_day_runs_the_order_update_spelling_the_docs_do_not_show(tmp_path: P
     assert env["SARATHI_SIM_ORDER_UPDATE_KEYS"] == "camel"
 
 
+def test_the_feed_signals_and_execution_record_the_day_into_one_directory(tmp_path: Path) -> None:
+    env = service_env(DayPlan(), {}, 8600, "t", tmp_path)
+    recording = str(tmp_path / "recording")
+    assert env["SARATHI_FEED_RECORDER_DIRECTORY"] == recording
+    assert env["SARATHI_SIGNALS_RECORDER_DIRECTORY"] == recording
+    assert env["SARATHI_EXECUTION_RECORDER_DIRECTORY"] == recording
+
+
 def test_sigterm_unwinds_the_run_like_ctrl_c() -> None:
     with pytest.raises(KeyboardInterrupt):
         run._interrupt(signal.SIGTERM, None)

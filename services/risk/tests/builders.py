@@ -1,4 +1,4 @@
-"""Test data builders for risk: positions, ticks and position events, on the ₹0.05 tick."""
+"""Test data builders for risk: positions, ticks, order and position events, on the ₹0.05 tick."""
 
 from __future__ import annotations
 
@@ -7,11 +7,26 @@ from decimal import Decimal
 from typing import Any
 
 from sarathi.common.clock import IST
-from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
-from sarathi.common.domain.trading import ExitReason, Side
+from sarathi.common.domain.instruments import (
+    BrokerOrderId,
+    ClientOrderId,
+    ExchangeSegment,
+    SecurityId,
+    Underlying,
+)
+from sarathi.common.domain.trading import ExitReason, Leg, OrderStatus, Side
 from sarathi.common.messages.base import envelope
 from sarathi.common.messages.market import Tick
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionFill, PositionOpened
+from sarathi.common.messages.orders import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    PositionChanged,
+    PositionClosed,
+    PositionFill,
+    PositionOpened,
+)
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, booked
 
 OPEN = datetime(2026, 9, 15, 9, 15, tzinfo=IST)  # a Tuesday session open
@@ -163,3 +178,72 @@ def position_closed(
         fill=fill,
     )
     return PositionClosed(**fields, exit_reason=reason)
+
+
+def _order_fields(
+    order: str, kind: str, when: datetime, *, security_id: str, leg: Leg = Leg.ENTRY, side: Side = Side.BUY
+) -> dict[str, Any]:
+    return {
+        **envelope(
+            message_id=f"{kind}-{order}", correlation_id=f"trade-{order}", causation_id=order, event_time=when
+        ),
+        "client_order_id": ClientOrderId(order),
+        "security_id": SecurityId(security_id),
+        "segment": ExchangeSegment.NSE_FNO,
+        "leg": leg,
+        "side": side,
+        "broker_order_id": BrokerOrderId(f"b-{order}"),
+    }
+
+
+def order_accepted(
+    order: str = "sub-0001",
+    *,
+    when: datetime = OPEN,
+    security_id: str = NIFTY_CALL,
+    leg: Leg = Leg.ENTRY,
+    side: Side = Side.BUY,
+) -> OrderAccepted:
+    """The broker took order `order` (by default our entry in the NIFTY call)."""
+    fields = _order_fields(order, "acc", when, security_id=security_id, leg=leg, side=side)
+    return OrderAccepted(**fields, status=OrderStatus.PENDING, quantity=2 * LOT, price=Decimal("100"))
+
+
+def order_rejected(
+    order: str = "sub-0001", *, when: datetime = OPEN, security_id: str = NIFTY_CALL, at_broker: bool = True
+) -> OrderRejected:
+    """Our entry refused; `at_broker=False`: before the broker gave it an id (never accepted)."""
+    fields = _order_fields(order, "rej", when, security_id=security_id)
+    if not at_broker:
+        fields["broker_order_id"] = None
+    return OrderRejected(
+        **fields, quantity=2 * LOT, error_code="DH-906", error_message="RMS: margin shortfall"
+    )
+
+
+def order_cancelled(
+    order: str = "sub-0001", *, when: datetime = OPEN, security_id: str = NIFTY_CALL, filled: int = 0
+) -> OrderCancelled:
+    """Our entry cancelled after `filled` units traded."""
+    fields = _order_fields(order, "cxl", when, security_id=security_id)
+    return OrderCancelled(**fields, filled_quantity=filled, cancelled_quantity=2 * LOT - filled)
+
+
+def order_filled(
+    order: str = "sub-0001",
+    *,
+    when: datetime = OPEN,
+    security_id: str = NIFTY_CALL,
+    cumulative: int = 2 * LOT,
+    price: str = "100",
+) -> OrderFilled:
+    """Our entry (of 2 lots) filled up to `cumulative` units, in one trade."""
+    fields = _order_fields(order, f"fill{cumulative}", when, security_id=security_id)
+    return OrderFilled(
+        **fields,
+        trade_id=f"t-{order}-{cumulative}",
+        fill_quantity=cumulative,
+        fill_price=Decimal(price),
+        cumulative_quantity=cumulative,
+        order_quantity=2 * LOT,
+    )

@@ -8,6 +8,7 @@ from sarathi.common.domain.money import (
     OPTION_TICK,
     PriceError,
     Rounding,
+    format_inr,
     is_on_tick,
     paise_to_rupees,
     price_from_float,
@@ -81,3 +82,27 @@ def test_paise_round_trip(paise: int) -> None:
 def test_fractions_of_a_paisa_are_refused_as_paise() -> None:
     with pytest.raises(PriceError, match="paisa"):
         rupees_to_paise(Decimal("1.005"))
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("0", "₹0.00"),
+        ("999.99", "₹999.99"),
+        ("4433.87", "₹4,433.87"),
+        ("-5224.96", "-₹5,224.96"),
+        ("100000", "₹1,00,000.00"),
+        ("1234567.891", "₹12,34,567.89"),
+        ("-10000000", "-₹1,00,00,000.00"),
+        ("-0.001", "₹0.00"),
+    ],
+)
+def test_rupees_are_grouped_in_thousands_lakhs_and_crores(amount: str, text: str) -> None:
+    assert format_inr(Decimal(amount)) == text
+
+
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
+def test_a_formatted_amount_reads_back_as_the_amount(amount: Decimal) -> None:
+    text = format_inr(amount)
+    assert Decimal(text.replace("₹", "").replace(",", "")) == amount
+    assert "," not in text.split(".")[0][-3:]  # the last group is three digits, no comma inside

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from sarathi.common.bus.streams import DAILY_LOSS_BUDGET_KEY, RECONCILIATION_KEY
 from sarathi.common.clock import IST
 from sarathi.common.db import migrate
 from sarathi.common.db.engine import create_engine
+from sarathi.common.dhan.replies import read_replies
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import ReconciliationRecord, ReconciliationStatus, TradingState
 from sarathi.common.domain.instruments import Exchange, ExchangeSegment, Underlying
@@ -39,7 +40,9 @@ from sarathi.common.messages.base import Message, decode_as
 from sarathi.common.messages.orders import OptionContract, PositionOpened, SubmitEntry
 from sarathi.common.messages.risk import ControlState, DailyLossBudget
 from sarathi.execution.adapters.book_store import BOOK_KEY, load
+from sarathi.execution.adapters.derivatives import ListedContract
 from sarathi.execution.app import build_app as build_execution
+from sarathi.execution.refdata.snapshot import instruments_path, read_instruments
 from sarathi.execution.refdata.sync import SyncOptions, run_sync
 from sarathi.execution.settings import ExecutionSettings
 from sarathi.execution.testing import a_loss_budget, a_signal
@@ -320,6 +323,53 @@ async def test_an_entry_dhan_rejects_frees_its_slot_and_shows_dhans_reason_in_th
             assert second.pyramid_level == 0  # a fresh campaign: the rejected entry never counted
     finally:
         await bus.close()
+
+
+def recorded_instruments(directory: Path, day: date) -> list[ListedContract] | None:
+    """The day's instruments file, once written."""
+    return read_instruments(directory, day) if instruments_path(directory, day).exists() else None
+
+
+async def test_with_a_recorder_execution_records_the_chain_it_fetched_and_the_instruments_it_holds(
+    sim: ServedSim, jetstream_clean: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    migrate.upgrade(fresh_database_url)
+    assert sync(sim, fresh_database_url, master_url(sim))  # before execution starts, as the day does
+    recording, today = tmp_path / "recording", sim_now(sim).date()
+    bus = await NatsBus.connect(jetstream_clean, name="test")
+    try:
+        await ready_to_trade(bus, sim)
+        settings = settings_for(sim, jetstream_clean, fresh_database_url).model_copy(
+            update={"recorder_directory": recording, "instrument_sync_on_start": True}
+        )
+        app = build_execution(settings)
+        async with (
+            StreamTap.open(jetstream_clean, streams.ORDER_CMD) as commands,
+            lifespan(build_feed(feed_settings(sim, jetstream_clean, recording))),
+            lifespan(app),
+        ):
+            await feed_has_index_ticks(bus, NIFTY)
+            await bus.publish_durable(subjects.signal(NIFTY), a_signal(NIFTY, START - timedelta(minutes=5)))
+            (placed,) = await wait_for_decisions(app, NIFTY, 1)
+            assert placed["outcome"] == "PLACED", placed
+            contract = (await submitted(commands, placed["command_id"])).contract
+            instruments = await eventually(
+                lambda: asyncio.to_thread(recorded_instruments, recording, today), "the instruments recorded"
+            )
+    finally:
+        await bus.close()
+
+    (chain,) = read_replies(recording, today)  # the feed's frames share the directory
+    assert (chain.service, chain.kind) == ("execution", "optionchain")
+    assert chain.request == {"underlying": "NIFTY", "expiry": contract.expiry.isoformat()}
+    assert f"{contract.strike:.6f}" in chain.body["data"]["oc"]  # Dhan's body as sent: its strike keys
+    assert chain.at.date() == today
+    stored = derivative_rows(fresh_database_url)
+    assert len(instruments) == len(stored)
+    assert {
+        (c.contract.security_id, c.contract.option_type.value, c.contract.expiry) for c in instruments
+    } == {(r[0], r[1], r[3]) for r in stored}
+    assert any(c.contract.security_id == contract.security_id for c in instruments)
 
 
 def loss_if_stopped_out(command: SubmitEntry, lots: int, slippage: Decimal = Decimal("0.02")) -> Decimal:

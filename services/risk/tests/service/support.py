@@ -82,11 +82,12 @@ class Rig:
     service: RiskService
 
     async def event(self, message: Message) -> None:
-        subject = (
-            subjects.position_event(message.type)
-            if message.type.startswith("Position")
-            else subjects.ORDER_CMD_EXIT
-        )
+        if message.type.startswith("Position"):
+            subject = subjects.position_event(message.type)
+        elif message.type.startswith("Order"):
+            subject = subjects.order_event(message.type)
+        else:
+            subject = subjects.ORDER_CMD_EXIT
         await self.bus.publish_durable(subject, message)
         await self.bus.settle()
 

@@ -375,3 +375,36 @@ def test_dhan_one_minute_history_rolls_up_to_five_minute_bars_on_the_session_gri
         Decimal(24715),
         Decimal(24730),
     )
+
+
+def _every_bar_end(grid: SessionGrid, after: datetime, until: datetime) -> list[datetime]:
+    """The grid's ends by brute force: every bar of every trading day, filtered."""
+    found = []
+    day = after.astimezone(IST).date()
+    while day <= until.astimezone(IST).date():
+        if CALENDAR.is_trading_day(day, grid.exchange):
+            start, close = (
+                CALENDAR.session_open(day, grid.exchange),
+                CALENDAR.session_close(day, grid.exchange),
+            )
+            while start < close:
+                end = min(start + grid.interval, close)
+                if after < end <= until:
+                    found.append(end)
+                start = end
+        day += timedelta(days=1)
+    return found
+
+
+@given(
+    st.integers(min_value=0, max_value=5 * 86_400 - 1),
+    st.integers(min_value=0, max_value=3 * 86_400),
+    st.sampled_from([1, 5, 7, 15, 60]),
+)
+def test_bar_ends_from_any_instant_are_the_grids_ends_after_it(offset: int, span: int, minutes: int) -> None:
+    """`bar_ends` starts at the bar holding `after` (the service calls it on every tick)."""
+    grid = SessionGrid(CALENDAR, Underlying.NIFTY.spec.exchange, minutes)
+    after = datetime.combine(FRIDAY, datetime.min.time(), IST) + timedelta(seconds=offset)
+    until = after + timedelta(seconds=span)
+
+    assert list(grid.bar_ends(after, until)) == _every_bar_end(grid, after, until)

@@ -52,6 +52,7 @@ TRADING_SERVICES = ("orders", "feed", "signals", "execution", "risk")
 RECONCILE_EVERY_MARKET_SECONDS = 900
 MARKET_STEP_SECONDS = 5  # the sim's base step and the risk loop's period
 SYNC_JOB = ("-m", "sarathi.execution.refdata", "sync")
+RECORDERS = ("FEED", "SIGNALS", "EXECUTION")  # the services that record what they read from Dhan
 __all__ = ["DEFAULT_DAY", "DEFAULT_SEED", "DEFAULT_SPEED", "DayPlan", "System", "service_ports"]
 
 
@@ -95,6 +96,12 @@ class DayPlan:
         return max(1.0, float(self.speed) / self.steps_per_wall_second)
 
 
+def recording_dir(run_dir: Path) -> Path:
+    """Where the day is recorded for `sarathi backtest --recording`: the feed's frames, the Dhan
+    replies signals and execution acted on, and the instruments execution synced, side by side."""
+    return run_dir / "recording"
+
+
 def service_env(
     plan: DayPlan, urls: Mapping[str, str], sim_port: int, token: str, run_dir: Path
 ) -> dict[str, str]:
@@ -117,7 +124,7 @@ def service_env(
         "SARATHI_SIM_MAX_FEED_STEPS_PER_WALL_SECOND": str(plan.steps_per_wall_second),
         "SARATHI_SIM_SUPER_CANCEL_REPLY": "empty",  # the day runs the docs' other variant (default: body)
         "SARATHI_FEED_CONNECTION_STALE_SECONDS": str(max(5.0, 3 * plan.market_step_seconds)),
-        "SARATHI_FEED_RECORDER_DIRECTORY": str(run_dir / "feed-recordings"),
+        **{f"SARATHI_{name}_RECORDER_DIRECTORY": str(recording_dir(run_dir)) for name in RECORDERS},
         **(_held_day_env() if plan.held else {}),
         **plan.extra_env,
     }

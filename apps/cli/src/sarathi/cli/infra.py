@@ -19,7 +19,7 @@ from pathlib import Path
 from sarathi.common import devservers, pg_system_user
 
 #: What a run keeps in its directory between starts (`sarathi up --fresh` removes it all).
-RUN_DATA = ("nats", "postgres", "sim", "logs", "feed-recordings")
+RUN_DATA = ("nats", "postgres", "sim", "logs", "recording")
 
 
 def wipe(run_dir: Path, parts: tuple[str, ...] = RUN_DATA) -> None:

@@ -3,7 +3,9 @@
 Starts NATS and PostgreSQL (wheels, unless `NATS_URL` / `DATABASE_URL`), migrates, starts sim
 with its clock paused at 09:15 IST, syncs the instruments from it, starts the five services,
 runs the session to 15:30 at `--speed` with a live progress line, prints the report, writes it
-as HTML (and the trades as JSON) under `--report-dir`, and stops everything it started.
+as HTML (and the trades as JSON) under `--report-dir`, and stops everything it started. The day
+is recorded in `<run dir>/recording` (the feed's frames, the Dhan replies signals and execution
+acted on, the instruments) for `sarathi backtest --recording`.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if plan.held:
                     say(f"Holds: {days.holds_summary(running.holds)}.")
                 report = _report(running, plan, samples, wall, report_dir)
+                say(f"Recording: {days.recording_dir(run_dir)}")  # for `sarathi backtest --recording`
                 if args.keep_running:
                     say("\nThe services keep running (clock paused at the session's end) until Ctrl-C ...")
                     _wait_for_interrupt()

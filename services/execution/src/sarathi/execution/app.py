@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sarathi.common.clock_source import rate_limit_pacing, running_clock
+from sarathi.common.dhan.replies import ReplyRecorder
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
@@ -54,9 +55,16 @@ def build_app(settings: ExecutionSettings) -> FastAPI:
             running_clock(settings.mode, bus, service="execution") as clock,
             contextlib.AsyncExitStack() as stack,
         ):
+            directory = settings.recorder_directory
+            recorder = None
+            if directory is not None:  # the option chains it reads, for the backtest
+                recorder = ReplyRecorder(
+                    directory, "execution", clock.now, on_error=metrics.recorder_errors.inc
+                )
             rest = DhanRest(
                 client_id=settings.dhan_client_id, access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url, pacing=rate_limit_pacing(settings.mode, clock),
+                recorder=recorder,
             )  # fmt: skip
             tasks = BackgroundTasks("execution")
             await stack.enter_async_context(  # the shared Dhan token: orders renews it

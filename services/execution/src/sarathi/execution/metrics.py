@@ -21,6 +21,9 @@ class ExecutionMetrics(ServiceMetrics):
             "open_entries", "count", "Entries of the current campaign (entry + pyramids)", ("underlying",)
         )
         self.instrument_sync = self.counter("instrument_syncs", "Instrument syncs by result", ("result",))
+        self.recorder_errors = self.counter(
+            "recorder_errors", "reply and instrument recordings that failed to write"
+        )
 
     def chain_lookup(self, hit: bool) -> None:
         self.chain_lookups.labels("hit" if hit else "miss").inc()

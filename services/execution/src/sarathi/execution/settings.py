@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field
@@ -130,6 +131,13 @@ class ExecutionSettings(ServiceSettings):
         le=1,
     )
     refdata_cache_seconds: float = _field(60.0, "refdata_cache_seconds", "wall seconds", gt=0)
+
+    # --- recording ------------------------------------------------------------------------------
+    recorder_directory: Path | None = _field(
+        None, "recorder_directory",
+        "where the option chains fetched (replies-YYYYMMDD-execution.jsonl) and the instruments "
+        "synced (instruments-YYYYMMDD.csv) are recorded; unset: off",
+    )  # fmt: skip
     decisions_page_max: int = _field(200, "decisions_page_max", ge=1)
 
     def strike_rules(self) -> StrikeRules:

@@ -85,7 +85,7 @@ class FeedSettings(ServiceSettings):
         json_schema_extra={"read_only": True},  # an input: needs no writable volume
     )
     feed_recorder_enabled: bool = True
-    feed_recorder_directory: Path = Path(".run/feed-recordings")
+    feed_recorder_directory: Path = Path(".run/recording")  # shared with signals and execution
     feed_recorder_flush_interval_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("feed_index_mode", "feed_contract_mode")

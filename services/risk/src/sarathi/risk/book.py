@@ -72,6 +72,10 @@ class PositionBook:
         entry = self._open.get(contract)
         return None if entry is None else self._by_entry[entry]
 
+    def has_fill_of(self, order_key: str) -> bool:
+        """Whether a tracker booked a fill of the order `order_key` (its position events came first)."""
+        return any(b.fill.order_id == order_key for p in self._by_entry.values() for b in p.fills)
+
     def put(self, position: TrackedPosition) -> None:
         self._by_entry[position.entry_order_id] = position
         if position.is_open:

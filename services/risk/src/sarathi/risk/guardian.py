@@ -2,7 +2,10 @@
 
 - Position events (durable, acked after the trackers are saved) open, change and close trackers;
   a newly held contract gets its ticks subscribed (and a snapshot for a first price), a flat one
-  released.
+  released unless an accepted entry in it is still waiting.
+- Order events (durable): an entry the broker accepted holds its contract at once, so its ticks
+  flow before the fill; one that ended without a fill releases the contract when no position or
+  other entry holds it (`domain.entries`).
 - Ticks only update the latest price, unless `evaluate_on_tick`: then that one position is
   checked at once (the 5-second loop stays the watchdog for everything else). A tick never
   waits for anything but its own check: not for an exit in flight.
@@ -27,12 +30,13 @@ from sarathi.common.domain.instruments import ContractKey
 from sarathi.common.domain.trading import ExitReason
 from sarathi.common.logging import bound, get_logger
 from sarathi.common.messages.market import Tick
-from sarathi.common.messages.orders import PositionEvent
+from sarathi.common.messages.orders import OrderEvent, PositionEvent
 from sarathi.risk.adapters.feed import FeedLink
 from sarathi.risk.book import PositionBook
 from sarathi.risk.control import ControlKeeper
 from sarathi.risk.domain.control import Action, exit_reason_when_halted
 from sarathi.risk.domain.daily import DayPnl, day_pnl
+from sarathi.risk.domain.entries import EntryStep, PendingEntries, contract_of, entry_step
 from sarathi.risk.domain.pnl import Pnl, position_pnl, trail_pnl
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, closing
 from sarathi.risk.domain.rules import PnlBasis, RiskRules
@@ -79,6 +83,7 @@ class Guardian:
         self._on_tick = evaluate_on_tick
         self._resend = timedelta(seconds=exit_resend_seconds)
         self.book = PositionBook()
+        self.pending = PendingEntries()
         self._ltps: dict[ContractKey, Ltp] = {}
         self._exit_sent: dict[str, datetime] = {}
 
@@ -172,8 +177,46 @@ class Guardian:
                 if self.book.open_for(position.contract) is None:
                     # A later position in this contract must not inherit this one's last tick time.
                     self._ltps.pop(position.contract, None)
-                    if self._subs is not None:
-                        await self._subs.release(position.contract)
+                    if not self.pending.waiting(position.contract):
+                        await self._release(position.contract)
+
+    async def on_order_event(self, message: OrderEvent) -> None:
+        """Hold a contract from its entry's acceptance; release it when the entry ended unfilled
+        and nothing else holds it. Events of an earlier day (a consumer created late) are ignored."""
+        step = entry_step(message)
+        if step is None:
+            return
+        if message.event_time.astimezone(IST).date() != self._clock.now().astimezone(IST).date():
+            return
+        order_id, contract = message.client_order_id, contract_of(message)
+        with bound(correlation_id=message.correlation_id, message_id=message.message_id):
+            if step is EntryStep.ACCEPTED:
+                if self.book.has_fill_of(order_id):
+                    return  # its position events came first: the position holds (or released) it
+                self.pending.accepted(order_id, contract)
+                await self._hold(contract)
+                self._metrics.entry_holds.labels("held").inc()
+                log.info("entry_held", client_order_id=order_id, security_id=contract.security_id)
+                return
+            was_pending = self.pending.ended(order_id) is not None
+            if self.book.open_for(contract) is not None or self.pending.waiting(contract):
+                return
+            if step is EntryStep.ENDED_UNFILLED:
+                # Released even when not pending here if the broker had it: it may have been
+                # accepted (and held) before a restart, which forgets pending entries.
+                if was_pending or message.broker_order_id is not None:
+                    self._ltps.pop(contract, None)
+                    await self._release(contract, feed_anyway=True)
+                    self._metrics.entry_holds.labels("released").inc()
+                    log.info("entry_released", client_order_id=order_id, security_id=contract.security_id)
+            elif self.book.has_fill_of(order_id):
+                # Filled, and its position opened and closed before this event: the close kept the
+                # hold for this entry. Otherwise the coming PositionOpened takes the hold over.
+                await self._release(contract)
+
+    async def _release(self, contract: ContractKey, *, feed_anyway: bool = False) -> None:
+        if self._subs is not None:
+            await self._subs.release(contract, feed_anyway=feed_anyway)
 
     # -- checks ---------------------------------------------------------------------------------
 

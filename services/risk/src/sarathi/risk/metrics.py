@@ -33,6 +33,11 @@ class RiskMetrics(ServiceMetrics):
         self.feed_errors = self.counter(
             "feed_errors", "Feed subscribe/unsubscribe/snapshot failures", ("op",)
         )
+        self.entry_holds = self.counter(
+            "entry_holds",
+            "Contracts held for an entry the broker accepted, or released when it ended unfilled",
+            ("action",),
+        )
         self.store_errors = self.counter("store_errors", "Failed tracker writes (retried)")
         self.trading_state = self.gauge(
             "trading_state", "state", "1 for the current trading state", ("state",)

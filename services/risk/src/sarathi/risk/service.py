@@ -4,7 +4,7 @@
 feed link, the writer, the exit sender, the guardian and its tick subscriptions, and the loop;
 `names` gives the operator's views contract names (the Derivative table; none in unit tests).
 `running()` loads the control state and the trackers, subscribes the held contracts, starts the
-writer, the durable consumer of position events and the 5-second loop; leaving it stops them and
+writer, the durable consumers of position and order events and the 5-second loop; leaving it stops them and
 flushes the trackers.
 """
 
@@ -22,7 +22,16 @@ from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
 from sarathi.common.logging import get_logger
-from sarathi.common.messages.orders import PositionChanged, PositionClosed, PositionOpened
+from sarathi.common.messages.orders import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderStateUnknown,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+)
 from sarathi.common.messages.risk import BrokerRefusedOrders
 from sarathi.common.tasks import BackgroundTasks
 from sarathi.risk.adapters.feed import FeedLink
@@ -41,6 +50,7 @@ from sarathi.risk.writer import TrackerWriter
 log = get_logger(__name__)
 
 POSITION_CONSUMER = "risk-positions"
+ENTRY_CONSUMER = "risk-entries"  # order events: hold a contract from its entry's acceptance
 BROKER_REFUSAL_CONSUMER = "risk-broker-refusals"
 # A position event must never be dead-lettered for a passing database outage: retry for long.
 POSITION_OPTIONS = ConsumerOptions(
@@ -116,6 +126,18 @@ class RiskService:
                     self.guardian.on_position_event,
                     POSITION_OPTIONS,
                     accepts=one_of(PositionOpened, PositionChanged, PositionClosed),
+                )
+            )
+            consumers.append(
+                await self.bus.consume(
+                    ORDER_EVT.name,
+                    ENTRY_CONSUMER,
+                    subjects.ORDER_EVENTS_ALL,
+                    self.guardian.on_order_event,
+                    POSITION_OPTIONS,
+                    accepts=one_of(
+                        OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderStateUnknown
+                    ),
                 )
             )
             consumers.append(

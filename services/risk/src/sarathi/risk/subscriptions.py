@@ -1,7 +1,8 @@
 """Ticks of the held contracts: a core subscription on `md.tick.<seg>.<id>` plus the feed's hold.
 
 `hold` subscribes once per contract; a feed request that failed is retried by `retry()` (the
-guardian calls it on every check). `release` ends both once the position is flat.
+guardian calls it on every check). `release` ends both once nothing holds the contract (no open
+position, no accepted entry waiting).
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ class TickSubscriptions:
         for contract in list(self._subscriptions):
             await self._hold_at_feed(contract)
 
-    async def release(self, contract: ContractKey) -> None:
+    async def release(self, contract: ContractKey, *, feed_anyway: bool = False) -> None:
+        """Stop the contract's ticks. `feed_anyway`: ask the feed to let go even when this process
+        does not know it holds the contract (a hold taken before a restart); the feed ignores the
+        release of a contract its requester does not hold."""
         subscription = self._subscriptions.pop(contract, None)
         if subscription is not None:
             await subscription.stop()
-        if contract in self._feed_held:
+        if contract in self._feed_held or feed_anyway:
             self._feed_held.discard(contract)
             if not await self._feed.unsubscribe(contract):
                 self._metrics.feed_errors.labels("unsubscribe").inc()

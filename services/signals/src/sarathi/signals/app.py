@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sarathi.common.clock_source import rate_limit_pacing, running_clock
+from sarathi.common.dhan.replies import ReplyRecorder
 from sarathi.common.dhan.rest import DhanRest
 from sarathi.common.dhan.token_share import following_token
 from sarathi.common.domain.calendar import MarketCalendar
@@ -26,11 +27,18 @@ def build_app(settings: SignalsSettings) -> FastAPI:
     @asynccontextmanager
     async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
         async with running_clock(settings.mode, infrastructure.bus, service="signals") as clock:
+            directory = settings.recorder_directory
+            recorder = None
+            if directory is not None:  # the warm-up history it reads, for the backtest
+                recorder = ReplyRecorder(
+                    directory, "signals", clock.now, on_error=metrics.recorder_errors.inc
+                )
             rest = DhanRest(
                 client_id=settings.dhan_client_id,
                 access_token=settings.dhan_access_token,
                 base_url=settings.dhan_rest_url,
                 pacing=rate_limit_pacing(settings.mode, clock),
+                recorder=recorder,
             )
             worker = SignalsWorker(
                 settings,

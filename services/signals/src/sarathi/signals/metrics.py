@@ -22,3 +22,4 @@ class SignalsMetrics(ServiceMetrics):
         self.warm_up = self.gauge(
             "warm_up", "state", "1 when the underlying's indicators are warmed up", ("underlying",)
         )
+        self.recorder_errors = self.counter("recorder_errors", "reply recordings that failed to write")

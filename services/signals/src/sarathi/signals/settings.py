@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 
@@ -36,6 +37,12 @@ class SignalsSettings(ServiceSettings):
     rsi_bearish_below: Decimal = Field(default=Decimal(45), validation_alias=_env("rsi_bearish_below"))
     adx_period: int = Field(default=14, ge=2, validation_alias=_env("adx_period"))
     adx_min: Decimal = Field(default=Decimal(20), ge=0, validation_alias=_env("adx_min"))
+    recorder_directory: Path | None = Field(
+        default=None,
+        validation_alias=_env("recorder_directory"),
+        description="where the Dhan replies acted on are recorded (replies-YYYYMMDD-signals.jsonl); "
+        "unset: off",
+    )
 
     def trend(self) -> TrendSettings:
         return TrendSettings(

@@ -1,4 +1,5 @@
-"""`sarathi backtest --from D1 --to D2 [--underlyings ...] [--config FILE]`.
+"""`sarathi backtest --from D1 --to D2 [--underlyings ...] [--config FILE]` on minute history, or
+`sarathi backtest --recording DIR [--day D] [--compare TRADES.json]` on a recorded day.
 
 The configuration is the services' own: `SARATHI_SIGNALS_*`, `SARATHI_EXECUTION_*` and
 `SARATHI_RISK_*` from the environment, then from `--config FILE` (lines `NAME=value`, as a
@@ -18,7 +19,8 @@ from typing import Any
 from sarathi.cli.args import DEFAULT_SEED, seed
 from sarathi.cli.data import DEFAULT_DATA_DIR, iso_day, underlyings
 
-SLIPPAGE_DEFAULT = 1
+SLIPPAGE_DEFAULT = 1  # minute bars: a tick against us on every fill
+RECORDING_SLIPPAGE_DEFAULT = 0  # recorded quotes: buys meet the ask, sells the bid, as at the sim
 
 
 def ticks(text: str) -> int:
@@ -28,9 +30,20 @@ def ticks(text: str) -> int:
 
 
 def add_commands(commands: Any) -> None:
-    run = commands.add_parser("backtest", help="the services' decision code on minute history")
-    run.add_argument("--from", dest="first", type=iso_day, required=True, metavar="YYYY-MM-DD")
-    run.add_argument("--to", dest="last", type=iso_day, required=True, metavar="YYYY-MM-DD")
+    run = commands.add_parser(
+        "backtest", help="the services' decision code on minute history or on a recorded day"
+    )
+    run.add_argument("--from", dest="first", type=iso_day, default=None, metavar="YYYY-MM-DD")
+    run.add_argument("--to", dest="last", type=iso_day, default=None, metavar="YYYY-MM-DD")
+    run.add_argument(
+        "--recording", type=Path, default=None, metavar="DIR",
+        help="a recorded day instead of minute history (`sarathi run` writes <run dir>/recording)",
+    )  # fmt: skip
+    run.add_argument("--day", type=iso_day, default=None, metavar="YYYY-MM-DD",
+                     help="with --recording: which recorded day (default: the only one)")  # fmt: skip
+    run.add_argument("--compare", type=Path, default=None, metavar="TRADES.json",
+                     help="with --recording: the trades the services made that day (`sarathi run` "
+                          "writes them); differences are listed, exit 1 if any")  # fmt: skip
     run.add_argument("--underlyings", type=underlyings, default=None, metavar="NIFTY,...",
                      help="default: the signals service's SARATHI_SIGNALS_UNDERLYINGS")  # fmt: skip
     run.add_argument(
@@ -39,8 +52,10 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--source", default=None, help=f"the cache's source (default sim-seed{DEFAULT_SEED})")
     run.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="with the default source: sim-seed<N>")
     run.add_argument(
-        "--slippage-ticks", type=ticks, default=SLIPPAGE_DEFAULT, help="against us on every fill (default 1)"
-    )
+        "--slippage-ticks", type=ticks, default=None,
+        help=f"against us on every fill (default {SLIPPAGE_DEFAULT}; "
+        f"{RECORDING_SLIPPAGE_DEFAULT} with --recording)",
+    )  # fmt: skip
     default_dir = os.environ.get("SARATHI_DATA_DIR", DEFAULT_DATA_DIR)
     run.add_argument("--data-dir", type=Path, default=Path(default_dir), help=f"(default {default_dir})")
     run.add_argument("--out", type=Path, default=Path(".run/backtests"), help="where trades.json goes")
@@ -71,24 +86,19 @@ class _Refused(Exception):  # noqa: N818 - a refusal of the command line, printe
 
 def _prepare(args: argparse.Namespace) -> tuple[Any, Any, list[date], str]:
     """Settings, history and days, or `_Refused` with the reason (before any data is read)."""
-    from pydantic import ValidationError
 
     from sarathi.cli.backtest.engine import trading_days
     from sarathi.cli.backtest.history import History, HistoryError
     from sarathi.common.domain.calendar import CalendarCoverageError, MarketCalendar
 
+    if args.first is None or args.last is None:
+        raise _Refused("--from and --to are required (or --recording DIR)")
+    if args.day is not None or args.compare is not None:
+        raise _Refused("--day and --compare go with --recording")
     if args.first > args.last:
         raise _Refused(f"--from {args.first} is after --to {args.last}")
-    try:
-        if args.config is not None:
-            os.environ.update(load_config_file(args.config))
-        config = build_config(args.underlyings, args.slippage_ticks)
-    except ValidationError as exc:
-        raise _Refused(f"settings: {exc}") from None
-    except ValueError as exc:
-        raise _Refused(str(exc)) from None
-    if config.execution.trailing_jump > 0:
-        raise _Refused("SARATHI_EXECUTION_TRAILING_JUMP > 0: the broker's trailing stop is not modelled")
+    slippage = SLIPPAGE_DEFAULT if args.slippage_ticks is None else args.slippage_ticks
+    config = _config(args, slippage)
     source = args.source or f"sim-seed{args.seed}"
     calendar = MarketCalendar()
     try:
@@ -101,6 +111,23 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any, list[date], str]:
     return config, history, days, source
 
 
+def _config(args: argparse.Namespace, slippage_ticks: int) -> Any:
+    """The settings (environment, then `--config`), or `_Refused`."""
+    from pydantic import ValidationError
+
+    try:
+        if args.config is not None:
+            os.environ.update(load_config_file(args.config))
+        config = build_config(args.underlyings, slippage_ticks)
+    except ValidationError as exc:
+        raise _Refused(f"settings: {exc}") from None
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
+    if config.execution.trailing_jump > 0:
+        raise _Refused("SARATHI_EXECUTION_TRAILING_JUMP > 0: the broker's trailing stop is not modelled")
+    return config
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -111,6 +138,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sarathi.cli.terminal import LiveLine
     from sarathi.common.domain.money import format_inr
 
+    if args.recording is not None:
+        return _backtest_recording(args)
     try:
         config, history, days, source = _prepare(args)
     except _Refused as exc:
@@ -154,3 +183,56 @@ def build_config(names: list[str] | None, slippage_ticks: int) -> Any:
     signals = SignalsSettings()
     chosen = tuple(Underlying(n) for n in names) if names else signals.underlyings
     return Config(signals, ExecutionSettings(), RiskSettings(), FillModel(slippage_ticks), chosen)
+
+
+def _backtest_recording(args: argparse.Namespace) -> int:
+    """`--recording DIR`: one recorded day, its report, and the comparison with `--compare`."""
+    import asyncio
+    import json
+
+    from sarathi.cli.backtest.parity import compare
+    from sarathi.cli.backtest.recording import RecordingError, open_recording, run_recording
+    from sarathi.cli.backtest.result import summary, trades_json
+    from sarathi.cli.backtest_report import write_report
+    from sarathi.cli.terminal import LiveLine
+
+    try:
+        if args.first is not None or args.last is not None:
+            raise _Refused("--from/--to do not go with --recording (it is one recorded day: --day)")
+        expected = None
+        if args.compare is not None:
+            try:
+                expected = json.loads(args.compare.read_text())["trades"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise _Refused(f"--compare {args.compare}: not a trades.json ({exc})") from None
+        slippage = RECORDING_SLIPPAGE_DEFAULT if args.slippage_ticks is None else args.slippage_ticks
+        config = _config(args, slippage)
+        try:
+            recording = open_recording(args.recording, args.day)
+        except RecordingError as exc:
+            raise _Refused(str(exc)) from None
+    except _Refused as exc:
+        return _error(str(exc))
+    line = LiveLine()
+    started = time.perf_counter()
+    result = asyncio.run(
+        run_recording(config, recording, progress=lambda at: line.show(f"{at:%H:%M:%S} IST"))
+    )
+    wall = time.perf_counter() - started
+    line.clear()
+    where = args.recording.resolve()
+    name = where.parent.name if where.name == "recording" else where.name  # .run/latest/recording: "latest"
+    document = trades_json(
+        [result], source=f"recording-{name}", first=recording.day, last=recording.day,
+        underlyings=[u.value for u in config.underlyings],
+        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
+    )  # fmt: skip
+    paths = write_report(document, args.out)
+    print(summary([result], document, wall_seconds=wall, not_applied=()))
+    print(f"Report: {paths.html}")
+    print(f"Trades: {paths.json} (and {paths.csv.name})")
+    if expected is None:
+        return 0
+    comparison = compare(expected, document["trades"], exact=True)
+    print("\n".join(comparison.lines(left="services", right="backtest")))
+    return 0 if comparison.same else 1

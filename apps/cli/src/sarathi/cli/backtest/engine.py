@@ -23,17 +23,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sarathi.cli.backtest.fills import FillModel
-from sarathi.cli.backtest.history import History, HistoryError, OptionBar
+from sarathi.cli.backtest.history import History, HistoryError
 from sarathi.cli.backtest.market import Contracts, HistoryMarket
 from sarathi.common.domain.calendar import IST, MarketCalendar
 from sarathi.common.domain.charges import ChargesCalculator
 from sarathi.common.domain.control import TradingState
-from sarathi.common.domain.instruments import Underlying, contract_name
+from sarathi.common.domain.instruments import Contract, Underlying, contract_name
 from sarathi.common.domain.pnl import exchange_of, trade_pnl
 from sarathi.common.domain.signal_ids import signal_id
-from sarathi.common.domain.trading import Direction, ExitReason, Side
+from sarathi.common.domain.trading import Direction, EntryOrderType, ExitReason, Side
 from sarathi.common.messages.orders import SubmitEntry
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
@@ -82,6 +83,7 @@ class SuperOrder:
     fill_price: Decimal | None = None
     open_quantity: int = 0  # filled and not yet sold by a leg
     done: bool = False  # legs fired or cancelled, or never filled and ended
+    unpriced_from: datetime | None = None  # the broker had the order but the data no price of it
 
     @property
     def security_id(self) -> str:
@@ -121,6 +123,7 @@ class DayResult:
     unfilled: int = 0
     halted: bool = False
     missing: list[str] = field(default_factory=list)  # underlyings without history that day
+    notes: list[str] = field(default_factory=list)  # what the data could not give (a recording's gaps)
 
     @property
     def net(self) -> Decimal:
@@ -130,22 +133,72 @@ class DayResult:
 @dataclass
 class _Holding:
     position: TrackedPosition
-    order_type_of_exit: ExitReason | None = None  # our market exit, sold at the next minute's open
+    order_type_of_exit: ExitReason | None = None  # our market exit, sold at the next price after
+    exit_placed_at: datetime | None = None
     buys: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
-class Engine:
-    def __init__(
-        self, config: Config, history: History, *, calculator: ChargesCalculator | None = None
-    ) -> None:
+class Fills(Protocol):
+    """A fill model over the price points of its market (`fills.FillModel`, `fills.QuoteFills`)."""
+
+    def can_fill(self, placed_at: datetime, at: datetime) -> bool:
+        """Whether an entry placed at `placed_at` meets the market at `at`."""
+        ...
+
+    def can_exit(self, placed_at: datetime, at: datetime) -> bool:
+        """Whether our exit (risk's MARKET sell) decided at `placed_at` meets the market at `at`."""
+        ...
+
+    def entry(self, order_type: EntryOrderType, limit: Decimal, point: Any) -> Decimal | None: ...
+
+    def legs(
+        self, stop: Decimal | None, target: Decimal | None, point: Any
+    ) -> tuple[ExitReason, Decimal] | None: ...
+
+    def market_exit(self, point: Any) -> Decimal | None: ...
+
+
+class Market(Protocol):
+    """What a day's books read of the market besides execution's ports."""
+
+    marks: dict[str, tuple[Decimal, datetime]]
+
+    def point(self, security_id: str, at: datetime) -> Any | None:
+        """The price point an order meets at `at` (a minute bar, a recorded quote), if any."""
+        ...
+
+    def mark(self, point: Any, at: datetime) -> tuple[Decimal, datetime]:
+        """The price and time risk reads for a held contract after `point`."""
+        ...
+
+    def contract_of(self, security_id: str) -> Contract:
+        """The contract of an id the market gave execution."""
+        ...
+
+
+class Decisions:
+    """What the engines share: the services' settings as rules, the charges, the fill model."""
+
+    def __init__(self, config: Config, fills: Fills, calculator: ChargesCalculator | None = None) -> None:
         self.config = config
-        self.history = history
-        self.calendar = history.calendar
+        self.fills = fills
         self.calculator = calculator or ChargesCalculator()
-        self.contracts = Contracts()
         self._trend = config.signals.trend()
         self._rules = config.rules()
         self._risk: RiskRules = config.risk.rules()
+
+
+class Engine(Decisions):
+    """Minute history, day after day."""
+
+    def __init__(
+        self, config: Config, history: History, *, calculator: ChargesCalculator | None = None
+    ) -> None:
+        super().__init__(config, config.fills, calculator)
+        self.history = history
+        self.calendar = history.calendar
+        self.contracts = Contracts()
         self._bars5: dict[tuple[Underlying, date], list[ClosedBar]] = {}
 
     # --- signals ----------------------------------------------------------------------------
@@ -223,7 +276,7 @@ class Engine:
 class _DayState:
     """One day's books: the broker's super orders, risk's trackers, execution's book."""
 
-    def __init__(self, engine: Engine, result: DayResult, market: HistoryMarket, day: date) -> None:
+    def __init__(self, engine: Decisions, result: DayResult, market: Market, day: date) -> None:
         self.engine = engine
         self.result = result
         self.market = market
@@ -250,44 +303,48 @@ class _DayState:
 
     # --- the minute's fills ------------------------------------------------------------------
 
-    def _bar(self, security_id: str, minute: datetime) -> OptionBar | None:
-        return self.market.series_of(security_id).get(minute)
-
-    def fills(self, minute: datetime) -> None:
-        model = self.engine.config.fills
-        for security_id, holding in list(self.holdings.items()):  # our exits sell at the open
-            if holding.order_type_of_exit is not None and holding.position.status is Status.CLOSING:
-                bar = self._bar(security_id, minute)
-                if bar is not None:
-                    self._sell_all(holding, model.market_exit(bar), minute, holding.order_type_of_exit)
+    def fills(self, at: datetime) -> None:
+        """The broker at `at` (a minute's start, a recorded instant): our exits, entries, legs."""
+        model, market = self.engine.fills, self.market
+        for security_id, holding in list(self.holdings.items()):
+            reason, placed = holding.order_type_of_exit, holding.exit_placed_at
+            if reason is None or placed is None or holding.position.status is not Status.CLOSING:
+                continue
+            point = market.point(security_id, at) if model.can_exit(placed, at) else None
+            price = model.market_exit(point) if point is not None else None
+            if price is not None:
+                self._sell_all(holding, price, at, reason)
         for order in self.orders:
             if not order.done:
-                self._order_minute(order, minute)
+                self._order_step(order, at)
         for security_id in self.holdings:
-            bar = self._bar(security_id, minute)
-            if bar is not None:
-                self.market.marks[security_id] = (bar.close, minute + ONE_MINUTE)
+            point = market.point(security_id, at)
+            if point is not None:
+                market.marks[security_id] = market.mark(point, at)
 
-    def _order_minute(self, order: SuperOrder, minute: datetime) -> None:
-        """The entry's fill (from the minute after it was placed), then its legs."""
-        model = self.engine.config.fills
-        bar = self._bar(order.security_id, minute)
-        if bar is None:
+    def _order_step(self, order: SuperOrder, at: datetime) -> None:
+        """The entry's fill (once the broker has it), then its legs."""
+        model = self.engine.fills
+        point = self.market.point(order.security_id, at)
+        if point is None:
+            waiting = order.filled_at is None and order.unpriced_from is None
+            if waiting and model.can_fill(order.placed_at, at):
+                order.unpriced_from = at  # the broker has it; the data has no price of the contract
             return
         if order.filled_at is None:
             command = order.command
             price = (
-                None
-                if order.placed_at > minute
-                else model.entry(command.order_type, command.entry_price, bar)
+                model.entry(command.order_type, command.entry_price, point)
+                if model.can_fill(order.placed_at, at)
+                else None
             )
             if price is None:
                 return
-            self._bought(order, price, minute)
+            self._bought(order, price, at)
         if order.open_quantity > 0:
-            fired = model.legs(order.command.stop_loss_price, order.command.target_price, bar)
+            fired = model.legs(order.command.stop_loss_price, order.command.target_price, point)
             if fired is not None:
-                self._leg(order, fired[0], fired[1], minute)
+                self._leg(order, fired[0], fired[1], at)
 
     def _event_id(self) -> str:
         self._events += 1
@@ -318,6 +375,11 @@ class _DayState:
                 fill=fill,
             )
         holding.buys += 1
+        if order.unpriced_from is not None:
+            holding.notes.append(
+                f"entry filled at {minute:%H:%M:%S}, the contract's first price in the data; the broker "
+                f"had the order from {order.unpriced_from:%H:%M:%S}"
+            )
         self.market.marks.setdefault(sid, (price, minute))
         p = holding.position
         held = HeldPosition(sid, command.contract.segment.wire, p.underlying, command.contract.option_type,
@@ -370,7 +432,8 @@ class _DayState:
         del self.holdings[position.security_id]
         self.market.marks.pop(position.security_id, None)
         self.book.position_closed(self._event_id(), position.security_id, position.underlying)
-        self.result.trades.append(self._trade(position, holding.buys, note))
+        notes = [*holding.notes, *([note] if note else [])]
+        self.result.trades.append(self._trade(position, holding.buys, "; ".join(notes)))
         self.closed.append(position)
 
     def _trade(self, position: TrackedPosition, buys: int, note: str) -> BacktestTrade:
@@ -379,13 +442,12 @@ class _DayState:
         sold = [f for f in fills if f.side is Side.SELL]
         quantity = sum(f.quantity for f in bought)
         pnl = trade_pnl(fills, exchange_of(position.segment), self.day, self.engine.calculator)
-        key = self.engine.contracts.key_of(position.security_id)
-        assert key is not None
-        underlying, expiry, side, strike = key
-        lot = underlying.spec.default_lot_size
+        c = self.market.contract_of(position.security_id)
+        underlying = c.underlying
         return BacktestTrade(
             day=self.day, underlying=underlying.value, security_id=position.security_id,
-            contract=contract_name(underlying.value, strike, side.value, expiry), lots=quantity // lot,
+            contract=contract_name(underlying.value, c.strike, c.option_type.value, c.expiry),
+            lots=quantity // c.lot_size,
             quantity=quantity, entries=buys, entry_at=position.opened_at,
             entry_price=sum((f.value for f in bought), ZERO) / quantity,
             exit_at=position.closed_at or position.opened_at,
@@ -405,12 +467,12 @@ class _DayState:
             mark = self.market.marks.get(position.security_id)
             ltp = Ltp(mark[0], mark[1]) if mark is not None else None
             if self.halted:
-                self._exit(holding, ExitReason.DAILY_LOSS)
+                self._exit(holding, ExitReason.DAILY_LOSS, now)
                 continue
             assessment = assess(position, ltp, rules, now)
             holding.position = assessment.position
             if assessment.exit is not None:
-                self._exit(holding, assessment.exit.reason)
+                self._exit(holding, assessment.exit.reason, now)
         if not self.holdings and self.latest_day is not None and self._counted == len(self.closed):
             self.latest_at = now  # nothing held and nothing closed since: today's P&L stands
             return
@@ -428,25 +490,34 @@ class _DayState:
             self.book.daily_loss_breached(self.day)
             for holding in list(self.holdings.values()):
                 if holding.position.status is Status.OPEN:
-                    self._exit(holding, ExitReason.DAILY_LOSS)
+                    self._exit(holding, ExitReason.DAILY_LOSS, now)
 
-    def _exit(self, holding: _Holding, reason: ExitReason) -> None:
+    def _exit(self, holding: _Holding, reason: ExitReason, now: datetime) -> None:
         holding.position = tracker.closing(holding.position, reason)
-        holding.order_type_of_exit = reason
+        holding.order_type_of_exit, holding.exit_placed_at = reason, now
 
     # --- a signal at a bar's end ---------------------------------------------------------------
 
     async def signal(
-        self, decider: EntryDecider, underlying: Underlying, decision: TrendDecision, now: datetime
+        self,
+        decider: EntryDecider,
+        underlying: Underlying,
+        decision: TrendDecision,
+        now: datetime,
+        *,
+        bar_end: datetime | None = None,
     ) -> None:
+        """The signal signals publishes for a bar ending at `bar_end` (default `now`), decided by
+        execution at `now`."""
         trend = self.engine._trend
-        sid = signal_id(underlying, trend.strategy, now)
+        end = bar_end or now
+        sid = signal_id(underlying, trend.strategy, end)
         assert decision.close is not None
         signal = Signal(
             message_id=sid, correlation_id=sid, event_time=now, underlying=underlying,
             strategy=trend.strategy, direction=decision.direction,
             interval=f"{self.engine.config.signals.bar_minutes}m",
-            bar_close_time=now, close=decision.close, indicators=decision.indicator_decimals(),
+            bar_close_time=end, close=decision.close, indicators=decision.indicator_decimals(),
         )  # fmt: skip
         self.result.signals += 1
         ttl = timedelta(seconds=self.engine.config.execution.pending_entry_ttl_seconds)

@@ -172,6 +172,22 @@ class HistoryMarket:
                 found[key] = _tick(segment, security_id, price, at)
         return found
 
+    # --- the books' view (`engine.Market`) ---------------------------------------------------------
+
+    def point(self, security_id: str, at: datetime) -> Any | None:
+        """The minute bar of `security_id` that starts at `at`."""
+        return self.series_of(security_id).get(at)
+
+    @staticmethod
+    def mark(point: Any, at: datetime) -> tuple[Decimal, datetime]:
+        return point.close, at + timedelta(minutes=1)
+
+    def contract_of(self, security_id: str) -> Contract:
+        listed = self.contracts.listed(security_id)
+        if listed is None:
+            raise KeyError(f"no backtest contract {security_id}")
+        return listed.contract
+
     def series_of(self, security_id: str) -> dict[datetime, Any]:
         key = self.contracts.key_of(security_id)
         if key is None:

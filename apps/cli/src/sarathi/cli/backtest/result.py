@@ -103,5 +103,6 @@ def summary(
     missing = sorted({f"{r.day} {u}" for r in results for u in r.missing})
     if missing:
         lines.append(f"No history for {len(missing)} underlying-days (first: {', '.join(missing[:3])})")
+    lines.extend(f"Note: {r.day} {note}" for r in results for note in r.notes)
     lines.extend(f"Not applied on history: {item}" for item in not_applied)
     return "\n".join(lines)

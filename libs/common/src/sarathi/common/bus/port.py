@@ -28,6 +28,7 @@ M1 = TypeVar("M1", bound=Message)
 M2 = TypeVar("M2", bound=Message)
 M3 = TypeVar("M3", bound=Message)
 M4 = TypeVar("M4", bound=Message)
+M5 = TypeVar("M5", bound=Message)
 
 Handler: TypeAlias = Callable[[M], Awaitable[None]]
 """Receives one decoded message of its type; raising means "not handled" (durable: redelivered)."""
@@ -49,6 +50,10 @@ def one_of(a: type[M1], b: type[M2], /) -> OneOf[M1 | M2]: ...
 def one_of(a: type[M1], b: type[M2], c: type[M3], /) -> OneOf[M1 | M2 | M3]: ...
 @overload
 def one_of(a: type[M1], b: type[M2], c: type[M3], d: type[M4], /) -> OneOf[M1 | M2 | M3 | M4]: ...
+@overload
+def one_of(
+    a: type[M1], b: type[M2], c: type[M3], d: type[M4], e: type[M5], /
+) -> OneOf[M1 | M2 | M3 | M4 | M5]: ...
 def one_of(*types: type[Message]) -> OneOf[Any]:
     """`accepts=one_of(A, B)` for a handler taking `A | B` (mypy checks the handler covers them)."""
     return OneOf(types)

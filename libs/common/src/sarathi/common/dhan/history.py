@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from sarathi.common.dhan.replies import INTRADAY
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.schemas import Int, Num, parse
 from sarathi.common.domain.instruments import OptionType, Underlying
@@ -110,12 +111,15 @@ class DhanHistory:
         if (last - first).days > INTRADAY_MAX_DAYS:
             raise ValueError(f"intraday history is asked {INTRADAY_MAX_DAYS} days at a time")
         spec = underlying.spec
+        request = {"underlying": underlying.value, "from": first.isoformat(), "to": last.isoformat(),
+                   "interval": interval}  # fmt: skip
         body = await self._rest.call(
             Category.DATA,
             lambda sdk: sdk.intraday_minute_data(
                 spec.security_id, "IDX_I", "INDEX", f"{first} 09:15:00", f"{last} 15:30:00", interval=interval
             ),
             changes_state=False,
+            record=(INTRADAY, request),
         )
         return parse(IntradayBars, body)
 

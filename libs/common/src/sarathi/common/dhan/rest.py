@@ -3,6 +3,8 @@
 - Every SDK call runs in a worker thread (`asyncio.to_thread`) under our own timeout; the SDK's
   HTTP timeout is set to the same value so the thread does not outlive the call by a minute.
 - Dhan's rate limits are enforced here before a call is made (REFERENCE §1.7): bursts queue.
+- With a `ReplyRecorder`, a call given `record=(kind, request)` has its successful reply written
+  to the day's replies file (`sarathi.common.dhan.replies`), for the backtest to replay.
 - The SDK turns every failure into `{'status': 'failure'}` and drops the HTTP status. A thin
   subclass of its HTTP layer keeps the status and body, and `errors.classify` turns them into the
   typed errors of `sarathi.common.dhan.errors`. An SDK dict never leaves this module: callers
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
 from typing import Any, cast
 
@@ -22,6 +24,7 @@ from dhanhq.dhan_http import DhanHTTP
 from pydantic import SecretStr
 
 from sarathi.common.dhan.errors import DhanRejectedError, RawReply, classify
+from sarathi.common.dhan.replies import ReplyRecorder
 from sarathi.common.ratelimit import WALL_PACING, Pacing, SlidingWindows, Window
 
 
@@ -94,12 +97,14 @@ class DhanRest:
         limits: dict[Category, tuple[Window, ...]] | None = None,
         pacing: Pacing = WALL_PACING,
         on_wait: WaitListener | None = None,
+        recorder: ReplyRecorder | None = None,
     ) -> None:
         self._client_id = client_id
         self._base_url = base_url
         self._timeout = timeout_seconds
         self._sdk = _sdk(client_id, access_token, base_url, timeout_seconds)
         self._on_wait = on_wait
+        self._recorder = recorder
         self._pacing = pacing
         self._limiters = {
             category: SlidingWindows(windows, pacing=pacing)
@@ -125,12 +130,20 @@ class DhanRest:
         return limiter
 
     async def call(
-        self, category: Category, call: SdkCall, *, changes_state: bool, key: Hashable | None = None
+        self,
+        category: Category,
+        call: SdkCall,
+        *,
+        changes_state: bool,
+        key: Hashable | None = None,
+        record: tuple[str, Mapping[str, Any]] | None = None,
     ) -> Any:
         """Run one SDK call; return Dhan's JSON body or raise a typed `DhanError`.
 
         `key` gives the call its own limiter within the category, for limits Dhan counts per
         unique request (the option chain: per underlying and expiry, since API v2.5).
+        `record` (kind, request): the reply is recorded when this adapter has a recorder and the
+        call succeeded.
 
         The SDK validates some arguments itself and raises `ValueError` before sending anything:
         that is a rejection of ours, never an unknown outcome.
@@ -151,6 +164,9 @@ class DhanRest:
         error = classify(raw, changes_state=changes_state)
         if error is not None:
             raise error
+        if record is not None and self._recorder is not None:
+            kind, request = record
+            await asyncio.to_thread(self._recorder.record, kind, request, raw.body)  # a file write
         return raw.body
 
 

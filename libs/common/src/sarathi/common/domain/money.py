@@ -94,9 +94,14 @@ def to_paise_precision(amount: Decimal) -> Decimal:
 
 
 def format_inr(amount: Decimal) -> str:
-    """An amount as a trader reads it: `₹23,722.51`, `-₹5,224.96` (to the paisa)."""
+    """An amount as a trader in India reads it, to the paisa, grouped in thousands, lakhs and
+    crores: `₹23,722.51`, `-₹5,224.96`, `₹12,34,567.00`, `₹1,00,00,000.00`."""
     rounded = to_paise_precision(amount)
-    return f"{'-' if rounded < 0 else ''}₹{abs(rounded):,.2f}"
+    rupees, paise = f"{abs(rounded):.2f}".split(".")
+    head, tail = rupees[:-3], rupees[-3:]
+    pairs = [head[max(0, end - 2) : end] for end in range(len(head), 0, -2)][::-1]
+    grouped = ",".join([*pairs, tail]) if head else tail
+    return f"{'-' if rounded < 0 else ''}₹{grouped}.{paise}"
 
 
 def rupees_to_paise(amount: Decimal) -> int:

@@ -242,6 +242,10 @@ class OrderStateUnknown(_OrderEvent):
     detail: Text
 
 
+OrderEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderStateUnknown
+"""What `order.evt.>` carries."""
+
+
 class PositionFill(FrozenModel):
     """The execution that moved the position: `quantity` units at `price` (the price our fill
     record holds, which is an average and may lie off the tick) of the order `order_key` (our

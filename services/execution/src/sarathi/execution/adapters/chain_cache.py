@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from sarathi.common.clock import Clock
 from sarathi.common.dhan.errors import DhanError
+from sarathi.common.dhan.replies import OPTION_CHAIN
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.execution.adapters.dhan_chain import ChainSchemaError, parse_chain
@@ -45,6 +46,7 @@ class DhanChainSource:
             lambda sdk: sdk.option_chain(scrip, segment, expiry.isoformat()),
             changes_state=False,
             key=(underlying, expiry),  # Dhan limits each unique (underlying, expiry) to one per 3 s
+            record=(OPTION_CHAIN, {"underlying": underlying.value, "expiry": expiry.isoformat()}),
         )
 
 

@@ -141,3 +141,9 @@ def last_success(engine: Engine) -> datetime | None:
         return connection.execute(
             select(func.max(_SYNC_RUN.c.started_at)).where(_SYNC_RUN.c.status == SyncStatus.SUCCEEDED.value)
         ).scalar_one_or_none()
+
+
+def options(engine: Engine) -> list[Any]:
+    """Every row of `refdata.derivative` (column mappings)."""
+    with engine.connect() as connection:
+        return list(connection.execute(select(_DERIVATIVE)).mappings().all())

@@ -152,8 +152,11 @@ class SessionGrid:
             if self.calendar.is_trading_day(day, self.exchange):
                 start = self.calendar.session_open(day, self.exchange)
                 close = self.calendar.session_close(day, self.exchange)
+                step = self.interval
+                if start < after:  # from the bar holding `after`: those before end by `after`
+                    start += ((after - start) // step) * step
                 while start < close:
-                    end = min(start + self.interval, close)
+                    end = min(start + step, close)
                     if after < end <= until:
                         yield end
                     start = end
