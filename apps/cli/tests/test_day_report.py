@@ -20,7 +20,7 @@ from sarathi.cli.books import (
 )
 from sarathi.cli.prices import sim_recording
 from sarathi.cli.report import RunInfo, build_report, render_text
-from sarathi.cli.report_html import levels, render_html, words
+from sarathi.cli.report_html import Scale, axes, levels, render_html, words
 from sarathi.common.domain.calendar import IST
 
 DAY = date(2026, 9, 16)
@@ -362,6 +362,11 @@ def test_y_axis_levels_are_round_numbers_within_the_range() -> None:
     assert levels(-4_789, 355) == [-4_000, -2_000, 0]  # a P&L chart: ₹0 is one of them
     assert levels(51_341, 52_474) == [51_500, 51_750, 52_000, 52_250]
     assert levels(-1, 1) == [-1, 0, 1]  # a flat curve: whole rupees, never fractions
+
+
+def test_y_levels_are_grouped_as_the_pages_rupees_are() -> None:
+    scale = Scale([OPEN, at(375)], [Decimal(-210_000), Decimal(10_000)])
+    assert y_labels(axes(scale, [])) == ["-2,00,000", "-1,00,000", "0"]
 
 
 def test_the_equity_chart_is_read_against_round_levels_and_zero() -> None:

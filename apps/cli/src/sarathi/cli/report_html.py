@@ -82,7 +82,7 @@ def axes(scale: Scale, ticks: Sequence[tuple[datetime, str]]) -> str:
     for value in levels(scale.v0, scale.v1):
         y = scale.y(value)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#eaeaea"/>')
-        parts.append(label(LEFT - 6, y + 4, "end", f"{value:,.0f}"))
+        parts.append(label(LEFT - 6, y + 4, "end", _level(value)))
     parts += [
         f'<line x1="{LEFT}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>',
         f'<line x1="{LEFT}" y1="{PAD}" x2="{LEFT}" y2="{HEIGHT - PAD}" stroke="#999"/>',
@@ -98,6 +98,11 @@ def levels(low: float, high: float, most: int = 6) -> list[int]:
     power = 10 ** max(0, math.floor(math.log10(need))) if need > 0 else 1
     step = int(next(s * power for s in (1, 2, 2.5, 5, 10) if s * power >= need and (s * power) % 1 == 0))
     return [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
+
+
+def _level(value: int) -> str:
+    """A y level grouped as the page's rupees are (`format_inr`: 1,00,000), without ₹ or paise."""
+    return format_inr(Decimal(value)).replace("₹", "").removesuffix(".00")
 
 
 def chart(aria: str, title: str, body: str) -> str:
