@@ -169,9 +169,10 @@ def test_the_html_has_every_section_and_is_self_contained() -> None:
                     "Exit reasons", "Trades (6)"):  # fmt: skip
         assert f"<h2>{section}</h2>" in html
     worst = "-₹500.00 on 2026-01-06: 100.0% of the daily loss limit ₹500.00"
+    text = re.sub(r"<[^>]+>", "", html)  # an amount may sit in a span that keeps it on one line
     for figure in ("₹500.00", "₹240.00", "33.3%", "1.36", "₹83.33", "₹1,000.00", "2.49", "5.02",
                    "4 trades, 1 day", worst):  # fmt: skip
-        assert figure in html
+        assert figure in text
     assert not re.search(r"https?://", html)
     assert "<script" not in html
     assert "<link" not in html
@@ -186,7 +187,8 @@ def test_the_calendar_has_one_coloured_cell_per_trading_day() -> None:
     assert cells == {"2026-01-05": "600.00", "2026-01-06": "-500.00", "2026-01-07": "0.00",
                      "2026-01-08": "-500.00", "2026-01-09": "900.00"}  # fmt: skip
     assert re.search(r'data-day="2026-01-09"[^>]*background:rgba\(26,127,55,0\.90\)', html)  # the best: green
-    assert re.search(r'data-day="2026-01-06"[^>]*background:rgba\(207,34,46,', html)  # a loss: red
+    assert re.search(r'data-day="2026-01-06"[^>]*background:rgba\(207,34,46,0\.90\)', html)  # the worst: red
+    assert re.search(r'data-day="2026-01-05"[^>]*background:rgba\(26,127,55,0\.65\)', html)  # 600 of 900
     assert "<caption>Jan 2026</caption>" in html
 
 
@@ -239,3 +241,55 @@ def test_a_wrong_document_is_refused_by_name_and_nothing_is_written(
     with pytest.raises(DocumentError, match=re.escape(names)):
         write_report(document, tmp_path / "reports")
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_calendar_has_a_legend_from_the_worst_day_to_the_best() -> None:
+    backtest = read_document(a_week())  # the days net 600, -500, 0, -500, 900
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    legend = html.split('<div class="legend">', 1)[1].split("</div>", 1)[0]
+    ramp = (
+        '<span class="n">worst day -₹500.00</span><span class="ramp"></span><span class="n">best day +₹900.00'
+    )
+    assert ramp in legend
+    for words in ("₹0 or no trade", "weekend", "holiday, no session", "outside the backtest"):
+        assert words in legend
+
+
+def test_the_calendar_tells_weekends_holidays_and_days_outside_the_range_apart() -> None:
+    fri, tue = date(2026, 1, 23), date(2026, 1, 27)  # Monday 26 January 2026: Republic Day
+    backtest = read_document(a_document([a_trade(fri, "100.00"), a_trade(tue, "-50.00")], [fri, tue]))
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    def cell(day: int) -> str:
+        [found] = re.findall(rf'<td class="([a-z]+)"[^>]*title="[^"]* {day:02} Jan 2026[^"]*"', html)
+        return str(found)
+
+    assert [cell(d) for d in (22, 23, 24, 25, 26, 27, 28)] == [
+        "outside", "day", "weekend", "weekend", "holiday", "day", "outside",
+    ]  # fmt: skip
+    assert 'title="Mon 26 Jan 2026: holiday, Republic Day">26</td>' in html
+    assert html.count("<caption>Jan 2026</caption>") == 1
+    assert "<th>Mo</th><th>Tu</th><th>We</th><th>Th</th><th>Fr</th><th>Sa</th><th>Su</th>" in html
+
+
+def test_money_in_the_backtest_tables_is_signed_in_rupees_and_coloured() -> None:
+    backtest = read_document(a_week())
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    # the month: net +500, charges 240, worst day -500
+    assert (
+        '<td class="r gain">+₹500.00</td><td class="r">₹240.00</td><td class="r loss">-₹500.00</td>' in html
+    )
+    # a trade entered at 09:00 and out at 09:30 the same day: the exit says only its time
+    assert '<td class="r">05 Jan 09:00</td><td class="r">100.00</td><td class="r">09:30</td>' in html
+    assert '<span class="n">+₹500.00</span> (0.5% of capital)' in html  # the summary's net P&L
+
+
+def test_the_backtest_fits_a_phone_wide_tables_and_charts_scroll_in_their_own_box() -> None:
+    backtest = read_document(a_week())
+    html = render_backtest_html(backtest, statistics(backtest))
+
+    assert '<meta name="viewport" content="width=device-width,initial-scale=1">' in html
+    assert html.count('<div class="scroll"><table>') == html.count("<table>")  # the months' are class="month"
+    assert html.count('<div class="scroll"><svg') == 2

@@ -20,7 +20,7 @@ from sarathi.cli.books import (
 )
 from sarathi.cli.prices import sim_recording
 from sarathi.cli.report import RunInfo, build_report, render_text
-from sarathi.cli.report_html import render_html
+from sarathi.cli.report_html import Scale, axes, levels, render_html, words
 from sarathi.common.domain.calendar import IST
 
 DAY = date(2026, 9, 16)
@@ -188,7 +188,7 @@ def test_every_axis_label_fits_left_of_the_axis() -> None:
         r'<text class="axis" font-size="11" x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]+)<', html
     )
     assert labels, "no y-axis labels found"
-    assert {text for _, text in labels} >= {"24,405"}  # the index's top, five digits and a comma
+    assert {text for _, text in labels} >= {"24,400"}  # the index's top level, five digits and a comma
     for x, text in labels:
         assert float(x) >= len(text) * 11 * 0.6, f"{text!r} at x={x} would be clipped"
     assert float(labels[0][0]) >= len("-13,515") * 11 * 0.6  # room for a loss in five figures too
@@ -342,3 +342,81 @@ def test_the_day_knows_its_recording_from_the_environment_the_sim_is_given() -> 
     assert sim_recording({}, environ=replay) == "/data/a.jsonl"  # the shell's, passed on by the supervisor
     assert sim_recording({"SARATHI_SIM_REPLAY_FILE": "/data/b.jsonl"}, environ=replay) == "/data/b.jsonl"
     assert sim_recording({"SARATHI_SIM_SEED": "7"}, environ={}) is None
+
+
+# -- what a trader sees in a browser ----------------------------------------------------------------
+
+
+def a_rendered_trailed_day() -> str:
+    books, broker = a_trailed_day()
+    index = [(at(m), Decimal(24000) + m) for m in range(0, 376, 5)]
+    return render_html(build_report(books, broker, INFO, index), {"NIFTY": index}, OPEN, at(375))
+
+
+def y_labels(svg: str) -> list[str]:
+    return re.findall(r'text-anchor="end">([^<]+)<', svg)
+
+
+def test_y_axis_levels_are_round_numbers_within_the_range() -> None:
+    assert levels(23_970, 24_405) == [24_000, 24_100, 24_200, 24_300, 24_400]
+    assert levels(-4_789, 355) == [-4_000, -2_000, 0]  # a P&L chart: ₹0 is one of them
+    assert levels(51_341, 52_474) == [51_500, 51_750, 52_000, 52_250]
+    assert levels(-1, 1) == [-1, 0, 1]  # a flat curve: whole rupees, never fractions
+
+
+def test_y_levels_are_grouped_as_the_pages_rupees_are() -> None:
+    scale = Scale([OPEN, at(375)], [Decimal(-210_000), Decimal(10_000)])
+    assert y_labels(axes(scale, [])) == ["-2,00,000", "-1,00,000", "0"]
+
+
+def test_the_equity_chart_is_read_against_round_levels_and_zero() -> None:
+    html = a_rendered_trailed_day()
+    equity = re.findall(r"<svg.*?</svg>", html, flags=re.S)[-1]
+
+    labels = [int(text.replace(",", "")) for text in y_labels(equity)]
+    assert 0 in labels
+    assert len(labels) >= 3
+    assert all(level % 100 == 0 for level in labels), labels
+    assert equity.count('stroke="#eaeaea"') == len(labels)  # a faint grid line at each level
+
+
+def test_money_in_the_trades_table_is_signed_in_rupees_and_coloured() -> None:
+    books, broker = a_trailed_day()
+    report = build_report(books, broker, INFO)
+    html = render_html(report, {}, OPEN, at(375))
+
+    (trade,) = report.trades
+    assert '<td class="r gain">+₹1,300.00</td>' in html  # gross
+    assert f'<td class="r">₹{trade.charges:,.2f}</td>' in html
+    assert f'<td class="r gain">+₹{trade.net:,.2f}</td>' in html
+    assert f'<span class="n">+₹{report.net:,.2f}</span>' in html  # the summary's, kept on one line
+
+
+def test_the_signals_table_gives_counts_as_numbers_and_examples_as_words() -> None:
+    html = a_rendered_trailed_day()
+
+    row = '<tr><td class="n">refused: signal_age</td><td class="r">1</td><td>signal is 300s old'
+    assert row in html
+
+
+def test_the_books_checks_write_rupees_as_a_trader_reads_them() -> None:
+    books, broker = a_trailed_day()
+    (pnl,) = [c for c in build_report(books, broker, INFO).checks if c.name == "realised P&L"]
+
+    assert pnl.detail == "realised gross ₹1,300.00 (broker ₹1,300.00)"
+
+
+def test_a_signed_amount_in_wrapping_text_stays_on_one_line() -> None:
+    assert words("realised gross -₹4,296.25 (broker -₹4,296.25) & limit ₹112.35") == (
+        'realised gross <span class="n">-₹4,296.25</span> (broker <span class="n">-₹4,296.25</span>) '
+        "&amp; limit ₹112.35"
+    )
+
+
+def test_the_day_fits_a_phone_wide_tables_and_charts_scroll_in_their_own_box() -> None:
+    html = a_rendered_trailed_day()
+
+    assert '<meta name="viewport" content="width=device-width,initial-scale=1">' in html
+    assert html.count('<div class="scroll"><table>') == html.count("<table>")
+    assert html.count('<div class="scroll"><svg') == html.count("<svg") == 2
+    assert ".scroll{overflow-x:auto" in html

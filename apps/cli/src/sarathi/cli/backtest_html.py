@@ -2,8 +2,10 @@
 
 First where the prices came from, then the summary (the statistics of `backtest_report`), the
 equity curve and its drawdown, the daily P&L as a calendar (a cell per trading day, coloured by
-its net; weekends and holidays blank), the months, the underlyings, the exit reasons, the trades.
-The style, chart scale and axes and tables are the day's report's (`report_html`).
+its net: a loss against the worst day's, a gain against the best day's, with a legend; weekends
+grey, holidays hatched and named, days outside the range faint), the months, the underlyings, the
+exit reasons, the trades.
+The page, style, chart scale and axes and tables are the day's report's (`report_html`).
 """
 
 from __future__ import annotations
@@ -18,45 +20,57 @@ from html import escape
 from sarathi.cli.backtest_report import Backtest, Day, Group, Statistics
 from sarathi.cli.report import REASON_WORDS
 from sarathi.cli.report_html import (
-    HEIGHT,
-    LEFT,
-    PAD,
     STYLE,
-    WIDTH,
+    Pnl,
     Scale,
     axes,
+    chart,
     html_table,
+    page,
     prices_paragraph,
+    signed_inr,
     trades_table,
+    zero_line,
 )
 from sarathi.common.domain.calendar import IST
+from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS, CalendarCoverageError
+from sarathi.common.domain.instruments import Exchange
 from sarathi.common.domain.money import format_inr
 
-CALENDAR_STYLE = """
-.months{display:flex;flex-wrap:wrap;gap:1rem}
-.month td,.month th{width:1.7rem;height:1.5rem;padding:0;text-align:center;border:1px solid #fff;
-  font-size:11px}
-.month caption{font-weight:600;text-align:left}
-.day{color:#222}.off{background:#f3f3f3}
+GAIN, LOSS = "26,127,55", "207,34,46"  # the cells' green and red, as rgb()
+CALENDAR_STYLE = f"""
+.months{{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}}
+.month td,.month th{{width:1.7rem;height:1.5rem;padding:0;text-align:center;border:1px solid #fff;
+  font-size:11px;white-space:nowrap}}
+.month caption{{font-weight:600;text-align:left}}
+.day{{color:#222;outline:1px solid #ddd;outline-offset:-1px}}
+.weekend{{background:#ececec;color:#999}}
+.holiday{{background:repeating-linear-gradient(135deg,#e2e2e2 0 3px,#fff 3px 6px);color:#777}}
+.outside{{color:#ccc}}
+.legend{{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem 1rem;margin:.6rem 0;font-size:12px}}
+.legend .swatch{{display:inline-block;width:1.7rem;line-height:1.5rem;text-align:center;font-size:11px;
+  vertical-align:middle;margin-right:.3rem}}
+.legend .ramp{{display:inline-block;width:9rem;height:1.5rem;vertical-align:middle;margin:0 .3rem;
+  background:linear-gradient(to right,rgba({LOSS},.9),rgba({LOSS},.15) 49%,#fff 50%,
+  rgba({GAIN},.15) 51%,rgba({GAIN},.9))}}
 """
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a special session can fall on a weekend
 
 
 def render_backtest_html(backtest: Backtest, stats: Statistics) -> str:
     title = f"Sarathi — backtest {backtest.first:%d %b %Y} to {backtest.last:%d %b %Y}"
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}{CALENDAR_STYLE}</style></head><body>"
+    return page(
+        title,
+        STYLE + CALENDAR_STYLE,
         f"{prices_paragraph(backtest.prices)}<h1>{escape(title)}</h1>"
         f"<p>{len(backtest.days)} trading days; {escape(', '.join(backtest.underlyings))}.</p>"
         f"<h2>Summary</h2>{_summary(backtest, stats)}"
         f"<h2>Equity curve and drawdown</h2>{equity_chart(stats)}{drawdown_chart(stats)}"
-        f"<h2>Daily P&amp;L</h2>{heatmap(backtest.days)}"
+        f"<h2>Daily P&amp;L</h2>{heatmap(backtest.days, backtest.first, backtest.last)}"
         f"<h2>Months</h2>{_months(stats)}"
         f"<h2>Underlyings</h2>{_groups(stats.by_underlying, 'underlying', lambda n: n)}"
         f"<h2>Exit reasons</h2>{_groups(stats.by_exit_reason, 'exit reason', _reason)}"
-        f"<h2>Trades ({stats.trades})</h2>{trades_table(backtest.trades, _when)}"
-        "</body></html>\n"
+        f"<h2>Trades ({stats.trades})</h2>{trades_table(backtest.trades, _when, _exit_when)}",
     )
 
 
@@ -70,17 +84,17 @@ def _summary(backtest: Backtest, s: Statistics) -> str:
             drawdown += f", {_percent(dd.amount / capital)} of capital"
     worst = "-"
     if s.worst_day is not None:
-        worst = f"{format_inr(s.worst_day.net)} on {s.worst_day.day}"
+        worst = f"{signed_inr(s.worst_day.net)} on {s.worst_day.day}"
         if limit:
             worst += f": {_percent(-s.worst_day.net / limit)} of the daily loss limit {format_inr(limit)}"
     rows: list[list[object]] = [
-        ["net P&L", format_inr(s.net) + (f" ({_percent(s.net / capital)} of capital)" if capital else "")],
-        ["gross P&L", format_inr(s.gross)],
+        ["net P&L", signed_inr(s.net) + (f" ({_percent(s.net / capital)} of capital)" if capital else "")],
+        ["gross P&L", signed_inr(s.gross)],
         ["charges paid", format_inr(s.charges)],
         ["trades", f"{s.trades} ({s.closed} closed: {s.won} won, {s.lost} lost)"],
         ["win rate", "-" if s.win_rate is None else _percent(s.win_rate)],
         ["profit factor", _profit_factor(s)],
-        ["expectancy per trade", "-" if s.expectancy is None else format_inr(s.expectancy)],
+        ["expectancy per trade", "-" if s.expectancy is None else signed_inr(s.expectancy)],
         ["max drawdown (daily, net)", drawdown],
         ["Sharpe (daily, √252)", _ratio(s.sharpe, "no variance")],
         ["Sortino (daily, √252)", _ratio(s.sortino, "no losing day")],
@@ -95,7 +109,7 @@ def _summary(backtest: Backtest, s: Statistics) -> str:
         rows.append([f"days losing {format_inr(limit)} or more", at])
     if capital:
         rows.append(["capital", format_inr(capital)])
-    return html_table(rows, ("", ""))
+    return html_table(rows, ("", ""), "lw")
 
 
 def _profit_factor(s: Statistics) -> str:
@@ -120,8 +134,19 @@ def _reason(code: str) -> str:
     return REASON_WORDS.get(code, code)
 
 
+def _clock(at: datetime) -> str:
+    """`09:20`: the backtest fills on minute bars; seconds only when there are any."""
+    return at.astimezone(IST).strftime("%H:%M" if at.second == 0 else "%H:%M:%S")
+
+
 def _when(at: datetime) -> str:
-    return at.astimezone(IST).strftime("%d %b %H:%M:%S")
+    return f"{at.astimezone(IST):%d %b} {_clock(at)}"
+
+
+def _exit_when(exit_at: datetime, entry_at: datetime) -> str:
+    """The exit's time, and its day only when that is not the entry's (the table stays narrow)."""
+    same_day = exit_at.astimezone(IST).date() == entry_at.astimezone(IST).date()
+    return _clock(exit_at) if same_day else _when(exit_at)
 
 
 def _groups(groups: Sequence[Group], head: str, words: Callable[[str], str]) -> str:
@@ -133,13 +158,13 @@ def _groups(groups: Sequence[Group], head: str, words: Callable[[str], str]) -> 
             g.trades,
             g.won,
             "-" if g.win_rate is None else _percent(g.win_rate),
-            f"{g.gross:.2f}",
-            f"{g.charges:.2f}",
-            f"{g.net:.2f}",
+            Pnl(g.gross),
+            format_inr(g.charges),
+            Pnl(g.net),
         ]
         for g in groups
     ]
-    return html_table(rows, (head, "trades", "won", "win rate", "gross ₹", "charges ₹", "net ₹"))
+    return html_table(rows, (head, "trades", "won", "win rate", "gross", "charges", "net"), "n")
 
 
 def _months(s: Statistics) -> str:
@@ -149,13 +174,13 @@ def _months(s: Statistics) -> str:
             m.days,
             m.trades,
             m.won,
-            f"{m.net:.2f}",
-            f"{m.charges:.2f}",
-            f"{m.worst_day:.2f}",
+            Pnl(m.net),
+            format_inr(m.charges),
+            Pnl(m.worst_day),
         ]
         for m in s.by_month
     ]
-    return html_table(rows, ("month", "days", "trades", "won", "net ₹", "charges ₹", "worst day ₹"))
+    return html_table(rows, ("month", "days", "trades", "won", "net", "charges", "worst day"), "n")
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -190,13 +215,7 @@ def _curve(stats: Statistics, values: Sequence[Decimal], colour: str, title: str
         if fill
         else f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{line}"/>'
     )
-    return (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}">'
-        f"{axes(scale, date_ticks(days))}"
-        f'<line x1="{LEFT}" y1="{zero:.1f}" x2="{WIDTH - PAD}" y2="{zero:.1f}" '
-        'stroke="#bbb" stroke-dasharray="4 3"/>'
-        f'{shape}<text x="{LEFT}" y="{PAD - 14}" font-weight="600">{escape(title)}</text></svg>'
-    )
+    return chart(title, title, f"{axes(scale, date_ticks(days))}{zero_line(scale)}{shape}")
 
 
 def equity_chart(stats: Statistics) -> str:
@@ -212,34 +231,82 @@ def drawdown_chart(stats: Statistics) -> str:
     return _curve(stats, below, "#cf222e", "Drawdown: below the highest equity so far (₹)", fill=True)
 
 
-def heatmap(days: Sequence[Day]) -> str:
-    """A month a table, a week a row, a trading day a cell coloured by its net P&L."""
+def heatmap(days: Sequence[Day], first: date, last: date) -> str:
+    """A month a table, a week a row, a trading day a cell coloured by its net P&L, and the legend.
+
+    Between `first` and `last` a weekday without a session is a holiday (named when the holiday
+    table knows it); days outside the range are faint.
+    """
     if not days:
         return "<p>No trading days.</p>"
     by_day = {d.day: d for d in days}
-    scale = max((abs(d.net) for d in days), default=Decimal(0)) or Decimal(1)
+    worst, best = min(d.net for d in days), max(d.net for d in days)
     months = sorted({d.day.replace(day=1) for d in days})
+    head = "".join(f"<th>{w}</th>" for w in WEEKDAYS)
     tables = []
     for month in months:
         rows = []
         for week in calendar.Calendar().monthdatescalendar(month.year, month.month):
-            cells = [_cell(by_day.get(d), scale) if d.month == month.month else "<td></td>" for d in week]
+            cells = [
+                "<td></td>"
+                if d.month != month.month
+                else _day_cell(by_day[d], worst, best)
+                if d in by_day
+                else _idle_cell(d, first, last)
+                for d in week
+            ]
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        head = "".join(f"<th>{w}</th>" for w in WEEKDAYS)
         tables.append(
             f'<table class="month"><caption>{month:%b %Y}</caption><tr>{head}</tr>{"".join(rows)}</table>'
         )
-    return f'<div class="months">{"".join(tables)}</div>'
+    return f'<div class="months">{"".join(tables)}</div>{_legend(worst, best)}'
 
 
-def _cell(day: Day | None, scale: Decimal) -> str:
-    if day is None:
-        return '<td class="off"></td>'
-    strength = float(abs(day.net) / scale)  # a colour, not money
-    colour = "26,127,55" if day.net > 0 else "207,34,46"
-    background = f"rgba({colour},{0.15 + 0.75 * strength:.2f})" if day.net else "#fff"
-    tip = f"{day.day:%a %d %b %Y}: net {format_inr(day.net)}, {day.trades} trade(s)"
+def _day_cell(day: Day, worst: Decimal, best: Decimal) -> str:
+    """A trading day. Gains and losses each have their own scale (the best day, the worst day): a
+    day's loss is capped by the daily loss limit, a gain is not, and would wash every loss out."""
+    style = "background:#fff"
+    if day.net:
+        colour, end = (GAIN, best) if day.net > 0 else (LOSS, worst)
+        alpha = 0.15 + 0.75 * float(day.net / end)  # a colour, not money
+        style = f"background:rgba({colour},{alpha:.2f})" + (";color:#fff" if alpha > 0.6 else "")
+    tip = f"{day.day:%a %d %b %Y}: net {signed_inr(day.net)}, {day.trades} trade(s)"
     return (
-        f'<td class="day" data-day="{day.day}" data-net="{day.net}" style="background:{background}" '
+        f'<td class="day" data-day="{day.day}" data-net="{day.net}" style="{style}" '
         f'title="{escape(tip)}">{day.day.day}</td>'
+    )
+
+
+def _idle_cell(day: date, first: date, last: date) -> str:
+    """A day without a session: outside the range, a weekend, or a holiday."""
+    if not first <= day <= last:
+        return f'<td class="outside" title="{day:%a %d %b %Y}: outside the backtest">{day.day}</td>'
+    if day.weekday() >= 5:
+        return f'<td class="weekend" title="{day:%a %d %b %Y}: weekend">{day.day}</td>'
+    why = _holiday_name(day)
+    return f'<td class="holiday" title="{escape(f"{day:%a %d %b %Y}: {why}")}">{day.day}</td>'
+
+
+def _holiday_name(day: date) -> str:
+    try:
+        holiday = NSE_BSE_HOLIDAYS.holiday_on(day, Exchange.NSE) or NSE_BSE_HOLIDAYS.holiday_on(
+            day, Exchange.BSE
+        )
+    except CalendarCoverageError:
+        holiday = None
+    return f"holiday, {holiday.name}" if holiday else "no session"
+
+
+def _legend(worst: Decimal, best: Decimal) -> str:
+    """What a colour means: from the worst day's loss (deepest red) to the best day's gain (deepest
+    green), then the days that are not trading days."""
+    low = f"worst day {signed_inr(worst)}" if worst < 0 else "no losing day"
+    high = f"best day {signed_inr(best)}" if best > 0 else "no winning day"
+    return (
+        '<div class="legend">'
+        f'<span><span class="n">{low}</span><span class="ramp"></span><span class="n">{high}</span></span>'
+        '<span><span class="swatch day">7</span>₹0 or no trade</span>'
+        '<span><span class="swatch weekend">7</span>weekend</span>'
+        '<span><span class="swatch holiday">7</span>holiday, no session</span>'
+        '<span><span class="swatch outside">7</span>outside the backtest</span></div>'
     )

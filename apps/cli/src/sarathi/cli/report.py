@@ -453,8 +453,8 @@ def _check_pnl(books: Books, positions: Sequence[Mapping[str, Any]]) -> Check:
         ours_total += realised
         theirs_total += broker_realised
         if abs(realised - broker_realised) > PAISA:
-            problems.append(f"{sid}: ours ₹{realised:.2f}, broker ₹{broker_realised:.2f}")
-    summary = f"realised gross ₹{ours_total:.2f} (broker ₹{theirs_total:.2f})"
+            problems.append(f"{sid}: ours {format_inr(realised)}, broker {format_inr(broker_realised)}")
+    summary = f"realised gross {format_inr(ours_total)} (broker {format_inr(theirs_total)})"
     return Check("realised P&L", not problems, _detail(problems, summary))
 
 
