@@ -15,13 +15,15 @@ import shutil
 import subprocess
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
 from pydantic import AliasChoices
 
+from sarathi.cli.day import RECORDERS
 from sarathi.common.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,3 +161,79 @@ def compose() -> dict[str, Any]:
     document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     assert isinstance(document, dict)
     return document
+
+
+@pytest.fixture(scope="session")
+def recorders(file_settings: dict[str, list[str]]) -> dict[str, str]:
+    """service → the variable of the directory it records the day into, for `sarathi backtest
+    --recording` (docs/architecture.md §11, "Recording a day"): the services `sarathi run` records."""
+    found = {
+        service: variable
+        for service, variables in file_settings.items()
+        for variable in variables
+        if variable.endswith("_RECORDER_DIRECTORY")
+    }
+    assert sorted(found.values()) == sorted(f"SARATHI_{name}_RECORDER_DIRECTORY" for name in RECORDERS)
+    return found
+
+
+class Recording(NamedTuple):
+    """Where a pod records the day: the directory, and the volume mounted over it."""
+
+    directory: str | None  # the recorder variable's value; None: unset
+    claim: str | None  # the PersistentVolumeClaim mounted over the directory; None: not on a claim
+    read_only: bool  # that mount is read-only
+
+
+def k8s_recordings(docs: list[Manifest], recorders: dict[str, str]) -> dict[str, Recording]:
+    """Each recording service's Deployment (kustomize or Helm output): where its container records."""
+    found = {}
+    for doc in docs:
+        service = doc["metadata"]["name"]
+        if doc["kind"] != "Deployment" or service not in recorders:
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        (container,) = (c for c in spec["containers"] if c["name"] == service)
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        directory = env.get(recorders[service])
+        claims = {
+            v["name"]: v["persistentVolumeClaim"]["claimName"]
+            for v in spec["volumes"]
+            if "persistentVolumeClaim" in v
+        }
+        mounts = [
+            m
+            for m in container.get("volumeMounts", [])
+            if directory and directory.startswith(f"{m['mountPath']}/")
+        ]
+        mount = max(mounts, key=lambda m: len(m["mountPath"]), default=None)  # the innermost
+        claim = claims.get(mount["name"]) if mount else None
+        found[service] = Recording(directory, claim, bool(mount and mount.get("readOnly")))
+    return found
+
+
+def recorded_on_own_claims(docs: list[Manifest], recorders: dict[str, str]) -> str:
+    """Assert that every recording service records into the same directory (one file layout) on a
+    writable ReadWriteOnce claim of its own; return the directory. (Such a Deployment must be
+    recreated, not rolled: test_k8s_manifests.py checks it, and the chart by parity.)"""
+    recordings = k8s_recordings(docs, recorders)
+    assert set(recordings) == set(recorders), f"recording Deployments: {sorted(recordings)}"
+    claims = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "PersistentVolumeClaim"}
+    for service, recording in recordings.items():
+        variable = recorders[service]
+        assert recording.directory, f"{service}: {variable} is not set, so it records nothing"
+        assert recording.claim, f"{service}: {recording.directory} is not on a volume claim"
+        assert not recording.read_only, f"{service}: {recording.directory} is mounted read-only"
+        claim = claims[recording.claim]
+        assert claim["metadata"]["labels"]["app.kubernetes.io/name"] == service, f"{service}: {claim}"
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    directories = {recording.directory for recording in recordings.values()}
+    assert len(directories) == 1, f"one layout, the same directory in every pod: {recordings}"
+    assert len({recording.claim for recording in recordings.values()}) == len(recordings), recordings
+    return str(directories.pop())
+
+
+@pytest.fixture(scope="session")
+def recording_directory(recorders: dict[str, str]) -> Callable[[list[Manifest]], str]:
+    """`recorded_on_own_claims` for the recording services."""
+    return lambda docs: recorded_on_own_claims(docs, recorders)

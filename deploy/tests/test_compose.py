@@ -274,3 +274,24 @@ def test_every_path_a_service_writes_to_is_on_a_named_volume(
             assert any(path.startswith(f"{mount}/") for mount in mounts), f"{name}: {path} is not on a volume"
         for volume in service.get("volumes", []):
             assert volume.split(":")[0] in compose["volumes"], f"{name}: {volume} is not a named volume"
+
+
+@pytest.mark.parametrize("mode", PROFILES)
+def test_feed_signals_and_execution_record_the_day_into_one_directory_on_one_volume(
+    compose: dict[str, Any], mode: str, recorders: dict[str, str], repo: Path
+) -> None:
+    """`sarathi backtest --recording DIR` replays a day from the three services' files in ONE
+    directory: each sets its variable to the same path, on the same named volume, writable."""
+    found = {}
+    for service, variable in recorders.items():
+        name = variant(compose, service, mode)
+        path = environment(compose["services"][name]).get(variable)
+        assert path, f"{name}: {variable} is not set, so it records nothing"
+        volumes = [v.split(":") for v in compose["services"][name].get("volumes", [])]
+        (mount,) = (v for v in volumes if path.startswith(f"{v[1]}/"))
+        assert mount[2:] in ([], ["rw"]), f"{name}: {path} is on a read-only mount {mount}"
+        found[name] = (path, mount[0], mount[1])
+    assert len(set(found.values())) == 1, f"one directory on one volume at one path: {found}"
+    path = next(iter(found.values()))[0]
+    readme = (repo / "deploy" / "README.md").read_text()
+    assert path in readme, f"deploy/README.md does not say where the services record ({path})"

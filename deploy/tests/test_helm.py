@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -300,12 +301,27 @@ def test_orders_can_be_pinned_to_the_static_ip_nodes_and_stays_one_recreated_pod
 
 
 def test_volume_claims_use_the_given_storage_class_and_sizes() -> None:
-    docs = helm_render(values_for("sim", storageClassName="fast", nats={"storage": "5Gi"}))
-    claims = [find(docs, "PersistentVolumeClaim", name)["spec"] for name in ("feed-recordings", "sim-state")]
+    docs = helm_render(
+        values_for(
+            "sim", storageClassName="fast", nats={"storage": "5Gi"}, execution={"recordingsStorage": "3Gi"}
+        )
+    )
+    names = ("feed-recordings", "signals-recordings", "execution-recordings", "sim-state")
+    claims = [find(docs, "PersistentVolumeClaim", name)["spec"] for name in names]
     for name in ("nats", "postgres"):
         claims.append(find(docs, "StatefulSet", name)["spec"]["volumeClaimTemplates"][0]["spec"])
-    assert [claim["storageClassName"] for claim in claims] == ["fast"] * 4
-    assert claims[2]["resources"]["requests"]["storage"] == "5Gi"
+    assert [claim["storageClassName"] for claim in claims] == ["fast"] * 6
+    assert claims[2]["resources"]["requests"]["storage"] == "3Gi"
+    assert claims[4]["resources"]["requests"]["storage"] == "5Gi"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_feed_signals_and_execution_record_the_day_in_one_layout_on_claims_of_their_own(
+    charted: dict[str, list[Manifest]], mode: str, recording_directory: Callable[[list[Manifest]], str]
+) -> None:
+    """As the kustomize overlays (test_k8s_manifests.py): each recording service on its own
+    writable claim, all at the one path deploy/README.md gathers from."""
+    assert recording_directory(charted[mode]).startswith("/var/lib/sarathi/")
 
 
 def leaf_paths(values: dict[str, Any], prefix: str = "") -> list[str]:

@@ -3,7 +3,7 @@ probed, bounded, locked down, and wired to the ports and the database the servic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +304,18 @@ def test_deployments_with_a_read_write_once_claim_are_recreated_not_rolled(
                 assert deployment["spec"]["strategy"] == {"type": "Recreate"}, (
                     f"{name} would deadlock a rollout"
                 )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_feed_signals_and_execution_record_the_day_in_one_layout_on_claims_of_their_own(
+    rendered: dict[str, list[Manifest]],
+    target: str,
+    recording_directory: Callable[[list[Manifest]], str],
+    repo: Path,
+) -> None:
+    """`sarathi backtest --recording DIR` replays a day from the three services' files in one
+    directory. A ReadWriteOnce claim is not shared across nodes, so each records on its own claim at
+    the same path, and deploy/README.md gathers the three into one directory."""
+    directory = recording_directory(rendered[target])
+    readme = (repo / "deploy" / "README.md").read_text()
+    assert directory in readme, f"deploy/README.md does not say where the pods record ({directory})"

@@ -6,11 +6,15 @@ the instrument sync from it, orders, feed, signals, execution and risk started a
 close until the system has decided about it; entries are MARKET orders (see below). The NIFTY
 market is scripted: a clear up-trend from the start, and a reversal as soon as risk reports a
 position's trail armed. At the end, after risk's 15:15 square-off, the clock is paused and our
-books are compared with the broker's (`GET /sim/state`).
+books are compared with the broker's (`GET /sim/state`), and the day's recording is replayed by
+`sarathi backtest --recording`'s engine, which must give the services' trades exactly.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 from collections import Counter
 from datetime import time
 from decimal import Decimal
@@ -19,8 +23,13 @@ from pathlib import Path
 import pytest
 
 from sarathi.cli import day as days
+from sarathi.cli.backtest.command import RECORDING_SLIPPAGE_DEFAULT, build_config
+from sarathi.cli.backtest.parity import compare
+from sarathi.cli.backtest.recording import open_recording, run_recording
+from sarathi.cli.backtest.result import trade_row
 from sarathi.cli.progress import Sample
 from sarathi.cli.report import RunInfo, build_report
+from sarathi.cli.run import trades_json
 from sarathi.cli.supervisor import SERVICES
 from sarathi.common.db import migrate
 
@@ -48,7 +57,11 @@ def _path(level: Decimal, move: tuple[Decimal, int]) -> list[tuple[float, Decima
 
 @pytest.mark.timeout(300)
 def test_a_scripted_up_trend_and_reversal_trade_through_every_service_and_the_books_match_the_broker(
-    jetstream_clean: str, fresh_database_url: str, tmp_path: Path
+    jetstream_clean: str,
+    fresh_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     migrate.upgrade(fresh_database_url)
     urls = {"NATS_URL": jetstream_clean, "DATABASE_URL": fresh_database_url}
@@ -103,3 +116,17 @@ def test_a_scripted_up_trend_and_reversal_trade_through_every_service_and_the_bo
     paisa = Decimal("0.01")
     assert Decimal(risk_pnl["charges"]) == report.charges.quantize(paisa), (risk_pnl, report.charges)
     assert Decimal(risk_pnl["net"]) == report.net.quantize(paisa), (risk_pnl, report.net)
+
+    # Parity: the day's recording, replayed by the backtest with the services' settings, gives the
+    # services' trades exactly, risk's own exits (trail, square-off) and MARKET entries included.
+    for name, value in PLAN.extra_env.items():
+        monkeypatch.setenv(name, value)
+    services = trades_json(report)
+    (tmp_path / "trades.json").write_text(json.dumps(services))  # for `sarathi backtest --compare`
+    config = build_config(None, RECORDING_SLIPPAGE_DEFAULT)
+    replayed = asyncio.run(run_recording(config, open_recording(days.recording_dir(tmp_path), PLAN.day)))
+    comparison = compare(services["trades"], [trade_row(t) for t in replayed.trades], exact=True)
+    lines = comparison.lines("services", "backtest")
+    with capsys.disabled():  # the comparison, for whoever runs the test
+        sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    assert comparison.same, "\n".join([*lines, *replayed.notes])

@@ -158,6 +158,19 @@ storageClassName: {{ . }}
 {{- end }}
 {{- end -}}
 
+{{/* Where a recording service (feed, signals, execution) records the day: SARATHI_<SERVICE>_RECORDER_DIRECTORY. */}}
+{{- define "sarathi.recorderEnv" -}}
+- name: SARATHI_{{ upper . }}_RECORDER_DIRECTORY
+  value: /var/lib/sarathi/recording
+{{- end -}}
+
+{{/* The recording service's claim `<service>-recordings` as the pod's volume `data`. */}}
+{{- define "sarathi.recordingVolume" -}}
+- name: data
+  persistentVolumeClaim:
+    claimName: {{ . }}-recordings
+{{- end -}}
+
 {{/* The pod template's annotations: scraping, and the settings' checksum (a change rolls the pods). */}}
 {{- define "sarathi.podAnnotations" -}}
 prometheus.io/scrape: "true"

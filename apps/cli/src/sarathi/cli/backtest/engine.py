@@ -142,7 +142,13 @@ class _Holding:
 class Fills(Protocol):
     """A fill model over the price points of its market (`fills.FillModel`, `fills.QuoteFills`)."""
 
-    def can_fill(self, placed_at: datetime, at: datetime) -> bool: ...
+    def can_fill(self, placed_at: datetime, at: datetime) -> bool:
+        """Whether an entry placed at `placed_at` meets the market at `at`."""
+        ...
+
+    def can_exit(self, placed_at: datetime, at: datetime) -> bool:
+        """Whether our exit (risk's MARKET sell) decided at `placed_at` meets the market at `at`."""
+        ...
 
     def entry(self, order_type: EntryOrderType, limit: Decimal, point: Any) -> Decimal | None: ...
 
@@ -304,7 +310,7 @@ class _DayState:
             reason, placed = holding.order_type_of_exit, holding.exit_placed_at
             if reason is None or placed is None or holding.position.status is not Status.CLOSING:
                 continue
-            point = market.point(security_id, at) if model.can_fill(placed, at) else None
+            point = market.point(security_id, at) if model.can_exit(placed, at) else None
             price = model.market_exit(point) if point is not None else None
             if price is not None:
                 self._sell_all(holding, price, at, reason)

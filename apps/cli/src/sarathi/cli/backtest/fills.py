@@ -52,6 +52,11 @@ class FillModel:
         """An order placed at a minute's close meets the minute that starts there."""
         return at >= placed_at
 
+    @staticmethod
+    def can_exit(placed_at: datetime, at: datetime) -> bool:
+        """Our exit, decided at a minute's close, meets the minute that starts there too."""
+        return at >= placed_at
+
     def entry(self, order_type: EntryOrderType, limit: Decimal, bar: OptionBar) -> Decimal | None:
         """The buy fill in `bar`, or None when a LIMIT entry is not reached."""
         price = bar.open + self.slip
@@ -83,8 +88,12 @@ class QuoteFills:
     rules (`sarathi.sim.broker.matching`, `super_model.target_touched`), so a recorded simulated
     day fills as it did at the sim:
 
-    - an order placed at instant t first meets the market at the next recorded instant after t
-      (the sim matches an order at its next step);
+    - an entry placed at instant t first meets the market at the next instant after t: execution
+      decides after the sim stepped t (its bar closed on t's ticks), the sim matches it at its
+      next step;
+    - our exit decided by risk's check at t meets the market of t itself: in the held day risk's
+      loop due at t runs before the sim steps t (the clock phase, `sarathi.sim.holds`), so the
+      exit's MARKET sell is at the broker when it steps t;
     - a MARKET order is protected at the band Dhan's market-price protection gives
       (`mpp_limit`), then, like a LIMIT, fills when the opposite touch is inside its limit, at the
       touch moved `slippage_ticks` against us (`fill_price`); a buy meets the ask, a sell the bid;
@@ -103,6 +112,10 @@ class QuoteFills:
     @staticmethod
     def can_fill(placed_at: datetime, at: datetime) -> bool:
         return at > placed_at
+
+    @staticmethod
+    def can_exit(placed_at: datetime, at: datetime) -> bool:
+        return at >= placed_at
 
     def entry(self, order_type: EntryOrderType, limit: Decimal, tick: Tick) -> Decimal | None:
         quote = _quote(tick)

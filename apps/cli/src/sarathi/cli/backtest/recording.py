@@ -10,18 +10,28 @@ settings say):
 - `instruments-YYYYMMDD.csv`: the index options execution synced (lot sizes, expiries, freeze
   quantities; `sarathi.execution.refdata.snapshot`).
 
-Replay, at each recorded instant, in the order the services act at that instant:
-1. the frames go through the feed's own `FrameProcessor`, so the ticks are the very messages the
-   services got (prices, exchange and receive times);
-2. the broker: our exits, entries and Super Order legs meet the latest recorded quote of their
-   contract by the sim's paper-broker rules (`fills.QuoteFills`); an order placed at t first
-   meets the market at the next instant after t, as at the sim's next step;
-3. risk's 5-second loop, at its own instants (`sarathi.risk.loop.next_check`; those between two
-   frames run before the later one): square-off, trail, daily loss and the loss budget;
+Replay, at each instant t (a recorded frame's, or a check of risk's loop), in the order the held
+simulated day runs it (`sarathi.sim.holds`: the clock moves to t and the loops due at t run; the
+sim steps its broker at t and sends t's ticks; the services act on them while t is held):
+1. risk's 5-second loop, at its own instants (`sarathi.risk.loop.next_check`): square-off, trail,
+   stale price, daily loss and the loss budget, on the prices before t;
+2. the frames of t go through the feed's own `FrameProcessor`, so the ticks are the very messages
+   the services got (prices, exchange and receive times);
+3. the broker's step at t: our exits, entries and Super Order legs meet the latest recorded quote
+   of their contract by the sim's paper-broker rules (`fills.QuoteFills`); an exit risk decided
+   at t meets t's market, an entry placed at t the next instant's;
 4. signals: index ticks into signals' `BarBuilder` (warmed up from the recorded history reply);
    a bar closes on the first tick at or after its end, or its end plus the grace; each closed
    bar is decided by signals' `decide`, and a signal goes to execution's `EntryDecider` with
    the chains execution's `ChainCache` serves from the recorded replies.
+A check of risk's with no frame at its instant is followed by the broker's step there, on the
+latest quotes (the sim steps every 5 s whether or not a quote moved).
+
+Causes of difference found against the services' days, each fixed here:
+- risk's check at t ran after t's frames and its exit met the market only at the next instant.
+  On the scripted day (`tests/test_simulated_day.py`) the 15:15:00 square-off then filled at
+  15:15:05 against the services' 15:15:00. A trail exit came out right either way (decided on
+  the same prices, sold in the same step); a square-off, decided by the time alone, did not.
 
 What a recording cannot say: the quote of a contract before the feed subscribed it (a
 subscription starts when risk learns of the entry), an option chain at an instant execution did
@@ -292,16 +302,17 @@ async def run_recording(
                 await state.signal(decider, index.underlying, decision, now, bar_end=bar.end)
 
     for at, ticks in groups:
-        while risk_at < at:  # risk's checks between the previous frame and this one
+        while risk_at < at:  # a check with no frame at its instant, then the broker's step there
             clock.set(risk_at)
             state.risk_check(risk_at)
+            state.fills(risk_at)  # on the latest quotes: nothing moved since
             risk_at = next_check(risk_at, interval)
         clock.set(at)
-        market.apply(ticks)
-        state.fills(at)
-        if risk_at == at:
+        if risk_at == at:  # the check due at t runs on the prices before t, then the market of t
             state.risk_check(at)
             risk_at = next_check(at, interval)
+        market.apply(ticks)
+        state.fills(at)
         for tick in ticks:
             ticked = indices.get(tick.security_id)
             if ticked is None or tick.segment is not ExchangeSegment.IDX_I:
