@@ -131,7 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if plan.held:
                     say(f"Holds: {days.holds_summary(running.holds)}.")
                 report = _report(running, plan, samples, wall, report_dir)
-                say(f"Recording: {days.recording_dir(run_dir)}")  # for `sarathi backtest --recording`
+                recording = days.recording_dir(run_dir)
+                say(f"Recording: {recording}\n  replay it: sarathi backtest --recording {recording} "
+                    f"--compare {report_dir / _stem(plan)}-trades.json")  # fmt: skip
                 if args.keep_running:
                     say("\nThe services keep running (clock paused at the session's end) until Ctrl-C ...")
                     _wait_for_interrupt()
@@ -184,11 +186,15 @@ def _indices(sim: Any, day: date, samples: Sequence[Sample], names: Sequence[str
     return out
 
 
+def _stem(plan: days.DayPlan) -> str:
+    return f"sarathi-day-{plan.day}-seed{plan.seed}"
+
+
 def _write(report: DayReport, indices: Mapping[str, Any], plan: days.DayPlan, report_dir: Path) -> None:
     from sarathi.cli.report_html import render_html
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"sarathi-day-{plan.day}-seed{plan.seed}"
+    stem = _stem(plan)
     html = report_dir / f"{stem}.html"
     html.write_text(render_html(report, indices, plan.start_at, plan.end_at), encoding="utf-8")
     trades = report_dir / f"{stem}-trades.json"

@@ -39,7 +39,7 @@ from sarathi.risk.domain.daily import DayPnl, day_pnl
 from sarathi.risk.domain.entries import EntryStep, PendingEntries, contract_of, entry_step
 from sarathi.risk.domain.pnl import Pnl, position_pnl, trail_pnl
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition, closing
-from sarathi.risk.domain.rules import PnlBasis, RiskRules
+from sarathi.risk.domain.rules import RiskRules
 from sarathi.risk.domain.trail import Assessment, ExitDecision, assess
 from sarathi.risk.exits import ExitSender
 from sarathi.risk.metrics import RiskMetrics
@@ -126,8 +126,6 @@ class Guardian:
 
     def pnl_of(self, position: TrackedPosition, price: Decimal) -> Decimal:
         """P&L on the trail's basis (gross by default; net of charges when configured)."""
-        if self.rules.pnl_basis is PnlBasis.GROSS:
-            return position.gross_pnl(price)
         day = self._clock.now().astimezone(IST).date()
         return trail_pnl(position, price, self.rules.pnl_basis, self._calculator, day)
 

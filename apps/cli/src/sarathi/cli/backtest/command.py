@@ -125,6 +125,11 @@ def _config(args: argparse.Namespace, slippage_ticks: int) -> Any:
         raise _Refused(str(exc)) from None
     if config.execution.trailing_jump > 0:
         raise _Refused("SARATHI_EXECUTION_TRAILING_JUMP > 0: the broker's trailing stop is not modelled")
+    if config.risk.risk_evaluate_on_tick:
+        raise _Refused(
+            "SARATHI_RISK_EVALUATE_ON_TICK=true: risk's check on every tick is not modelled "
+            "(the backtest checks at the 5-second loop's instants)"
+        )
     return config
 
 

@@ -44,6 +44,7 @@ from sarathi.execution.settings import ExecutionSettings
 from sarathi.risk.budget import loss_budget
 from sarathi.risk.domain import position as tracker
 from sarathi.risk.domain.daily import DayPnl, day_pnl, loss_limit_breached
+from sarathi.risk.domain.pnl import trail_pnl
 from sarathi.risk.domain.position import Ltp, Status, TrackedPosition
 from sarathi.risk.domain.rules import RiskRules
 from sarathi.risk.domain.trail import assess
@@ -469,7 +470,7 @@ class _DayState:
             if self.halted:
                 self._exit(holding, ExitReason.DAILY_LOSS, now)
                 continue
-            assessment = assess(position, ltp, rules, now)
+            assessment = assess(position, ltp, rules, now, self._trail_pnl)
             holding.position = assessment.position
             if assessment.exit is not None:
                 self._exit(holding, assessment.exit.reason, now)
@@ -491,6 +492,10 @@ class _DayState:
             for holding in list(self.holdings.values()):
                 if holding.position.status is Status.OPEN:
                     self._exit(holding, ExitReason.DAILY_LOSS, now)
+
+    def _trail_pnl(self, position: TrackedPosition, price: Decimal) -> Decimal:
+        """The P&L the trail follows, on risk's configured basis (gross, or net of charges)."""
+        return trail_pnl(position, price, self.engine._risk.pnl_basis, self.engine.calculator, self.day)
 
     def _exit(self, holding: _Holding, reason: ExitReason, now: datetime) -> None:
         holding.position = tracker.closing(holding.position, reason)
