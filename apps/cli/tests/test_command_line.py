@@ -208,3 +208,65 @@ def test_run_against_a_database_that_does_not_answer_says_so_in_one_line_and_sto
     )
     assert "Traceback" not in said
     assert "secret" not in said
+
+
+# --- SARATHI_HOLIDAYS_FILE ------------------------------------------------------------------------
+
+
+def a_holidays_file(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "holidays.csv"
+    path.write_text("\n".join(["kind,day,name,source,exchanges", *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_2027_holidays_file_lets_run_take_a_2027_day_and_names_its_holidays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2027-01-26,Republic Day,NSE/CMTR/TEST-2027,NSE|BSE")
+    monkeypatch.setenv("SARATHI_HOLIDAYS_FILE", str(path))
+
+    assert parse("run", "--date", "2027-01-27").date == date(2027, 1, 27)
+    line = refused(capsys, "run", "--date", "2027-01-26")
+    assert "2027-01-26 is an exchange holiday (Republic Day)" in line
+    assert "the next trading day is 2027-01-27" in line
+
+
+def test_a_bad_holidays_file_refuses_the_date_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2027-01-30,A Saturday,NSE/CMTR/TEST-2027,NSE|BSE")
+    monkeypatch.setenv("SARATHI_HOLIDAYS_FILE", str(path))
+
+    line = refused(capsys, "run", "--date", "2026-09-16")
+
+    assert line.startswith(f"sarathi run: error: argument --date: SARATHI_HOLIDAYS_FILE {path}:2: 2027-01-30")
+
+
+def test_a_command_that_builds_the_calendar_reports_a_bad_holidays_file_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SARATHI_HOLIDAYS_FILE", str(tmp_path / "absent.csv"))
+    monkeypatch.delenv("SARATHI_DHAN_REST_URL", raising=False)
+    argv = ["data", "download", "--from", "2026-06-01", "--to", "2026-06-02", "--data-dir", str(tmp_path)]
+
+    assert cli.main(argv) == 2
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"sarathi data: error: SARATHI_HOLIDAYS_FILE {tmp_path / 'absent.csv'}: cannot read: "
+                   "No such file or directory"]  # fmt: skip
+
+
+def test_run_refuses_a_bad_holidays_file_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2027-01-26,Republic Day,NSE/CMTR/TEST-2027,NSE|BSE|NSE")
+    monkeypatch.setenv("SARATHI_HOLIDAYS_FILE", str(path))
+
+    assert (
+        cli.main(["run", "--run-dir", str(tmp_path / "run"), "--report-dir", str(tmp_path / "report")]) == 2
+    )
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"sarathi run: error: SARATHI_HOLIDAYS_FILE {path}:2: exchanges 'NSE|BSE|NSE': "
+                   "write NSE|BSE, NSE or BSE"]  # fmt: skip
+    assert not (tmp_path / "run").exists()

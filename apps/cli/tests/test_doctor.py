@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,14 @@ import httpx
 import pytest
 
 from sarathi.cli.__main__ import main
-from sarathi.cli.doctor import diagnose, render
+from sarathi.cli.doctor import diagnose, probes, render
 from sarathi.cli.doctor import verdicts as v
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.db import migrate
 from sarathi.common.dhan.schemas import Profile, StaticIps
 from sarathi.common.domain.calendar import IST, MarketCalendar
+from sarathi.common.domain.holiday_file import load_holiday_file
+from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
 from sarathi.common.settings import Mode
 from sarathi.sim.app import build_app
 from sarathi.sim.settings import SimSettings
@@ -63,7 +65,8 @@ async def test_doctor_passes_against_a_sim_with_jetstream_and_a_migrated_databas
         )
     assert not v.failed(checks), render(checks)
     assert {c.name for c in checks} >= {"credentials", "static IP", "funds", "instrument master",
-        "market feed", "order updates", "calendar", "NATS", "PostgreSQL", "configuration"}  # fmt: skip
+        "market feed", "order updates", "holidays file", "calendar", "NATS", "PostgreSQL",
+        "configuration"}  # fmt: skip
 
 
 FAILURE_MODES = [
@@ -224,3 +227,103 @@ def test_the_calendar_warns_a_month_before_the_holiday_table_runs_out(now: datet
     if verdict == "warn":
         assert "ends before 2027-01-06" in check.detail
         assert "2027" in check.fix
+
+
+# --- SARATHI_HOLIDAYS_FILE ------------------------------------------------------------------------
+
+HOLIDAYS_HEADER = "kind,day,name,source,exchanges"
+DECEMBER_2026 = datetime(2026, 12, 7, 8, 0, tzinfo=IST)
+
+
+def a_holidays_file(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "holidays.csv"
+    path.write_text("\n".join([HOLIDAYS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def a_2027_file(tmp_path: Path, holidays: int = 12) -> Path:
+    """Test data in the file's format: a weekday around the 10th of each month, not the circular."""
+    days = [date(2027, month, 10) for month in range(1, holidays + 1)]
+    days = [day + timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0) for day in days]
+    return a_holidays_file(tmp_path, *(f"holiday,{d},Test holiday,NSE/CMTR/TEST-2027,NSE|BSE" for d in days))
+
+
+def test_the_calendar_warning_names_the_holidays_setting_and_its_docs_section() -> None:
+    check = v.calendar_check(DECEMBER_2026, MarketCalendar(NSE_BSE_HOLIDAYS))
+
+    assert check.status is v.Status.WARN
+    assert "SARATHI_HOLIDAYS_FILE" in check.fix
+    assert "docs/going-live.md, 'Before 1 January: next year's holidays'" in check.fix
+
+
+def test_with_next_years_file_the_calendar_no_longer_warns_in_december(tmp_path: Path) -> None:
+    check = v.calendar_check(DECEMBER_2026, MarketCalendar(load_holiday_file(a_2027_file(tmp_path))))
+
+    assert check.status is v.Status.PASS, check
+
+
+def test_the_holidays_file_check_passes_unset_and_with_a_whole_year(tmp_path: Path) -> None:
+    builtin, unset = probes.holidays("")
+    path = a_2027_file(tmp_path)
+    table, read = probes.holidays(str(path))
+
+    assert builtin is NSE_BSE_HOLIDAYS
+    assert unset.status is v.Status.PASS
+    assert "not set" in unset.detail
+    assert read.status is v.Status.PASS, read
+    assert read.detail == f"{path} adds 2027 (12 holidays, 0 sessions); the calendar covers 2025, 2026, 2027"
+    assert table.covers(date(2027, 6, 1))
+
+
+def test_a_bad_holidays_file_fails_the_check_with_its_line(tmp_path: Path) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2027-01-02,New Year weekend,NSE/CMTR/TEST-2027,NSE|BSE")
+
+    table, check = probes.holidays(str(path))
+
+    assert check.status is v.Status.FAIL
+    assert f"{path}:2: 2027-01-02 (New Year weekend) is a Saturday" in check.detail
+    assert "SARATHI_HOLIDAYS_FILE" in check.fix
+    assert table is NSE_BSE_HOLIDAYS  # the other checks still run, on the built-in table
+
+
+def test_a_new_year_with_few_holidays_warns_that_the_file_must_list_it_whole(tmp_path: Path) -> None:
+    _, check = probes.holidays(str(a_2027_file(tmp_path, holidays=1)))
+
+    assert check.status is v.Status.WARN
+    assert "2027 lists only 1 weekday holidays" in check.detail
+    assert "whole" in check.fix
+
+
+def test_an_amendment_of_a_built_in_year_is_named_as_such(tmp_path: Path) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2026-12-28,An ad-hoc closure,NSE/CMTR/TEST-2026,NSE")
+
+    _, check = probes.holidays(str(path))
+
+    assert check.status is v.Status.PASS
+    assert "amends 2026 (1 holidays, 0 sessions)" in check.detail
+
+
+def test_the_doctor_fails_the_holidays_check_of_a_bad_file_against_a_sim(tmp_path: Path) -> None:
+    path = a_holidays_file(tmp_path, "holiday,2027-01-26,Republic Day,,NSE|BSE")
+
+    with a_sim() as env:
+        checks = by_name(diagnose("sim", {**env, **DEAD_INFRA, "SARATHI_HOLIDAYS_FILE": str(path)}))
+
+    assert checks["holidays file"].status is v.Status.FAIL
+    assert f"{path}:2: the source is empty" in checks["holidays file"].detail
+    assert "calendar" in checks  # judged on the built-in table
+
+
+def test_up_refuses_to_start_on_a_bad_holidays_file_in_one_line(
+    no_dotenv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = a_holidays_file(no_dotenv, "holiday,2027-01-26,Republic Day,C-1,NSE|MCX")
+    monkeypatch.setenv("SARATHI_HOLIDAYS_FILE", str(path))
+
+    assert main(["up"]) == 2
+
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        f"SARATHI_HOLIDAYS_FILE {path}:2: exchanges 'NSE|MCX': write NSE|BSE, NSE or BSE; refusing to start."
+    ]
+    assert not (no_dotenv / "up" / "serve.log").exists()

@@ -91,12 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sarathi.common.domain.holiday_file import HolidayFileError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:  # `sarathi` alone: what it can do, as a usage error
         parser.print_help(sys.stderr)
         return 2
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except HolidayFileError as exc:  # a broken SARATHI_HOLIDAYS_FILE: one line, no traceback
+        print(f"sarathi {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

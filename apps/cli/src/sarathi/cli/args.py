@@ -30,23 +30,26 @@ SERVICE_COUNT = 6  # sim and the five services (`sarathi.cli.supervisor.SERVICES
 def trading_day(text: str) -> date:
     """A YYYY-MM-DD the market calendar knows to be a trading day (NSE)."""
     from sarathi.common.domain.calendar import CalendarCoverageError, MarketCalendar
-    from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
+    from sarathi.common.domain.holiday_file import HolidayFileError
     from sarathi.common.domain.instruments import Exchange
 
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-    calendar = MarketCalendar()
+    try:
+        calendar = MarketCalendar()
+    except HolidayFileError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     try:
         if calendar.is_trading_day(day):
             return day
     except CalendarCoverageError:
-        years = ", ".join(str(y) for y in sorted(NSE_BSE_HOLIDAYS.covered_years))
+        years = ", ".join(str(y) for y in sorted(calendar.holidays.covered_years))
         raise argparse.ArgumentTypeError(
             f"{day} is outside the market calendar (it covers {years}): its trading days are not known"
         ) from None
-    holiday = NSE_BSE_HOLIDAYS.holiday_on(day, Exchange.NSE)
+    holiday = calendar.holidays.holiday_on(day, Exchange.NSE)
     why = f"an exchange holiday ({holiday.name})" if holiday else f"a {day:%A}"
     hint = ""
     with contextlib.suppress(CalendarCoverageError):  # the calendar's last days: no hint

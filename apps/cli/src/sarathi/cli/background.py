@@ -179,12 +179,23 @@ def _refusal(args: argparse.Namespace) -> str:
     return ""
 
 
+def _holidays_refusal() -> str:
+    """Every service would refuse to start on a bad SARATHI_HOLIDAYS_FILE: say so once, here."""
+    from sarathi.common.domain.holiday_file import HolidayFileError, default_holidays
+
+    try:
+        default_holidays()
+    except HolidayFileError as exc:
+        return f"{exc}; refusing to start."
+    return ""
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     current = runstate.load()
     if current is not None and runstate.alive(current.pid):
         print(f"Sarathi is already running in the background (pid {current.pid}); `sarathi down` stops it.")
         return 1
-    refusal = _refusal(args)
+    refusal = _refusal(args) or _holidays_refusal()  # after `_refusal` read `.env`
     if refusal:
         print(refusal)
         return 2

@@ -83,7 +83,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 def check_range(first: date, last: date, *, source: str, today: date) -> str | None:
     """Why the range cannot be downloaded, or None."""
-    from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
+    from sarathi.common.domain.calendar import MarketCalendar
 
     if first > last:
         return f"--from {first} is after --to {last}"
@@ -93,7 +93,7 @@ def check_range(first: date, last: date, *, source: str, today: date) -> str | N
         if first < today - timedelta(days=365 * HISTORY_YEARS):
             return f"--from {first}: Dhan keeps {HISTORY_YEARS} years of minute history"
         return None
-    years = sorted(NSE_BSE_HOLIDAYS.covered_years)
+    years = sorted(MarketCalendar().holidays.covered_years)
     if first.year < years[0] or last.year > years[-1] or last >= today:
         end = min(today - timedelta(days=1), date(years[-1], 12, 31))
         return f"the sim's history covers {years[0]}-01-01 .. {end} (the market calendar's years)"
@@ -137,7 +137,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def _sim_today(rest_url: str | None) -> date:
     """The day the sim's history ends before: its clock's day (a running sim) or past the calendar."""
-    from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
+    from sarathi.common.domain.calendar import MarketCalendar
 
     if rest_url:
         import httpx
@@ -152,7 +152,7 @@ def _sim_today(rest_url: str | None) -> date:
             pass  # not a sim's control API: Dhan itself answers there
         finally:
             sim.close()
-    return date(max(NSE_BSE_HOLIDAYS.covered_years) + 1, 1, 1)
+    return date(max(MarketCalendar().holidays.covered_years) + 1, 1, 1)
 
 
 def _run(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sarathi.cli.supervisor import Supervisor
 from sarathi.common.domain.calendar import MarketCalendar
-from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
 
 
 def free_port() -> int:
@@ -28,7 +27,7 @@ def free_port() -> int:
 
 def sim_env(seed: int, anchor: date) -> dict[str, str]:
     calendar = MarketCalendar()
-    last = date(max(NSE_BSE_HOLIDAYS.covered_years), 12, 31)
+    last = date(max(calendar.holidays.covered_years), 12, 31)
     if not calendar.is_trading_day(last):
         last = calendar.previous_trading_day(last)
     return {

@@ -60,10 +60,12 @@ class _RefusedError(Exception):
 def _prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, int]]:
     """The run and report directories (created) and the services' ports; `_RefusedError` if not."""
     from sarathi.cli import day as days
+    from sarathi.common.domain.holiday_file import HolidayFileError, default_holidays
 
     try:
         ports = days.service_ports(args.base_port)
-    except ValueError as exc:
+        default_holidays()  # every service would refuse to start on a bad SARATHI_HOLIDAYS_FILE
+    except (ValueError, HolidayFileError) as exc:
         raise _RefusedError(str(exc)) from None
     run_dir = Path(args.run_dir).resolve()
     report_dir = Path(args.report_dir)

@@ -18,6 +18,7 @@ from pydantic import SecretStr, ValidationError
 
 from sarathi.common.bus.nats import NatsBus
 from sarathi.common.db.engine import create_async_engine, ping
+from sarathi.common.domain.holiday_file import HolidayFileError, default_holidays
 from sarathi.common.logging import configure_logging, get_logger
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.settings import SarathiSettings, ServiceSettings
@@ -141,6 +142,11 @@ def run_service(service: str, settings_type: type[S], build_app: Callable[[S], F
     except ValidationError as exc:
         # Settings errors are the operator's to fix: say which variable, exit non-zero, no traceback.
         sys.stderr.write(f"sarathi-{service}: invalid settings:\n{exc}\n")
+        raise SystemExit(2) from None
+    try:  # read here, not first in the middle of the lifespan: every calendar the service builds uses it
+        default_holidays()
+    except HolidayFileError as exc:
+        sys.stderr.write(f"sarathi-{service}: {exc}\n")
         raise SystemExit(2) from None
     configure_logging(service, settings.log_level)
     log.info("starting", mode=settings.mode.value, host=settings.http_host, port=settings.http_port)

@@ -12,6 +12,7 @@ import sys
 from pydantic import ValidationError
 
 from sarathi.common.dhan.recording import RecordingError
+from sarathi.common.domain.holiday_file import HolidayFileError
 from sarathi.common.logging import configure_logging, get_logger
 from sarathi.common.web import Server
 from sarathi.sim.app import build_app, uvicorn_config
@@ -40,6 +41,9 @@ def main() -> None:
         raise SystemExit(2) from None
     except StateStoreError as exc:  # SARATHI_SIM_STATE_DIR holds a state this sim cannot continue
         sys.stderr.write(f"sarathi-sim: cannot restore the sim state: {exc}\n")
+        raise SystemExit(2) from None
+    except HolidayFileError as exc:  # SARATHI_HOLIDAYS_FILE unreadable or with a bad row
+        sys.stderr.write(f"sarathi-sim: {exc}\n")
         raise SystemExit(2) from None
     Server(uvicorn_config(app, settings)).run()  # stops on a signal during start-up too
 

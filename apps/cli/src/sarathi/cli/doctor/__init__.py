@@ -40,6 +40,7 @@ def target_of(mode: str, environ: Mapping[str, str]) -> Any:
     from sarathi.cli import runstate
     from sarathi.cli.doctor.probes import Target
     from sarathi.cli.doctor.verdicts import Config
+    from sarathi.common.domain.holiday_file import HOLIDAYS_FILE_VARIABLE
     from sarathi.common.settings import Mode, SarathiSettings
     from sarathi.execution.settings import DHAN_DETAILED_MASTER, ExecutionSettings
     from sarathi.risk.settings import RiskSettings
@@ -77,6 +78,7 @@ def target_of(mode: str, environ: Mapping[str, str]) -> Any:
         client_id=common.dhan_client_id, token=SecretStr(common.dhan_access_token.get_secret_value()),
         nats_url=nats_url, database_url=database_url, master_url=master_url,
         min_option_rows=execution.instrument_min_option_rows,
+        holidays_file=env.get(HOLIDAYS_FILE_VARIABLE, "").strip(),
         config=Config(
             mode=chosen, live_trading=common.live_trading,
             daily_loss_limit_inr=risk.risk_daily_loss_limit_inr, lots=execution.lots,

@@ -22,6 +22,8 @@ from sarathi.common.dhan.feed_requests import FeedInstrument, FeedMode, build_re
 from sarathi.common.dhan.rest import Category, DhanRest
 from sarathi.common.dhan.trading import DhanTrading
 from sarathi.common.domain.calendar import IST, MarketCalendar
+from sarathi.common.domain.holiday_file import HolidayFileError, load_holiday_file
+from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS, HolidayTable
 from sarathi.common.domain.instruments import ExchangeSegment, Underlying
 from sarathi.common.domain.money import format_inr
 from sarathi.common.settings import Mode
@@ -46,10 +48,23 @@ class Target:
     master_url: str
     min_option_rows: int
     config: v.Config
+    holidays_file: str = ""  # SARATHI_HOLIDAYS_FILE; "" when not set
 
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def holidays(path: str) -> tuple[HolidayTable, v.Check]:
+    """The table the services would use, and the file's check; the built-in table if the file is bad
+    (so the other checks still run: the services themselves would refuse to start)."""
+    if not path:
+        return NSE_BSE_HOLIDAYS, v.holidays_file("", NSE_BSE_HOLIDAYS, "")
+    try:
+        table = load_holiday_file(path)
+    except HolidayFileError as exc:
+        return NSE_BSE_HOLIDAYS, v.holidays_file(path, None, str(exc))
+    return table, v.holidays_file(path, table, "")
 
 
 async def now_of(target: Target) -> tuple[datetime, str]:
@@ -255,7 +270,8 @@ def database_check(url: str) -> v.Check:
 
 async def run(target: Target, *, infrastructure: bool = True) -> list[v.Check]:
     """Every check, in the order printed."""
-    calendar = MarketCalendar()
+    table, holidays_check = holidays(target.holidays_file)
+    calendar = MarketCalendar(table)
     now, now_source = await now_of(target)
     checks, rest = await account(target, wall_clock().astimezone(IST))  # the token lives in wall time
     facts, error, options = await asyncio.to_thread(master, target, now.date())
@@ -265,6 +281,7 @@ async def run(target: Target, *, infrastructure: bool = True) -> list[v.Check]:
         v.master(facts, error, now.date(), calendar),
         v.feed(feed.detail, feed.error),
         await order_update_login(target),
+        holidays_check,
         v.calendar_check(now, calendar),
     ]
     if target.mode is Mode.SIM:

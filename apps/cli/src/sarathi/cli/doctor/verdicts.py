@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from sarathi.common.dhan.schemas import FundLimit, KillSwitchReply, PnlExitReply, Profile, StaticIps
 from sarathi.common.domain.calendar import IST, CalendarCoverageError, MarketCalendar
-from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS
+from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS, Holiday, HolidayTable, SpecialSession
 from sarathi.common.domain.instruments import Exchange, Underlying
 from sarathi.common.domain.money import format_inr
 from sarathi.common.settings import LIVE_ARMING_WORD, Mode
@@ -216,6 +216,42 @@ def order_updates(accepted: bool, detail: str) -> Check:
 
 CALENDAR_HORIZON = timedelta(days=30)
 """Warn this long before the holiday table runs out: a year it does not cover stops every service."""
+HOLIDAYS_HOW = (
+    "SARATHI_HOLIDAYS_FILE (docs/going-live.md, 'Before 1 January: next year's holidays'); "
+    "mount it into every service and the sim"
+)
+FULL_YEAR_HOLIDAYS = 10
+"""A new year with fewer weekday holidays than this is likely not the whole circular (the built-in
+2025 lists 14, 2026 lists 16)."""
+
+
+def holidays_file(path: str, table: HolidayTable | None, error: str) -> Check:
+    """`SARATHI_HOLIDAYS_FILE`: unset, read (`table`: what the services would use) or refused (`error`)."""
+    if not path:
+        years = _years(NSE_BSE_HOLIDAYS.covered_years)
+        return ok("holidays file", f"SARATHI_HOLIDAYS_FILE not set: the built-in table ({years})")
+    if table is None:
+        return fail("holidays file", error, f"correct that row; the format: {HOLIDAYS_HOW}")
+    built_in: set[Holiday | SpecialSession] = {*NSE_BSE_HOLIDAYS.holidays, *NSE_BSE_HOLIDAYS.special_sessions}
+    rows: list[Holiday | SpecialSession] = [*table.holidays, *table.special_sessions]
+    added = [row for row in rows if row not in built_in]
+    parts, thin = [], []
+    for year in sorted({row.day.year for row in added}):
+        closed = sum(isinstance(row, Holiday) for row in added if row.day.year == year)
+        sessions = sum(row.day.year == year for row in added) - closed
+        amends = year in NSE_BSE_HOLIDAYS.covered_years
+        parts.append(f"{'amends' if amends else 'adds'} {year} ({closed} holidays, {sessions} sessions)")
+        if not amends and closed < FULL_YEAR_HOLIDAYS:
+            thin.append(f"{year} lists only {closed} weekday holidays")
+    detail = f"{path} {', '.join(parts)}; the calendar covers {_years(table.covered_years)}"
+    if thin:
+        return warn(
+            "holidays file",
+            f"{detail}; {', '.join(thin)}",
+            "the file must list each of its years whole (a weekday not listed is a trading day): "
+            "copy every row of the exchange circular",
+        )
+    return ok("holidays file", detail)
 
 
 def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
@@ -224,9 +260,10 @@ def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
     try:
         trading = calendar.is_trading_day(today)
     except CalendarCoverageError:
-        return fail("calendar", f"{today} is outside the market calendar", "add the year's holiday circular")
+        why = f"{today} is outside the market calendar"
+        return fail("calendar", why, f"add {today.year}'s holidays: {HOLIDAYS_HOW}")
     if not trading:
-        holiday = NSE_BSE_HOLIDAYS.holiday_on(today, Exchange.NSE)
+        holiday = calendar.holidays.holiday_on(today, Exchange.NSE)
         why = f"an exchange holiday ({holiday.name})" if holiday else f"a {today:%A}"
         try:
             after = f"; the next session is {calendar.next_trading_day(today)}"
@@ -244,12 +281,12 @@ def calendar_check(now: datetime, calendar: MarketCalendar) -> Check:
         when = "closed for the day"
     detail = f"{today} is a trading day, {when}{expiry}"
     horizon = today + CALENDAR_HORIZON
-    if not NSE_BSE_HOLIDAYS.covers(horizon):
-        years = _years(NSE_BSE_HOLIDAYS.covered_years)
+    if not calendar.holidays.covers(horizon):
+        years = _years(calendar.holidays.covered_years)
         return warn(
             "calendar",
             f"{detail}; the holiday table (years {years}) ends before {horizon}",
-            f"add {horizon.year}'s NSE/BSE holiday circular to sarathi.common.domain.holidays",
+            f"write {horizon.year}'s NSE/BSE holiday circular to a CSV named by {HOLIDAYS_HOW}",
         )
     return ok("calendar", detail)
 

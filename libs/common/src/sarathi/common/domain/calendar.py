@@ -1,7 +1,8 @@
 """The market calendar in IST: trading days, the regular session, square-off, expiry days.
 
 Facts from REFERENCE §10.1–10.2: NSE and BSE equity derivatives trade 09:15–15:30 IST, Monday to
-Friday, except exchange holidays (`sarathi.common.domain.holidays`). The session is half-open:
+Friday, except exchange holidays (`sarathi.common.domain.holidays`, amended by the operator's
+`SARATHI_HOLIDAYS_FILE`: `sarathi.common.domain.holiday_file`). The session is half-open:
 09:15:00 is open, 15:30:00 is closed. India keeps no daylight saving, so IST is a fixed offset
 and no tz database is needed.
 
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
-from sarathi.common.domain.holidays import NSE_BSE_HOLIDAYS, CalendarCoverageError, HolidayTable
+from sarathi.common.domain.holiday_file import default_holidays
+from sarathi.common.domain.holidays import CalendarCoverageError, HolidayTable
 from sarathi.common.domain.instruments import UNDERLYINGS, Exchange, Underlying
 
 __all__ = [
@@ -122,26 +124,33 @@ def _wall_time(value: time, name: str) -> time:
 class MarketCalendar:
     """Trading days, session times and expiry days, from a holiday table and expiry rules.
 
+    `holidays` defaults to the built-in table amended by the operator's `SARATHI_HOLIDAYS_FILE`
+    (`holiday_file.default_holidays`; a bad file raises `HolidayFileError` here).
     `square_off` is our own cut-off for intraday positions (settings; default 15:15, before
     Dhan's 15:20 auto square-off). Every method taking an `exchange` defaults to NSE.
     """
 
     def __init__(
         self,
-        holidays: HolidayTable = NSE_BSE_HOLIDAYS,
+        holidays: HolidayTable | None = None,
         *,
         expiry_rules: Sequence[ExpiryRule] = EXPIRY_RULES,
         session_open: time = time(9, 15),
         session_close: time = time(15, 30),
         square_off: time = time(15, 15),
     ) -> None:
-        self._holidays = holidays
+        self._holidays = default_holidays() if holidays is None else holidays
         self._open = _wall_time(session_open, "session_open")
         self._close = _wall_time(session_close, "session_close")
         self._square_off = _wall_time(square_off, "square_off")
         if not self._open < self._square_off <= self._close:
             raise ValueError("need session_open < square_off <= session_close")
         self._rules = tuple(sorted(expiry_rules, key=lambda r: (r.underlying, r.effective_from)))
+
+    @property
+    def holidays(self) -> HolidayTable:
+        """The holiday table this calendar answers from (with the operator's file, if any)."""
+        return self._holidays
 
     # -- trading days -------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ The table covers whole calendar years (`covered_years`); asking about any other 
 year is added from the exchange's December circular, and every later amendment (ad-hoc closures
 such as election days) is added as its own row naming its own circular.
 
+Years after the last one here come from the operator's file, `SARATHI_HOLIDAYS_FILE`
+(`sarathi.common.domain.holiday_file`), until someone adds them below.
+
 Only weekday holidays are listed: a holiday on a Saturday or Sunday changes nothing. A special
 session is the opposite case: a weekend day on which the exchange runs the regular 09:15–15:30
 session (Union Budget days). Diwali Muhurat sessions are NOT special sessions here: they are an
@@ -70,8 +73,8 @@ class HolidayTable:
     _extra: frozenset[tuple[date, Exchange]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_rows(self.covered_years, self.holidays, weekend=False)
-        _check_rows(self.covered_years, self.special_sessions, weekend=True)
+        check_rows(self.covered_years, self.holidays, weekend=False)
+        check_rows(self.covered_years, self.special_sessions, weekend=True)
         object.__setattr__(self, "_closed", _index(self.holidays))
         object.__setattr__(self, "_extra", _index(self.special_sessions))
 
@@ -84,7 +87,8 @@ class HolidayTable:
             years = ", ".join(str(y) for y in sorted(self.covered_years)) or "none"
             raise CalendarCoverageError(
                 f"{day.isoformat()} is outside the holiday table (covered years: {years}); "
-                "add that year's exchange circular to sarathi.common.domain.holidays"
+                "write that year's exchange circular to a CSV named by SARATHI_HOLIDAYS_FILE "
+                "(docs/going-live.md, 'Before 1 January: next year's holidays')"
             )
 
     def is_holiday(self, day: date, exchange: Exchange) -> bool:
@@ -101,14 +105,20 @@ class HolidayTable:
         return (day, exchange) in self._extra
 
 
-def _check_rows(years: frozenset[int], rows: Iterable[Holiday | SpecialSession], *, weekend: bool) -> None:
+def check_rows(years: frozenset[int], rows: Iterable[Holiday | SpecialSession], *, weekend: bool) -> None:
+    """Refuse a row outside `years`, on the wrong kind of day (holidays on weekdays, sessions on
+    weekends: `weekend`), or listed twice for an exchange (`ValueError`)."""
     seen: set[tuple[date, Exchange]] = set()
     for row in rows:
         if row.day.year not in years:
             raise ValueError(f"{row.day} lies outside the covered years {sorted(years)}")
         if (row.day.weekday() >= 5) is not weekend:
             kind = "special session" if weekend else "holiday"
-            raise ValueError(f"{row.day} ({row.name}): a {kind} on the wrong kind of day")
+            must = "a Saturday or Sunday" if weekend else "a weekday"
+            raise ValueError(
+                f"{row.day} ({row.name}) is a {row.day:%A}: "
+                f"a {kind} on the wrong kind of day (must be {must})"
+            )
         for exchange in row.exchanges:
             if (row.day, exchange) in seen:
                 raise ValueError(f"{row.day} listed twice for {exchange}")
