@@ -150,6 +150,7 @@ def test_the_emulator_accepts_the_client_the_services_present(
     for sim_variable, service_variable in (
         ("SARATHI_SIM_CLIENT_ID", "SARATHI_DHAN_CLIENT_ID"),
         ("SARATHI_SIM_ACCESS_TOKEN", "SARATHI_DHAN_ACCESS_TOKEN"),
+        ("SARATHI_TOKEN_KEY", "SARATHI_TOKEN_KEY"),  # paper: the sim follows the renewed token
     ):
         assert env[sim_variable] == {"name": "sarathi-dhan", "key": service_variable, "optional": True}
 

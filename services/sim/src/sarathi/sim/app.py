@@ -8,8 +8,9 @@
 - `/sim/...`: the control API.
 
 Its lifespan connects NATS (unless `SARATHI_SIM_PUBLISH_CLOCK=false`), then runs the engine and
-publishes the clock; in paper mode it also takes the real ticks from NATS (`PaperTicks`), and
-`/feed` is not served (the feed service connects to Dhan itself). The parts live on
+publishes the clock; in paper mode it also takes the real ticks from NATS (`PaperTicks`), follows
+the shared Dhan token (`shared_token`; readiness `token`: the follower runs), and `/feed` is not
+served (the feed service connects to Dhan itself). The parts live on
 `app.state.sim` (a `SimRuntime`) for tests and tools.
 Serve it with `uvicorn_config` so the WebSocket keep-alive matches Dhan's (ping every 10 s).
 """
@@ -24,6 +25,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.common.runtime import Infrastructure, build_service_app
+from sarathi.common.tasks import BackgroundTasks
 from sarathi.common.web import ReadinessCheck, create_app
 from sarathi.sim.api.control import build_control_router
 from sarathi.sim.api.errors import install_error_handlers
@@ -31,6 +33,7 @@ from sarathi.sim.clock_publisher import BusClockSink, LogClockSink
 from sarathi.sim.persistence import StatePersister
 from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
 from sarathi.sim.settings import SimSettings
+from sarathi.sim.shared_token import following_shared_token
 from sarathi.sim.wiring import default_parts, dhan_rest_routers
 from sarathi.sim.ws.feed import build_feed_router
 from sarathi.sim.ws.order_updates import build_order_update_router
@@ -98,15 +101,18 @@ def build_app(
     runtime = build_runtime(settings, parts or default_parts(), metrics)
 
     if settings.sim_publish_clock:
+        tasks = BackgroundTasks("sim")
 
         @asynccontextmanager
         async def workers(infrastructure: Infrastructure) -> AsyncIterator[None]:
             async with AsyncExitStack() as stack:
+                bus = infrastructure.bus
                 if runtime.paper is not None:
-                    await stack.enter_async_context(runtime.paper.subscribed(infrastructure.bus))
-                await stack.enter_async_context(runtime.running(BusClockSink(infrastructure.bus)))
+                    await stack.enter_async_context(runtime.paper.subscribed(bus))
+                    await stack.enter_async_context(following_shared_token(runtime, bus, tasks))
+                await stack.enter_async_context(runtime.running(BusClockSink(bus)))
                 if runtime.holds is not None:  # the held day: the clock protocol's questions
-                    await runtime.holds.start(infrastructure.bus)
+                    await runtime.holds.start(bus)
                     stack.push_async_callback(runtime.holds.stop)
                 yield
 
@@ -117,7 +123,7 @@ def build_app(
             description=DESCRIPTION,
             metrics=metrics,
             workers=workers,
-            checks=state_checks(runtime),
+            checks=state_checks(runtime) | ({"token": tasks.ready} if runtime.paper is not None else {}),
         )
     else:
 
