@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import yaml
 from pydantic import AliasChoices
 
 from sarathi.cli.day import RECORDERS
+from sarathi.common.domain.holiday_file import HOLIDAYS_FILE_VARIABLE, parse_holiday_file
 from sarathi.common.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,3 +239,76 @@ def recorded_on_own_claims(docs: list[Manifest], recorders: dict[str, str]) -> s
 def recording_directory(recorders: dict[str, str]) -> Callable[[list[Manifest]], str]:
     """`recorded_on_own_claims` for the recording services."""
     return lambda docs: recorded_on_own_claims(docs, recorders)
+
+
+# The operator's holidays file (SARATHI_HOLIDAYS_FILE): where every deployment mounts it, and a
+# file of the documented format to mount (Republic Day 2027 is a Tuesday).
+HOLIDAYS_PATH = "/etc/sarathi/holidays/holidays.csv"
+HOLIDAYS_CSV = (
+    "kind,day,name,source,exchanges\n"
+    "# 2027 for the test only; an operator copies the exchange circular\n"
+    "holiday,2027-01-26,Republic Day,NSE/CMTR/00000 (test),NSE|BSE\n"
+)
+assert 2027 in parse_holiday_file(HOLIDAYS_CSV, "HOLIDAYS_CSV").covered_years
+
+
+class HolidaysFile(NamedTuple):
+    """What a pod's main container sees of the holidays file."""
+
+    path: str | None  # SARATHI_HOLIDAYS_FILE; None: unset
+    content: str | None  # the file at that path, from the ConfigMap mounted over it; None: none
+    read_only: bool  # that mount is read-only
+
+
+def k8s_holidays(docs: list[Manifest]) -> dict[str, HolidaysFile]:
+    """Each Deployment's main container (kustomize or Helm output): the holidays file it is given.
+
+    The file is followed from the variable through the mount and the volume to the ConfigMap's key,
+    as the kubelet would, so a wrong name anywhere on the way leaves `content` None."""
+    config_maps = {doc["metadata"]["name"]: doc.get("data", {}) for doc in docs if doc["kind"] == "ConfigMap"}
+    found = {}
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        name = doc["metadata"]["name"]
+        spec = doc["spec"]["template"]["spec"]
+        (container,) = (c for c in spec["containers"] if c["name"] == name)
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        path = env.get(HOLIDAYS_FILE_VARIABLE)
+        content, read_only = None, False
+        for mount in container.get("volumeMounts", []):
+            if path and path.startswith(f"{mount['mountPath']}/"):
+                (volume,) = (v for v in spec["volumes"] if v["name"] == mount["name"])
+                source = volume.get("configMap", {})
+                relative = path.removeprefix(f"{mount['mountPath']}/")
+                items = source.get("items")  # given: only these keys, at these paths
+                key = {item["path"]: item["key"] for item in items}.get(relative) if items else relative
+                content = config_maps.get(source.get("name", ""), {}).get(key) if key else None
+                read_only = bool(mount.get("readOnly"))
+        found[name] = HolidaysFile(path, content, read_only)
+    return found
+
+
+def holidays_overlay(directory: Path, mode: str, csv: str = HOLIDAYS_CSV) -> Path:
+    """The operator's overlay of deploy/README.md ("Next year's holidays") in `directory`: the
+    mode's overlay, the holidays component, and the ConfigMap generated from the file beside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "holidays.csv").write_text(csv)
+    overlay = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": "sarathi",
+        # kustomize takes relative paths only
+        "resources": [os.path.relpath(K8S / "overlays" / mode, directory)],
+        "components": [os.path.relpath(K8S / "components" / "holidays", directory)],
+        "configMapGenerator": [{"name": "sarathi-holidays", "files": ["holidays.csv"]}],
+    }
+    (directory / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def rendered_with_holidays(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Manifest]]:
+    """Each mode's overlay with the operator's holidays file, rendered once per session."""
+    root = tmp_path_factory.mktemp("holidays")
+    return {mode: render(holidays_overlay(root / mode, mode)) for mode in MODES}

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from .conftest import HOLIDAYS_PATH
+
 PROFILES = ("sim", "paper", "live")
 INFRASTRUCTURE = ("nats", "postgres", "migrate", "prometheus", "grafana")
 
@@ -295,3 +297,74 @@ def test_feed_signals_and_execution_record_the_day_into_one_directory_on_one_vol
     path = next(iter(found.values()))[0]
     readme = (repo / "deploy" / "README.md").read_text()
     assert path in readme, f"deploy/README.md does not say where the services record ({path})"
+
+
+# --- the operator's holidays file (docker-compose.holidays.yml) ------------------------------------
+
+HOLIDAYS_OVERRIDE = "docker-compose.holidays.yml"
+
+
+@pytest.fixture(scope="module")
+def holidays_override(repo: Path) -> dict[str, Any]:
+    document = yaml.safe_load((repo / HOLIDAYS_OVERRIDE).read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def mounts(service: Service) -> dict[str, dict[str, Any]]:
+    """Mount target → the mount in the long syntax (the short `source:target[:mode]` converted)."""
+    found = {}
+    for entry in service.get("volumes", []):
+        volume = entry
+        if isinstance(entry, str):
+            source, target, *mode = entry.split(":")
+            volume = {"source": source, "target": target, "read_only": mode == ["ro"]}
+        found[volume["target"]] = volume
+    return found
+
+
+def overridden(service: Service, override: Service) -> Service:
+    """`service` with `override` laid over it as Compose merges a second file: `environment` by
+    variable, `volumes` by mount target, any other key replaced."""
+    merged = {**service, **override}
+    merged["environment"] = {**environment(service), **environment(override)}
+    merged["volumes"] = list({**mounts(service), **mounts(override)}.values())
+    return merged
+
+
+def test_the_holidays_override_gives_every_sarathi_service_and_the_sim_the_operators_file_read_only(
+    compose: dict[str, Any], holidays_override: dict[str, Any]
+) -> None:
+    """`docker compose -f docker-compose.yml -f docker-compose.holidays.yml`: each service of each
+    profile gets SARATHI_HOLIDAYS_FILE naming the operator's file itself, bound read-only (so its
+    content is the file's), and keeps everything else it had."""
+    services = sarathi_services(compose)
+    assert set(holidays_override["services"]) == set(services), "every Sarathi service of every profile"
+    for name, override in holidays_override["services"].items():
+        assert set(override) == {"volumes", "environment"}, f"{name}: the rest comes from docker-compose.yml"
+        merged = overridden(services[name], override)
+        path = environment(merged)["SARATHI_HOLIDAYS_FILE"]
+        assert path == HOLIDAYS_PATH, name
+        assert mounts(merged)[path] == {
+            "type": "bind",
+            "source": "${HOLIDAYS_CSV:-./holidays.csv}",
+            "target": path,
+            "read_only": True,
+            "bind": {"create_host_path": False},  # a missing file stops `up`; no empty directory
+        }, name
+        assert mounts(services[name]).items() <= mounts(merged).items(), f"{name} keeps its volumes"
+        kept = environment(services[name]).items() <= environment(merged).items()
+        assert kept, f"{name} keeps its settings"
+
+
+def test_without_the_holidays_override_no_service_is_given_a_holidays_file(compose: dict[str, Any]) -> None:
+    """docker-compose.yml alone neither mounts nor names one, so `up` works without the file."""
+    for name, service in compose["services"].items():
+        assert "SARATHI_HOLIDAYS_FILE" not in environment(service), name
+        assert not [target for target in mounts(service) if target.startswith("/etc/sarathi")], name
+
+
+def test_the_readme_says_how_to_lay_the_holidays_override_over_the_compose_file(repo: Path) -> None:
+    readme = (repo / "deploy" / "README.md").read_text()
+    assert f"-f docker-compose.yml -f {HOLIDAYS_OVERRIDE}" in readme
+    assert f"COMPOSE_FILE=docker-compose.yml:{HOLIDAYS_OVERRIDE}" in readme

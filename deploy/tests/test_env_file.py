@@ -44,13 +44,24 @@ def test_env_example_lists_each_services_port_with_its_default(
         assert documented.get(f"SARATHI_{service.upper()}_HTTP_PORT") == (False, str(port)), service
 
 
+@pytest.mark.parametrize(
+    ("compose_file", "known"),
+    [
+        ("docker-compose.yml", {"POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}),
+        ("docker-compose.holidays.yml", {"HOLIDAYS_CSV"}),
+    ],
+)
 def test_env_example_documents_every_variable_docker_compose_interpolates(
-    documented: dict[str, tuple[bool, str]], repo: Path
+    documented: dict[str, tuple[bool, str]], repo: Path, compose_file: str, known: set[str]
 ) -> None:
-    interpolated = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", (repo / "docker-compose.yml").read_text()))
-    assert {"POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= interpolated
+    interpolated = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", (repo / compose_file).read_text()))
+    assert known <= interpolated
     missing = sorted(interpolated - set(documented))
-    assert not missing, f"docker-compose.yml reads {missing}, which .env.example does not document"
+    assert not missing, f"{compose_file} reads {missing}, which .env.example does not document"
+
+
+def test_env_example_says_how_to_add_the_holidays_override(documented: dict[str, tuple[bool, str]]) -> None:
+    assert documented["COMPOSE_FILE"] == (False, "docker-compose.yml:docker-compose.holidays.yml")
 
 
 def test_env_example_carries_no_secret_and_leaves_live_unarmed(

@@ -15,6 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from .conftest import HOLIDAYS_CSV, HOLIDAYS_PATH, HolidaysFile, k8s_holidays
+
 Manifest = dict[str, Any]
 MODES = ("sim", "paper", "live")
 K8S_VERSION = "1.35.0"  # as test_k8s_manifests.py
@@ -109,21 +111,26 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
     return [] if left == right else [f"{path}: {left!r} != {right!r}"]
 
 
+def assert_same_objects(charted: list[Manifest], kustomized: list[Manifest]) -> None:
+    """The chart's objects equal the overlay's, but for Helm's labels and checksums, kustomize's
+    hash suffixes, and the Namespace (created before the install, with the Secrets)."""
+    kustomized = [doc for doc in kustomized if doc["kind"] != "Namespace"]
+    generated = {doc["metadata"]["name"] for doc in kustomized if doc["kind"] == "ConfigMap"}
+    expected = by_identity([without_hash_suffixes(doc, generated) for doc in kustomized])
+    actual = by_identity([without_helm_metadata(doc) for doc in charted])
+    assert sorted(actual) == sorted(expected)
+    problems = [f"{name}{line}" for name in expected for line in differences(actual[name], expected[name])]
+    assert not problems, "chart != overlay:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_the_chart_renders_the_same_objects_as_the_kustomize_overlay_of_each_mode(
     charted: dict[str, list[Manifest]], rendered: dict[str, list[Manifest]], mode: str
 ) -> None:
     """Workloads, replicas, strategies, images, commands, ports, probes, environment (the settings
     and the Secrets each mode requires), resources, volumes, Services, claims, policies, ConfigMaps:
-    the whole object, but for Helm's labels and checksums, kustomize's hash suffixes, and the
-    Namespace (created before the install, with the Secrets)."""
-    kustomized = [doc for doc in rendered[mode] if doc["kind"] != "Namespace"]
-    generated = {doc["metadata"]["name"] for doc in kustomized if doc["kind"] == "ConfigMap"}
-    expected = by_identity([without_hash_suffixes(doc, generated) for doc in kustomized])
-    actual = by_identity([without_helm_metadata(doc) for doc in charted[mode]])
-    assert sorted(actual) == sorted(expected)
-    problems = [f"{name}{line}" for name in expected for line in differences(actual[name], expected[name])]
-    assert not problems, "chart != overlay:\n" + "\n".join(problems)
+    the whole object (`assert_same_objects`)."""
+    assert_same_objects(charted[mode], rendered[mode])
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -351,3 +358,90 @@ def test_a_packaged_chart_carries_the_linked_files_contents(tmp_path: Path) -> N
     docs = [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
     start = (REPO / "deploy" / "alertmanager" / "start.sh").read_text()
     assert find(docs, "ConfigMap", "alertmanager-config")["data"]["start.sh"] == start
+
+
+# --- the operator's holidays file (values holidays.csv) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def charted_with_holidays() -> dict[str, list[Manifest]]:
+    """The chart with the operator's holidays file, rendered once per mode."""
+    return {mode: helm_render(values_for(mode, holidays={"csv": HOLIDAYS_CSV})) for mode in MODES}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_holidays_value_gives_every_service_and_the_sim_the_file_read_only(
+    charted_with_holidays: dict[str, list[Manifest]],
+    mode: str,
+    services: list[str],
+    trading_services: list[str],
+) -> None:
+    docs = charted_with_holidays[mode]
+    given = {name: file for name, file in k8s_holidays(docs).items() if file.path}
+    assert sorted(given) == sorted(trading_services if mode == "live" else services)
+    for name, file in given.items():
+        assert file == HolidaysFile(HOLIDAYS_PATH, HOLIDAYS_CSV, read_only=True), name
+    (sync,) = (doc for doc in docs if doc["kind"] == "CronJob")
+    assert "SARATHI_HOLIDAYS_FILE" not in yaml.safe_dump(sync), "the instrument sync reads no calendar"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_without_the_holidays_value_no_pod_is_given_a_holidays_file(
+    charted: dict[str, list[Manifest]], mode: str
+) -> None:
+    assert helm_render(values_for(mode, holidays={"csv": ""})) == charted[mode], "empty is the default"
+    assert set(k8s_holidays(charted[mode]).values()) == {HolidaysFile(None, None, read_only=False)}
+    for doc in charted[mode]:
+        text = yaml.safe_dump(doc)
+        for word in ("SARATHI_HOLIDAYS_FILE", "sarathi-holidays", "/etc/sarathi/holidays"):
+            assert word not in text, f"{doc['kind']}/{doc['metadata']['name']} mentions {word}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_chart_with_holidays_renders_the_same_objects_as_the_overlay_with_the_holidays_component(
+    charted_with_holidays: dict[str, list[Manifest]],
+    rendered_with_holidays: dict[str, list[Manifest]],
+    mode: str,
+) -> None:
+    """The ConfigMap sarathi-holidays, and the variable, the mount and the volume in each Deployment."""
+    assert_same_objects(charted_with_holidays[mode], rendered_with_holidays[mode])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_chart_with_holidays_validates_and_lints(
+    charted_with_holidays: dict[str, list[Manifest]], mode: str
+) -> None:
+    for doc in charted_with_holidays[mode]:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    values = values_for(mode, holidays={"csv": HOLIDAYS_CSV})
+    report = helm.lint(CHART, values, strict=True, namespace=NAMESPACE, kube_version=f"v{K8S_VERSION}")
+    assert not report["errors"], report["errors"]
+    assert not [m for m in report["messages"] if m["severity"] >= 2], report["messages"]
+
+
+def test_the_schema_refuses_a_holidays_path_given_where_the_files_content_belongs() -> None:
+    """`--set holidays.csv=./holidays.csv` instead of `--set-file`: every service would refuse the
+    one-line "file" at start; the chart refuses it before anything rolls."""
+    error = render_error(values_for("live", holidays={"csv": "./holidays.csv"}))
+    assert "/holidays/csv" in error
+
+
+def pod_annotations(doc: Manifest) -> dict[str, str]:
+    return dict(doc["spec"]["template"]["metadata"]["annotations"])
+
+
+def test_a_changed_holidays_file_rolls_the_services_that_read_it() -> None:
+    """Each service reads the file once, at start: a new content must restart them."""
+
+    def checksums(csv: str) -> dict[str, str | None]:
+        docs = helm_render(values_for("sim", holidays={"csv": csv}))
+        return {
+            doc["metadata"]["name"]: pod_annotations(doc).get("checksum/holidays")
+            for doc in docs
+            if doc["kind"] == "Deployment" and doc["metadata"]["name"] != "alertmanager"
+        }
+
+    extra = "holiday,2027-03-22,Holi,NSE/CMTR/00000 (test),NSE|BSE\n"
+    before, after = checksums(HOLIDAYS_CSV), checksums(HOLIDAYS_CSV + extra)
+    assert len(before) == 6, "the five services and the emulator"
+    assert all(before[name] and after[name] and before[name] != after[name] for name in before)

@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
+from .conftest import HOLIDAYS_CSV, HOLIDAYS_PATH, HolidaysFile, holidays_overlay, k8s_holidays, render
+
 Manifest = dict[str, Any]
 MODES = ("sim", "paper", "live")
+K8S_VERSION = "1.35.0"  # as test_k8s_manifests.py
 TARGETS = ("base", *MODES)
 SIM_URLS = ("http://sim:8600/v2", "ws://sim:8600/feed", "ws://sim:8600/order-update")
 DHAN_URLS = ("https://api.dhan.co/v2", "wss://api-feed.dhan.co", "wss://api-order-update.dhan.co")
@@ -248,3 +252,60 @@ def test_images_are_overridable_with_kustomize(tmp_path: Path, repo: Path, servi
     for image in images:
         assert image.startswith("registry.example/sarathi/"), image
         assert image.endswith(":1.2.3"), image
+
+
+# --- the operator's holidays file (components/holidays) ------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_holidays_component_gives_every_service_and_the_sim_the_operators_file_read_only(
+    rendered_with_holidays: dict[str, list[Manifest]],
+    mode: str,
+    services: list[str],
+    trading_services: list[str],
+) -> None:
+    """deploy/README.md's overlay: the mode, the component and the ConfigMap from the operator's file."""
+    docs = rendered_with_holidays[mode]
+    given = {name: file for name, file in k8s_holidays(docs).items() if file.path}
+    assert sorted(given) == sorted(trading_services if mode == "live" else services)
+    for name, file in given.items():
+        assert file == HolidaysFile(HOLIDAYS_PATH, HOLIDAYS_CSV, read_only=True), name
+    (sync,) = (doc for doc in docs if doc["kind"] == "CronJob")
+    assert "SARATHI_HOLIDAYS_FILE" not in json.dumps(sync), "the instrument sync reads no calendar"
+    (config_map,) = (d for d in docs if d["kind"] == "ConfigMap" and "holidays.csv" in d.get("data", {}))
+    assert config_map["metadata"]["namespace"] == "sarathi"
+    assert config_map["metadata"]["name"].startswith("sarathi-holidays-"), "hashed: a change rolls the pods"
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_without_the_holidays_component_no_pod_is_given_a_holidays_file(
+    rendered: dict[str, list[Manifest]], target: str
+) -> None:
+    assert set(k8s_holidays(rendered[target]).values()) == {HolidaysFile(None, None, read_only=False)}
+    for doc in rendered[target]:
+        text = json.dumps(doc)
+        for word in ("SARATHI_HOLIDAYS_FILE", "sarathi-holidays", "/etc/sarathi/holidays"):
+            assert word not in text, f"{doc['kind']}/{doc['metadata']['name']} mentions {word}"
+
+
+def test_a_changed_holidays_file_renames_its_config_map_so_every_service_restarts(
+    tmp_path: Path, trading_services: list[str]
+) -> None:
+    """Each service reads the file once, at start: the hashed name changes the pod templates."""
+
+    def volumes(docs: list[Manifest]) -> dict[str, str]:
+        return {
+            doc["metadata"]["name"]: volume["configMap"]["name"]
+            for doc in docs
+            if doc["kind"] == "Deployment"
+            for volume in doc["spec"]["template"]["spec"]["volumes"]
+            if volume["name"] == "holidays"
+        }
+
+    before = volumes(render(holidays_overlay(tmp_path / "before", "live")))
+    extra = "holiday,2027-03-22,Holi,NSE/CMTR/00000 (test),NSE|BSE\n"
+    after = volumes(render(holidays_overlay(tmp_path / "after", "live", HOLIDAYS_CSV + extra)))
+    assert sorted(before) == sorted(after) == sorted(trading_services)
+    assert all(before[name] != after[name] for name in before)

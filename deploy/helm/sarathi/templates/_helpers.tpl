@@ -177,6 +177,33 @@ prometheus.io/scrape: "true"
 prometheus.io/port: {{ .port | quote }}
 prometheus.io/path: /metrics
 checksum/config: {{ include (print .root.Template.BasePath "/config.yaml") .root | sha256sum }}
+{{- with .root.Values.holidays.csv }}
+checksum/holidays: {{ . | sha256sum }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The operator's holidays file (values holidays.csv; deploy/k8s/components/holidays): where the
+ConfigMap sarathi-holidays is mounted and SARATHI_HOLIDAYS_FILE points, in every Deployment of
+the services and the emulator. Empty: nothing mounted, the variable unset.
+*/}}
+{{- define "sarathi.holidaysEnv" -}}
+- name: SARATHI_HOLIDAYS_FILE
+  value: /etc/sarathi/holidays/holidays.csv
+{{- end -}}
+
+{{- define "sarathi.holidaysMount" -}}
+- name: holidays
+  mountPath: /etc/sarathi/holidays
+  readOnly: true
+{{- end -}}
+
+{{- define "sarathi.holidaysVolume" -}}
+- name: holidays
+  configMap:
+    name: sarathi-holidays
+    items:
+      - {key: holidays.csv, path: holidays.csv}
 {{- end -}}
 
 {{/*
@@ -237,13 +264,16 @@ spec:
               containerPort: {{ .port }}
           envFrom:
             {{- .envFrom | nindent 12 }}
-          {{- if or .database .env }}
+          {{- if or .database .env $root.Values.holidays.csv }}
           env:
             {{- if .database }}
             {{- include "sarathi.databaseUrl" $root | nindent 12 }}
             {{- end }}
             {{- with .env }}
             {{- . | nindent 12 }}
+            {{- end }}
+            {{- if $root.Values.holidays.csv }}
+            {{- include "sarathi.holidaysEnv" . | nindent 12 }}
             {{- end }}
           {{- end }}
           {{- include "sarathi.probes" . | nindent 10 }}
@@ -257,11 +287,17 @@ spec:
             {{- with .mounts }}
             {{- . | nindent 12 }}
             {{- end }}
+            {{- if $root.Values.holidays.csv }}
+            {{- include "sarathi.holidaysMount" . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
         {{- with .volumes }}
         {{- . | nindent 8 }}
+        {{- end }}
+        {{- if $root.Values.holidays.csv }}
+        {{- include "sarathi.holidaysVolume" . | nindent 8 }}
         {{- end }}
 {{- end -}}
