@@ -38,7 +38,7 @@ def test_bare_sarathi_prints_the_whole_help_and_exits_2(capsys: pytest.CaptureFi
     assert cli.main([]) == 2
     shown = capsys.readouterr().err
     assert "usage: sarathi" in shown
-    for command in ("run", "up", "down", "status", "migrate", "instruments", "positions", "kill"):
+    for command in ("run", "up", "down", "status", "report", "migrate", "instruments", "positions", "kill"):
         assert f"\n    {command} " in shown or f"\n    {command}\n" in shown, command
 
 

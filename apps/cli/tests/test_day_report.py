@@ -286,7 +286,7 @@ def test_contract_names_sit_in_a_fixed_width_column_of_the_text_tables() -> None
 
 
 def test_trades_json_is_a_versioned_object_with_ist_times() -> None:
-    from sarathi.cli.run import trades_json
+    from sarathi.cli.day_files import trades_json
 
     books, broker = a_trailed_day()
     document = trades_json(build_report(books, broker, INFO))

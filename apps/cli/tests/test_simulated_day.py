@@ -27,9 +27,9 @@ from sarathi.cli.backtest.command import RECORDING_SLIPPAGE_DEFAULT, build_confi
 from sarathi.cli.backtest.parity import compare
 from sarathi.cli.backtest.recording import open_recording, run_recording
 from sarathi.cli.backtest.result import trade_row
+from sarathi.cli.day_files import trades_json
 from sarathi.cli.progress import Sample
 from sarathi.cli.report import RunInfo, build_report
-from sarathi.cli.run import trades_json
 from sarathi.cli.supervisor import SERVICES
 from sarathi.common.db import migrate
 

@@ -5,6 +5,8 @@ sarathi run [--seed N] [--speed X] [--date D] [--keep-running] [--report-dir DIR
 sarathi up [--mode sim|paper|live] [--skip-doctor] | sarathi down
                                the system in the background | stop it, leaving nothing running
 sarathi status                 each service's health, then the trading state and today's P&L
+sarathi report --day D [--database-url URL] [--out DIR]
+                               a deployed day's report and trades document, from the database
 sarathi positions | pause | resume | flatten | kill
                                the operator API of the risk service (`sarathi.cli.control`)
 sarathi migrate                upgrade the database named by DATABASE_URL to the latest schema
@@ -23,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sarathi.cli import background, control, data, doctor, instruments, run
+from sarathi.cli import background, control, data, doctor, instruments, report_day, run
 from sarathi.cli.backtest import command as backtest
 
 PACKAGE = "sarathi-cli"
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     background.add_commands(commands)
     status = commands.add_parser("status", help="each service's health, the trading state and today's P&L")
     status.set_defaults(handler=cmd_status)
+    report_day.add_command(commands)
     mig = commands.add_parser("migrate", help="upgrade DATABASE_URL to the latest schema")
     mig.set_defaults(handler=cmd_migrate)
     instruments.add_commands(commands)

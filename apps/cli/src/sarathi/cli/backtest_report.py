@@ -5,7 +5,7 @@ document (`read_document`: a `DocumentError` naming the field, before anything i
 computes the statistics (`statistics`, pure) and writes `<stem>.html` (`backtest_html`),
 `<stem>-trades.csv` and `<stem>-trades.json` (the document itself).
 
-The document is the simulated day's trades document (`run.trades_json`, schema_version 1)
+The document is the simulated day's trades document (`day_files.trades_json`, schema_version 1)
 extended: `source` (`dhan`, `recording` or `sim`, optionally with a tail: `sim-seed20260915`),
 `from`, `to`, `underlyings`, `daily_loss_limit_inr` and `capital_inr` (either may be absent),
 `trades` and `days` (every trading day of the range, with its net, gross, charges and trade count,

@@ -3,6 +3,7 @@
 Three sources (issue #21): Dhan's history, a recording of the feed played back, or the synthetic
 `sim` market. A synthetic market is a model of ours: its P&L says nothing about real profitability,
 and the line says so. With real prices (Dhan's history, a recording) the fills are still ours.
+A deployed day (`sarathi report`) says so by its mode: paper and live trade on Dhan's live feed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 
 REPLAY_FILE_VARIABLE = "SARATHI_SIM_REPLAY_FILE"  # the sim plays this recording instead of its model
 
@@ -51,3 +53,20 @@ def sim_recording(env: Mapping[str, str], environ: Mapping[str, str] | None = No
     """
     merged = {**(os.environ if environ is None else environ), **env}
     return merged.get(REPLAY_FILE_VARIABLE) or None
+
+
+def deployed_prices_line(mode: str, recording: str | None = None) -> str:
+    """The first line of a deployed day's report (`sarathi report`), by the mode it traded in.
+
+    paper and live: the live Dhan feed (paper's fills by the `sim` paper broker on those ticks,
+    live's by Dhan); sim: the sim's synthetic market, or the recording it played (`recording`).
+    """
+    if mode == "live":
+        return "Prices: the live Dhan feed (live mode) — real prices, real fills at Dhan."
+    if mode == "paper":
+        return (
+            "Prices: the live Dhan feed (paper mode) — real prices, simulated fills (the `sim` paper broker)."
+        )
+    if recording is not None:
+        return prices_line(PriceSource.RECORDING, Path(recording).name)
+    return prices_line(PriceSource.SIM, f"{mode} mode")

@@ -1,7 +1,9 @@
-"""The report of a simulated day, built from our books and checked against the broker's.
+"""The report of a trading day, built from our books and checked against the broker's.
 
 Pure: `build_report(books, broker, ...)` takes what `sarathi.cli.books` read from PostgreSQL and
-the broker's `/sim/state` books and returns a `DayReport`; `render_text` prints it.
+the broker's `/sim/state` books and returns a `DayReport`; `render_text` prints it. Without the
+broker's books (`sarathi report`: a deployed day, read back from the database alone) nothing is
+reconciled and the report says "not checked against the broker".
 
 A trade is one position in one contract, from flat to long to flat again, walked from our fills
 (pyramids add to it; one exit can close it). Its exit reason is the one risk recorded on the
@@ -22,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from textwrap import wrap
-from typing import Any
+from typing import Any, Protocol
 
 from sarathi.cli.books import Books, FillRecord, OrderRecord
 from sarathi.cli.prices import PriceSource, prices_line
@@ -101,6 +103,8 @@ class UnfilledEntry:
         return f"still resting at the broker when the day ended ({self.status}): never reached {limit}"
 
 
+NOT_CHECKED = "not checked against the broker"
+
 NEVER_FILLED_MEANS = (
     "entry orders the broker accepted that never traded. A LIMIT entry waits at its price (the ask "
     "when it was placed); if the market moves away it does not fill, and it is cancelled (by the "
@@ -125,8 +129,36 @@ class SignalSummary:
     undecided: int  # published, no decision recorded
 
 
+class DayInfo(Protocol):
+    """What a report says about its day: `RunInfo` (`sarathi run`) or a deployed day (`sarathi report`)."""
+
+    @property
+    def day(self) -> date: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def prices(self) -> str:
+        """The report's first line: where the day's prices came from (`sarathi.cli.prices`)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def headline(self) -> str:
+        """The text report's second line: the title and how the day was run."""
+
+    @property
+    def about(self) -> str:
+        """The HTML's line under the title."""
+
+    @property
+    def stem(self) -> str:
+        """The report files' name without suffix: `sarathi-day-<day>-<source>`."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunInfo:
+    """A simulated day of `sarathi run`."""
+
     day: date
     seed: int
     speed: Decimal
@@ -141,13 +173,35 @@ class RunInfo:
             return prices_line(PriceSource.RECORDING, Path(self.recording).name)
         return prices_line(PriceSource.SIM, f"seed {self.seed}")
 
+    @property
+    def title(self) -> str:
+        return f"Sarathi — simulated day {self.day:%a %d %b %Y}"
+
+    @property
+    def headline(self) -> str:
+        return (
+            f"{self.title}, seed {self.seed}, {self.speed}× "
+            f"({self.market_seconds:,.0f} market s in {self.wall_seconds:.0f} wall s)"
+        )
+
+    @property
+    def about(self) -> str:
+        return (
+            f"seed {self.seed}, {self.speed}× — {self.market_seconds:,.0f} market seconds in "
+            f"{self.wall_seconds:.0f} wall seconds."
+        )
+
+    @property
+    def stem(self) -> str:
+        return f"sarathi-day-{self.day}-seed{self.seed}"
+
 
 @dataclass(frozen=True, slots=True)
 class DayReport:
-    info: RunInfo
+    info: DayInfo
     trades: tuple[Trade, ...]
     signals: SignalSummary
-    checks: tuple[Check, ...]
+    checks: tuple[Check, ...] | None  # None: not checked against the broker (no broker's books)
     index: tuple[tuple[datetime, Decimal], ...]  # NIFTY through the day, for the chart
     equity: tuple[tuple[datetime, Decimal], ...]  # realised net P&L after each trade
     orders_sent: int
@@ -186,7 +240,17 @@ class DayReport:
 
     @property
     def books_match(self) -> bool:
-        return all(c.ok for c in self.checks)
+        """Checked against the broker, and every check passed."""
+        return self.checks is not None and all(c.ok for c in self.checks)
+
+    @property
+    def books_line(self) -> str:
+        """Our books against the broker's, in a few words: the summary's "Our books"."""
+        if self.checks is None:
+            return NOT_CHECKED
+        if self.books_match:
+            return "match the broker's"
+        return "DIFFER from the broker's: " + ", ".join(c.name for c in self.checks if not c.ok)
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -194,12 +258,13 @@ class DayReport:
 
 def build_report(
     books: Books,
-    broker: Mapping[str, Any],
-    info: RunInfo,
+    broker: Mapping[str, Any] | None,
+    info: DayInfo,
     index: Sequence[tuple[datetime, Decimal]] = (),
     calculator: ChargesCalculator | None = None,
 ) -> DayReport:
-    """`broker` is the `broker` object of the sim's `GET /sim/state` (Dhan's REST shapes)."""
+    """`broker` is the `broker` object of the sim's `GET /sim/state` (Dhan's REST shapes); None:
+    no broker's books to check ours against (the report's checks are None)."""
     calculator = calculator or ChargesCalculator()
     trades, walk_notes = _trades(books, calculator, info.day)
     equity, total = [], ZERO
@@ -224,7 +289,7 @@ def build_report(
         info=info,
         trades=tuple(trades),
         signals=_signals(books),
-        checks=tuple(reconcile(books, broker, trades)),
+        checks=None if broker is None else tuple(reconcile(books, broker, trades)),
         index=tuple(index),
         equity=tuple(equity),
         orders_sent=sum(1 for o in books.orders if o.leg_name not in ("TARGET_LEG", "STOP_LOSS_LEG")),
@@ -537,13 +602,9 @@ def render_text(report: DayReport) -> str:
     info = report.info
     closed = sum(1 for t in report.trades if t.closed)
     rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
-    books = "match the broker's" if report.books_match else (
-        "DIFFER from the broker's: " + ", ".join(c.name for c in report.checks if not c.ok)
-    )  # fmt: skip
     lines = [
         info.prices,
-        f"Sarathi — simulated day {info.day:%a %d %b %Y}, seed {info.seed}, {info.speed}× "
-        f"({info.market_seconds:,.0f} market s in {info.wall_seconds:.0f} wall s)",
+        info.headline,
         "",
         "Summary",
         f"  P&L           net {format_inr(report.net)}  "
@@ -554,7 +615,7 @@ def render_text(report: DayReport) -> str:
         f"  Orders sent   {report.orders_sent} (entries and exits; super-order legs not counted)",
         f"  Never filled  {len(report.unfilled_entries)} entry order(s)"
         + (" (below)" if report.unfilled_entries else ""),
-        f"  Our books     {books}",
+        f"  Our books     {report.books_line}",
         "",
         f"Trades ({len(report.trades)})",
     ]
@@ -594,9 +655,12 @@ def render_text(report: DayReport) -> str:
     ]
     for gate, count in s.refused.items():
         lines.append(f"  {count:>4} × {gate:<14} e.g. {s.refusal_examples.get(gate, '')}")
-    lines += ["", "Our books against the broker's (GET /sim/state)"]
-    for check in report.checks:
-        lines.append(f"  {'ok ' if check.ok else 'DIFF'}  {check.name:<18} {check.detail}")
+    if report.checks is None:
+        lines += ["", f"Our books: {NOT_CHECKED} (read from the database alone)"]
+    else:
+        lines += ["", "Our books against the broker's (GET /sim/state)"]
+        for check in report.checks:
+            lines.append(f"  {'ok ' if check.ok else 'DIFF'}  {check.name:<18} {check.detail}")
     for note in report.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

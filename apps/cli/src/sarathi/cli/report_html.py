@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
 
-from sarathi.cli.report import NEVER_FILLED_MEANS, REASON_WORDS, DayReport, Trade
+from sarathi.cli.report import NEVER_FILLED_MEANS, NOT_CHECKED, REASON_WORDS, DayReport, Trade
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
 
@@ -33,6 +33,8 @@ LEFT = 72  # room for a y label such as "-13,515" or "24,314"
 Series = Sequence[tuple[datetime, Decimal]]
 NBSP = "\u00a0"  # a no-break space: a contract name never wraps mid-name
 SIGNED_AMOUNT = re.compile(r"[-+]₹[\d,]+(?:\.\d+)?")
+# A deployed day's report: the database keeps no index prices (`sarathi run` asks the sim for them).
+NO_INDICES = "<p>No index prices: the database the report was read from keeps none.</p>"
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;padding:0 1rem;max-width:1080px;color:#222}
@@ -302,7 +304,7 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
     trades = trades_table(report.trades)
     closed = sum(1 for t in report.trades if t.closed)
     rate = "-" if report.win_rate is None else f"{report.win_rate:.0%}"
-    books = "match the broker's" if report.books_match else (
+    books = report.books_line if report.checks is None or report.books_match else (
         "DIFFER: " + ", ".join(c.name for c in report.checks if not c.ok)
     )  # fmt: skip
     summary = html_table(
@@ -352,20 +354,20 @@ def render_html(report: DayReport, indices: Mapping[str, Series], start: datetim
         (f"{s.bars_decided} bar closes decided", "", "for example"),
         "nrl",
     )
-    checks = "".join(
-        f'<tr><td class="{"ok" if c.ok else "bad"}">{"ok" if c.ok else "DIFF"}</td>'
-        f'<td class="n">{escape(c.name)}</td><td>{words(c.detail)}</td></tr>'
-        for c in report.checks
-    )
-    title = f"Sarathi — simulated day {info.day:%a %d %b %Y}"
+    if report.checks is None:
+        checks = f"<p>{escape(NOT_CHECKED.capitalize())}: read from the database alone.</p>"
+    else:
+        rows = "".join(
+            f'<tr><td class="{"ok" if c.ok else "bad"}">{"ok" if c.ok else "DIFF"}</td>'
+            f'<td class="n">{escape(c.name)}</td><td>{words(c.detail)}</td></tr>'
+            for c in report.checks
+        )
+        checks = f'<div class="scroll"><table>{rows}</table></div>'
     return page(
-        title,
+        info.title,
         STYLE,
-        f"{prices_paragraph(info.prices)}<h1>{escape(title)}</h1>"
-        f"<p>seed {info.seed}, {info.speed}× — {info.market_seconds:,.0f} market seconds in "
-        f"{info.wall_seconds:.0f} wall seconds.</p>"
+        f"{prices_paragraph(info.prices)}<h1>{escape(info.title)}</h1><p>{escape(info.about)}</p>"
         f"<h2>Summary</h2>{summary}<h2>Trades ({len(report.trades)})</h2>{trades}{unfilled}"
-        f"<h2>Prices</h2>{charts}<h2>Equity curve</h2>{equity_chart(report, start, end)}"
-        f"<h2>Signals</h2>{signals}<h2>Our books against the broker's</h2>"
-        f'<div class="scroll"><table>{checks}</table></div>',
+        f"<h2>Prices</h2>{charts or NO_INDICES}<h2>Equity curve</h2>{equity_chart(report, start, end)}"
+        f"<h2>Signals</h2>{signals}<h2>Our books against the broker's</h2>{checks}",
     )

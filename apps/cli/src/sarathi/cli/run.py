@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,10 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 if plan.held:
                     say(f"Holds: {days.holds_summary(running.holds)}.")
-                report = _report(running, plan, samples, wall, report_dir)
+                report, trades = _report(running, plan, samples, wall, report_dir)
                 recording = days.recording_dir(run_dir)
                 say(f"Recording: {recording}\n  replay it: sarathi backtest --recording {recording} "
-                    f"--compare {report_dir / _stem(plan)}-trades.json")  # fmt: skip
+                    f"--compare {trades}")  # fmt: skip
                 if args.keep_running:
                     say("\nThe services keep running (clock paused at the session's end) until Ctrl-C ...")
                     _wait_for_interrupt()
@@ -156,9 +154,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _report(
     running: days.System, plan: days.DayPlan, samples: list[Sample], wall: float, report_dir: Path
-) -> DayReport:
-    """Once our books agree with the broker's (or the wait is over): the report, printed and written."""
+) -> tuple[DayReport, Path]:
+    """Once our books agree with the broker's (or the wait is over): the report, printed and written
+    (the trades document's path)."""
     from sarathi.cli import day as days
+    from sarathi.cli.day_files import write_report
     from sarathi.cli.prices import sim_recording
     from sarathi.cli.report import RunInfo, build_report, render_text
 
@@ -168,8 +168,7 @@ def _report(
     report = build_report(books, state["broker"], info, indices.get("NIFTY", ()))
     say("")
     say(render_text(report))
-    _write(report, indices, plan, report_dir)
-    return report
+    return report, write_report(report, indices, plan.start_at, plan.end_at, report_dir=report_dir, say=say)
 
 
 def books_underlyings(books: Any) -> list[str]:
@@ -186,63 +185,6 @@ def _indices(sim: Any, day: date, samples: Sequence[Sample], names: Sequence[str
             series = [(s.market_time, s.nifty) for s in samples if s.nifty is not None]
         out[name] = series
     return out
-
-
-def _stem(plan: days.DayPlan) -> str:
-    return f"sarathi-day-{plan.day}-seed{plan.seed}"
-
-
-def _write(report: DayReport, indices: Mapping[str, Any], plan: days.DayPlan, report_dir: Path) -> None:
-    from sarathi.cli.report_html import render_html
-
-    report_dir.mkdir(parents=True, exist_ok=True)
-    stem = _stem(plan)
-    html = report_dir / f"{stem}.html"
-    html.write_text(render_html(report, indices, plan.start_at, plan.end_at), encoding="utf-8")
-    trades = report_dir / f"{stem}-trades.json"
-    trades.write_text(json.dumps(trades_json(report), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    say(f"\nReport: {html}\nTrades: {trades}")
-
-
-TRADES_SCHEMA_VERSION = 1
-
-
-def trades_json(report: DayReport) -> dict[str, Any]:
-    """The day's trades as a JSON document: `{"schema_version", "day", "seed", "trades": [...]}`.
-
-    Times are ISO-8601 in IST (`+05:30`), money and prices strings of rupees to the paisa, an open
-    trade's exit fields null. Version 1; a change that breaks a reader bumps `schema_version`.
-    """
-    from sarathi.common.domain.calendar import IST
-
-    def value(v: object) -> object:
-        if isinstance(v, datetime):
-            return v.astimezone(IST).isoformat()
-        if isinstance(v, Decimal):
-            return f"{v:.2f}"  # rupees to the paisa
-        return v
-
-    keys = (
-        "contract",
-        "underlying",
-        "security_id",
-        "lots",
-        "quantity",
-        "entries",
-        "entry_at",
-        "entry_price",
-        "exit_at",
-        "exit_price",
-        "exit_reason",
-        "gross",
-        "charges",
-    )
-    return {
-        "schema_version": TRADES_SCHEMA_VERSION,
-        "day": report.info.day.isoformat(),
-        "seed": report.info.seed,
-        "trades": [{k: value(getattr(t, k)) for k in keys} | {"net": value(t.net)} for t in report.trades],
-    }
 
 
 def _processes_under(run_dir: Path) -> list[int]:
