@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from sarathi.cli import day as days
+from sarathi.cli.day_files import trades_json
 from sarathi.cli.infra import infrastructure
 from sarathi.cli.report import RunInfo, build_report
-from sarathi.cli.run import trades_json
 from sarathi.common.db import migrate
 
 
