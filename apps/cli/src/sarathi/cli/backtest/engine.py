@@ -14,6 +14,11 @@ Nothing here decides anything the services decide; it calls their code and moves
 Each trading day starts flat, as the services do after the night's restart. Market time steps a
 minute at a time: the minute's fills, then risk's check at its close, then (at a bar's end) the
 signal and execution's decision, in the order the services act at that instant.
+
+A day's books (`_DayState`: the broker's Super Orders, risk's trackers, execution's book, the
+signal → decision step) are shared with the recorded-day replay (`recording.py`), which drives
+them tick by tick over a recorded market with `fills.QuoteFills`; `Fills` and `Market` are what
+each driver supplies.
 """
 
 from __future__ import annotations
