@@ -10,6 +10,10 @@ tick that crossed the trail. Load, risk and measurement share one process and on
 the figures include that contention (conservative).
 
 Modes: tick-driven (`risk_evaluate_on_tick`) and the 5-second loop, to show the difference.
+
+Risk runs on `SessionClock`: wall-clock speed, but inside a trading session (10:00 IST on a fixed
+trading day onwards). On the bare wall clock, a run after 15:15 IST saw every position squared
+off at once and measured no trail exit at all.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import random
 import statistics
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +32,7 @@ import nats
 from sarathi.common import devservers
 from sarathi.common.bus import subjects
 from sarathi.common.bus.nats import NatsBus
-from sarathi.common.clock import LiveClock
+from sarathi.common.clock import IST, LiveClock
 from sarathi.common.domain.instruments import ExchangeSegment, SecurityId, Underlying
 from sarathi.common.logging import configure_logging
 from sarathi.common.messages.base import envelope
@@ -41,6 +45,17 @@ from sarathi.risk.settings import RiskSettings
 
 QUANTITY = 80  # ₹20 of premium is ₹1,600
 FIRST_ID = 70000
+SESSION_START = datetime(2026, 9, 16, 10, 0, tzinfo=IST)  # a trading day, far from the square-off
+
+
+class SessionClock(LiveClock):
+    """The wall clock moved to `SESSION_START` when made; it runs at wall speed from there."""
+
+    def __init__(self) -> None:
+        self._offset: timedelta = SESSION_START - datetime.now(IST)
+
+    def now(self) -> datetime:
+        return datetime.now(IST) + self._offset
 
 
 def _tick(security_id: str, price: str, at: datetime) -> bytes:
@@ -75,7 +90,7 @@ def _percentile(values: list[float], share: float) -> float:
 async def _run(
     nats_url: str, *, on_tick: bool, positions: int, rate: int, seconds: float, exits: int
 ) -> list[float]:
-    clock = LiveClock()
+    clock = SessionClock()
     settings = RiskSettings(
         risk_evaluate_on_tick=on_tick,
         risk_stale_after_seconds=60,
@@ -123,7 +138,7 @@ async def _run(
 
 async def _load(
     load: Any,
-    clock: LiveClock,
+    clock: SessionClock,
     ids: list[str],
     sent: dict[str, float],
     *,
