@@ -217,7 +217,7 @@ async def test_an_opposite_signal_while_long_calls_is_refused(harness: Harness) 
 
 
 async def test_a_chain_id_missing_from_the_derivative_table_is_refused(harness: Harness) -> None:
-    harness.derivatives.contracts.clear()
+    harness.derivatives.clear()
     harness.derivatives.add_chain(NIFTY, EXPIRY, a_chain_body(NIFTY, EXPIRY, LEVEL + 5000), lot_size=65)
     await harness.signal(START)
     assert harness.commands() == []

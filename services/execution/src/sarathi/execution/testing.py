@@ -31,7 +31,7 @@ from sarathi.common.messages.market import Tick, TickSnapshot, TickSnapshotReque
 from sarathi.common.messages.risk import DailyLossBudget
 from sarathi.common.messages.signals import Signal
 from sarathi.execution.adapters.decisions import DecisionRecord
-from sarathi.execution.adapters.derivatives import ListedContract
+from sarathi.execution.adapters.derivatives import ListedContract, ListedContracts
 
 
 def security_id_of(underlying: Underlying, expiry: date, strike: Decimal, option_type: OptionType) -> str:
@@ -92,11 +92,8 @@ class FakeChainSource:
         return self.bodies[(underlying, expiry)]
 
 
-@dataclass
-class MemoryDerivatives:
-    """The Derivative table in memory."""
-
-    contracts: list[ListedContract] = field(default_factory=list)
+class MemoryDerivatives(ListedContracts):
+    """The Derivative table in memory, filled from option chain bodies."""
 
     @classmethod
     def of_chain(
@@ -114,28 +111,7 @@ class MemoryDerivatives:
                     expiry,
                     Decimal(key).quantize(Decimal("0.0001")), option_type, lot_size, Decimal("0.05"),
                 )  # fmt: skip
-                self.contracts.append(ListedContract(contract, None))
-
-    async def expiries(self, underlying: Underlying) -> list[date]:
-        return sorted({c.contract.expiry for c in self.contracts if c.contract.underlying is underlying})
-
-    async def contract(self, underlying: Underlying, expiry: date, security_id: str) -> ListedContract | None:
-        return next(
-            (c for c in self.contracts
-             if c.contract.underlying is underlying and c.contract.expiry == expiry
-             and c.contract.security_id == security_id),
-            None,
-        )  # fmt: skip
-
-    async def by_security_id(self, underlying: Underlying, security_id: str) -> ListedContract | None:
-        return next(
-            (
-                c
-                for c in self.contracts
-                if c.contract.underlying is underlying and c.contract.security_id == security_id
-            ),
-            None,
-        )
+                self.add(ListedContract(contract, None))
 
 
 def a_signal(

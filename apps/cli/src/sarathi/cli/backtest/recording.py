@@ -61,7 +61,7 @@ from sarathi.common.domain.trading import Direction
 from sarathi.common.messages.market import Tick
 from sarathi.common.metrics import ServiceMetrics
 from sarathi.execution.adapters.chain_cache import ChainCache, ChainUnavailableError
-from sarathi.execution.adapters.derivatives import ListedContract
+from sarathi.execution.adapters.derivatives import ListedContract, ListedContracts
 from sarathi.execution.decide import EntryDecider
 from sarathi.execution.refdata.snapshot import read_instruments
 from sarathi.feed.domain.staleness import StalenessWatchdog
@@ -189,31 +189,11 @@ class RecordedMarket:
         self.chains = ChainCache(
             RecordedChains(recording.replies, clock), clock, max_age_seconds=chain_max_age_seconds
         )
-        self._by_id: dict[str, ListedContract] = {}
-        self._expiries: dict[Underlying, set[date]] = {}
-        for listed in recording.instruments:
-            c = listed.contract
-            self._by_id[c.security_id] = listed
-            self._expiries.setdefault(c.underlying, set()).add(c.expiry)
+        self.derivatives = ListedContracts(recording.instruments)  # the day's synced instruments
 
     def apply(self, ticks: list[Tick]) -> None:
         for tick in ticks:
             self.latest_tick[ContractKey(tick.segment, tick.security_id)] = tick
-
-    # --- DerivativeLookup ---------------------------------------------------------------------
-
-    async def expiries(self, underlying: Underlying) -> list[date]:
-        return sorted(self._expiries.get(underlying, ()))
-
-    async def contract(self, underlying: Underlying, expiry: date, security_id: str) -> ListedContract | None:
-        listed = self._by_id.get(security_id)
-        if listed is None or listed.contract.underlying is not underlying or listed.contract.expiry != expiry:
-            return None
-        return listed
-
-    async def by_security_id(self, underlying: Underlying, security_id: str) -> ListedContract | None:
-        listed = self._by_id.get(security_id)
-        return listed if listed is not None and listed.contract.underlying is underlying else None
 
     # --- latest ticks (the feed's snapshot) ------------------------------------------------------
 
@@ -223,7 +203,7 @@ class RecordedMarket:
     # --- the books' view -------------------------------------------------------------------------
 
     def point(self, security_id: str, at: datetime) -> Tick | None:
-        listed = self._by_id.get(security_id)
+        listed = self.derivatives.listed(security_id)
         if listed is None:
             return None
         tick = self.latest_tick.get(ContractKey(listed.contract.segment, security_id))
@@ -234,7 +214,10 @@ class RecordedMarket:
         return point.ltp, point.received_at
 
     def contract_of(self, security_id: str) -> Contract:
-        return self._by_id[security_id].contract
+        listed = self.derivatives.listed(security_id)
+        if listed is None:
+            raise KeyError(f"{security_id} is not among the recorded instruments")
+        return listed.contract
 
 
 @dataclass
@@ -289,7 +272,7 @@ async def run_recording(
         result.notes.extend(index.notes)
     state = _DayState(engine, result, market, recording.day)
     decider = EntryDecider(
-        engine._rules, calendar=calendar, chains=market.chains, derivatives=market,
+        engine._rules, calendar=calendar, chains=market.chains, derivatives=market.derivatives,
         latest_ticks=market.latest, trading_state=state.trading_state, loss_budget=state.loss_budget,
     )  # fmt: skip
     interval = config.risk.risk_loop_interval_seconds

@@ -9,7 +9,7 @@ the hot path reads; the table stays the authority (a new sync is seen within `ca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -110,3 +110,44 @@ class DerivativeTable:
             if found is not None:
                 return found
         return None
+
+
+class ListedContracts:
+    """The Derivative table in memory, answering as `DerivativeTable` does: a backtest's recorded
+    instruments (`sarathi backtest --recording`), the service tests' tables."""
+
+    def __init__(self, contracts: Iterable[ListedContract] = ()) -> None:
+        self._by_id: dict[str, list[ListedContract]] = {}
+        for listed in contracts:
+            self.add(listed)
+
+    def add(self, listed: ListedContract) -> None:
+        self._by_id.setdefault(listed.contract.security_id, []).append(listed)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+
+    def listed(self, security_id: str) -> ListedContract | None:
+        """The contract of an id (ids are recycled after expiry: the latest expiry wins)."""
+        found = self._by_id.get(security_id)
+        return max(found, key=lambda listed: listed.contract.expiry) if found else None
+
+    async def expiries(self, underlying: Underlying) -> list[date]:
+        return sorted(
+            {
+                listed.contract.expiry
+                for rows in self._by_id.values()
+                for listed in rows
+                if listed.contract.underlying is underlying
+            }
+        )
+
+    async def contract(self, underlying: Underlying, expiry: date, security_id: str) -> ListedContract | None:
+        rows = self._by_id.get(security_id, [])
+        return next(
+            (r for r in rows if r.contract.underlying is underlying and r.contract.expiry == expiry), None
+        )
+
+    async def by_security_id(self, underlying: Underlying, security_id: str) -> ListedContract | None:
+        rows = [r for r in self._by_id.get(security_id, []) if r.contract.underlying is underlying]
+        return max(rows, key=lambda r: r.contract.expiry) if rows else None
