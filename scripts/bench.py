@@ -276,7 +276,7 @@ def bench_backtest_recording() -> dict[str, Any]:
     from sarathi.cli.backtest.command import build_config
     from sarathi.cli.backtest.parity import compare
     from sarathi.cli.backtest.recording import open_recording, run_recording
-    from sarathi.cli.backtest.result import trades_json
+    from sarathi.cli.backtest.result import document_of
     from sarathi.cli.day import DayPlan
 
     if not _DAY_RUNS:
@@ -288,11 +288,9 @@ def bench_backtest_recording() -> dict[str, Any]:
     started = time.perf_counter()
     result = asyncio.run(run_recording(config, recording))
     wall = time.perf_counter() - started
-    document = trades_json(
-        [result], source="recording-bench", first=recording.day, last=recording.day,
-        underlyings=[u.value for u in config.underlyings],
-        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
-    )  # fmt: skip
+    document = document_of(
+        [result], config, source="recording-bench", first=recording.day, last=recording.day
+    )
     comparison = compare(day["trades"], document["trades"], exact=True)
     session = day["figures"]["session_wall_seconds"]
     return {

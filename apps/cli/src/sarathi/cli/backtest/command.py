@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     from sarathi.cli.backtest.engine import DayResult, Engine
     from sarathi.cli.backtest.market import NOT_APPLIED
-    from sarathi.cli.backtest.result import summary, trades_json
-    from sarathi.cli.backtest_report import write_report
+    from sarathi.cli.backtest.result import document_of
     from sarathi.cli.terminal import LiveLine
     from sarathi.common.domain.money import format_inr
 
@@ -164,15 +164,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             f"no history in {args.data_dir / source} for {args.first}..{args.last}: "
             f"sarathi data download --from {args.first} --to {args.last} --underlyings {wanted}"
         )
-    document = trades_json(
-        results, source=source, first=args.first, last=args.last,
-        underlyings=[u.value for u in config.underlyings],
-        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
-    )  # fmt: skip
-    paths = write_report(document, args.out)
-    print(summary(results, document, wall_seconds=wall, not_applied=NOT_APPLIED))
-    print(f"Report: {paths.html}")
-    print(f"Trades: {paths.json} (and {paths.csv.name})")
+    document = document_of(results, config, source=source, first=args.first, last=args.last)
+    _write(results, document, wall=wall, not_applied=NOT_APPLIED, out=args.out)
     return 0
 
 
@@ -190,6 +183,19 @@ def build_config(names: list[str] | None, slippage_ticks: int) -> Any:
     return Config(signals, ExecutionSettings(), RiskSettings(), FillModel(slippage_ticks), chosen)
 
 
+def _write(
+    results: Any, document: dict[str, Any], *, wall: float, not_applied: Sequence[str], out: Path
+) -> None:
+    """The report's files, then the summary and where the files are."""
+    from sarathi.cli.backtest.result import summary
+    from sarathi.cli.backtest_report import write_report
+
+    paths = write_report(document, out)
+    print(summary(results, document, wall_seconds=wall, not_applied=not_applied))
+    print(f"Report: {paths.html}")
+    print(f"Trades: {paths.json} (and {paths.csv.name})")
+
+
 def _backtest_recording(args: argparse.Namespace) -> int:
     """`--recording DIR`: one recorded day, its report, and the comparison with `--compare`."""
     import asyncio
@@ -197,8 +203,7 @@ def _backtest_recording(args: argparse.Namespace) -> int:
 
     from sarathi.cli.backtest.parity import compare
     from sarathi.cli.backtest.recording import RecordingError, open_recording, run_recording
-    from sarathi.cli.backtest.result import summary, trades_json
-    from sarathi.cli.backtest_report import write_report
+    from sarathi.cli.backtest.result import document_of
     from sarathi.cli.terminal import LiveLine
 
     try:
@@ -227,15 +232,10 @@ def _backtest_recording(args: argparse.Namespace) -> int:
     line.clear()
     where = args.recording.resolve()
     name = where.parent.name if where.name == "recording" else where.name  # .run/latest/recording: "latest"
-    document = trades_json(
-        [result], source=f"recording-{name}", first=recording.day, last=recording.day,
-        underlyings=[u.value for u in config.underlyings],
-        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
-    )  # fmt: skip
-    paths = write_report(document, args.out)
-    print(summary([result], document, wall_seconds=wall, not_applied=()))
-    print(f"Report: {paths.html}")
-    print(f"Trades: {paths.json} (and {paths.csv.name})")
+    document = document_of(
+        [result], config, source=f"recording-{name}", first=recording.day, last=recording.day
+    )
+    _write([result], document, wall=wall, not_applied=(), out=args.out)
     if expected is None:
         return 0
     comparison = compare(expected, document["trades"], exact=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sarathi.cli.backtest.engine import BacktestTrade, DayResult
+from sarathi.cli.backtest.engine import BacktestTrade, Config, DayResult
 from sarathi.cli.prices import PriceSource, prices_line
 from sarathi.common.domain.calendar import IST
 from sarathi.common.domain.money import format_inr
@@ -58,6 +58,17 @@ def trades_json(
         "trades": [trade_row(t) for r in results for t in r.trades],
         "days": [daily_row(r) for r in results],
     }
+
+
+def document_of(
+    results: Sequence[DayResult], config: Config, *, source: str, first: date, last: date
+) -> dict[str, Any]:
+    """`trades_json` of a run with these settings (its underlyings, risk's daily loss limit)."""
+    return trades_json(
+        results, source=source, first=first, last=last,
+        underlyings=[u.value for u in config.underlyings],
+        daily_loss_limit=config.risk.risk_daily_loss_limit_inr,
+    )  # fmt: skip
 
 
 def daily_row(result: DayResult) -> dict[str, Any]:
