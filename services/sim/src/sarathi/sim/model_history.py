@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sarathi.common.dhan.history import (
-    INTRADAY_MAX_DAYS,
     ROLLING_FIELDS,
-    ROLLING_MAX_DAYS,
     IntradayBars,
     RollingKey,
     RollingSeries,
+    check_intraday_span,
+    check_rolling_span,
 )
 from sarathi.common.dhan.schemas import parse
 from sarathi.common.domain.calendar import IST, MarketCalendar
@@ -51,8 +51,7 @@ class ModelHistory:
         self, underlying: Underlying, first: date, last: date, interval: int = 1
     ) -> IntradayBars:
         """As `DhanHistory.intraday`: the index's bars of the sessions first..last."""
-        if (last - first).days > INTRADAY_MAX_DAYS:
-            raise ValueError(f"intraday history is asked {INTRADAY_MAX_DAYS} days at a time")
+        check_intraday_span(first, last)
         arrays = intraday_arrays(
             self.market,
             self.market.universe.index(underlying),
@@ -68,8 +67,7 @@ class ModelHistory:
         self, underlying: Underlying, key: RollingKey, first: date, last: date, interval: int = 1
     ) -> RollingSeries:
         """As `DhanHistory.rolling_option`: the series `key` over the sessions first..last."""
-        if (last - first).days + 1 > ROLLING_MAX_DAYS:
-            raise ValueError(f"expired options are asked {ROLLING_MAX_DAYS} days at a time")
+        check_rolling_span(first, last)
         request = RollingRequest(
             underlying=underlying,
             interval=interval,

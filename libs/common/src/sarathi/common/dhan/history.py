@@ -98,6 +98,18 @@ class HistorySource(Protocol):
     ) -> RollingSeries: ...
 
 
+def check_intraday_span(first: date, last: date) -> None:
+    """Refuse what Dhan refuses: more than `INTRADAY_MAX_DAYS` of intraday bars in one request."""
+    if (last - first).days > INTRADAY_MAX_DAYS:
+        raise ValueError(f"intraday history is asked {INTRADAY_MAX_DAYS} days at a time")
+
+
+def check_rolling_span(first: date, last: date) -> None:
+    """Refuse what Dhan refuses: more than `ROLLING_MAX_DAYS` sessions of expired options at once."""
+    if (last - first).days + 1 > ROLLING_MAX_DAYS:
+        raise ValueError(f"expired options are asked {ROLLING_MAX_DAYS} days at a time")
+
+
 class DhanHistory:
     """Typed history calls over `DhanRest` (its data-API limits apply)."""
 
@@ -108,8 +120,7 @@ class DhanHistory:
         self, underlying: Underlying, first: date, last: date, interval: int = 1
     ) -> IntradayBars:
         """The index's bars of the sessions first..last (both included)."""
-        if (last - first).days > INTRADAY_MAX_DAYS:
-            raise ValueError(f"intraday history is asked {INTRADAY_MAX_DAYS} days at a time")
+        check_intraday_span(first, last)
         spec = underlying.spec
         request = {"underlying": underlying.value, "from": first.isoformat(), "to": last.isoformat(),
                    "interval": interval}  # fmt: skip
@@ -127,8 +138,7 @@ class DhanHistory:
         self, underlying: Underlying, key: RollingKey, first: date, last: date, interval: int = 1
     ) -> RollingSeries:
         """The series `key` over the sessions first..last (both included); empty when none."""
-        if (last - first).days + 1 > ROLLING_MAX_DAYS:
-            raise ValueError(f"expired options are asked {ROLLING_MAX_DAYS} days at a time")
+        check_rolling_span(first, last)
         if key.code < 1 or abs(key.offset) > ROLLING_MAX_OFFSET:
             raise ValueError(f"no rolling series {key}")
         spec = underlying.spec
