@@ -7,7 +7,6 @@ market instant the tests move; the rate limiter runs on a fake monotonic clock t
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from dhanhq import DhanContext, dhanhq
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
@@ -29,20 +27,15 @@ from sarathi.sim.api.data import DataContext, build_data_router
 from sarathi.sim.api.errors import install_error_handlers
 from sarathi.sim.market.model import MarketModel
 from sarathi.sim.ratelimit import RateLimiter
+from sarathi.sim.settings import SimSettings
+from sarathi.sim.testing.fakes import FakeMonotonic
+from sarathi.sim.testing.server import serving
 from sarathi.sim.universe_builder import build_universe, option_security_id
 
 CLIENT_ID = "1000000001"
 TOKEN = "sim-token"
 DAY = date(2026, 9, 16)
 NIFTY_WEEKLY = date(2026, 9, 22)
-
-
-@dataclass
-class FakeMonotonic:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -82,22 +75,8 @@ def sim() -> Iterator[Sim]:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(build_data_router(context))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(200):
-        if server.started:
-            started.set()
-            break
-        threading.Event().wait(0.05)
-    assert started.is_set(), "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Sim(f"http://127.0.0.1:{port}", market, limiter, wall, clock)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, SimSettings()) as served:
+        yield Sim(served.http_url, market, limiter, wall, clock)
 
 
 @pytest.fixture

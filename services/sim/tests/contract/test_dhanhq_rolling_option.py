@@ -5,7 +5,6 @@ The sim's clock stands at 2026-09-16 11:30 IST; the market is anchored there (se
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from dhanhq import DhanContext, dhanhq
 from fastapi import FastAPI
 
@@ -25,20 +23,15 @@ from sarathi.sim.api.data import DataContext, build_data_router
 from sarathi.sim.api.errors import install_error_handlers
 from sarathi.sim.market.model import MarketModel
 from sarathi.sim.ratelimit import RateLimiter
+from sarathi.sim.settings import SimSettings
+from sarathi.sim.testing.fakes import FakeMonotonic
+from sarathi.sim.testing.server import serving
 from sarathi.sim.universe_builder import build_universe, option_instrument
 
 CLIENT_ID = "1000000001"
 TOKEN = "sim-token"
 DAY = date(2026, 9, 16)
 ALL = ["open", "high", "low", "close", "iv", "volume", "strike", "oi", "spot"]
-
-
-@dataclass
-class FakeMonotonic:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -61,20 +54,8 @@ def sim() -> Iterator[Sim]:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(build_data_router(lambda: context))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Sim(f"http://127.0.0.1:{port}", market, wall)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, SimSettings()) as served:
+        yield Sim(served.http_url, market, wall)
 
 
 @pytest.fixture

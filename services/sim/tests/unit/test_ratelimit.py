@@ -4,19 +4,12 @@ from decimal import Decimal
 from sarathi.sim.ratelimit import Category, RateLimiter, RateLimitTime
 from sarathi.sim.runtime import SimParts, SimRuntime, build_runtime
 from sarathi.sim.settings import SimSettings
+from sarathi.sim.testing.fakes import FakeMonotonic
 from sarathi.sim.wiring import real_broker, real_market
 
 
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_ten_orders_a_second_are_admitted_and_the_eleventh_is_refused() -> None:
-    wall = FakeMonotonic()
+    wall = FakeMonotonic(100.0)
     limiter = RateLimiter(monotonic=wall)
     assert all(limiter.admit(Category.ORDERS) for _ in range(10))
     assert not limiter.admit(Category.ORDERS)
@@ -25,7 +18,7 @@ def test_ten_orders_a_second_are_admitted_and_the_eleventh_is_refused() -> None:
 
 
 def test_the_per_minute_order_cap_holds_across_seconds() -> None:
-    wall = FakeMonotonic()
+    wall = FakeMonotonic(100.0)
     limiter = RateLimiter(monotonic=wall)
     admitted = 0
     for _ in range(30):
@@ -35,7 +28,7 @@ def test_the_per_minute_order_cap_holds_across_seconds() -> None:
 
 
 def test_a_refused_request_does_not_use_up_the_allowance() -> None:
-    wall = FakeMonotonic()
+    wall = FakeMonotonic(100.0)
     limiter = RateLimiter(monotonic=wall)
     assert limiter.admit(Category.QUOTE)
     assert not limiter.admit(Category.QUOTE)
@@ -44,7 +37,7 @@ def test_a_refused_request_does_not_use_up_the_allowance() -> None:
 
 
 def test_the_same_option_chain_once_per_three_seconds_but_others_freely() -> None:
-    wall = FakeMonotonic()
+    wall = FakeMonotonic(100.0)
     limiter = RateLimiter(monotonic=wall)
     assert limiter.admit_option_chain("13", "2026-09-15")
     assert limiter.admit_option_chain("25", "2026-09-29")

@@ -1,7 +1,8 @@
 """Test doubles for the sim's market model and paper broker (deterministic, tiny).
 
-`ToyMarket` prices every instrument as a pure function of (seed, security id, instant), so the
-same seed gives the same quotes; `RecordingBroker` records the steps it is given, emits
+`FakeMonotonic` is a wall clock the tests move (the rate limiter's `monotonic`). `ToyMarket`
+prices every instrument as a pure function of (seed, security id, instant), so the same seed
+gives the same quotes; `RecordingBroker` records the steps it is given, emits
 whatever alerts a test hands it and reports whatever activity a test sets.
 """
 
@@ -20,6 +21,16 @@ from sarathi.sim.instruments import SimInstrument, Universe
 from sarathi.sim.market.view import Quote
 
 _TICK = Decimal("0.05")
+
+
+class FakeMonotonic:
+    """A monotonic clock in seconds that moves only when a test sets `now`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class ToyMarket:
